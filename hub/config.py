@@ -1,0 +1,92 @@
+"""Settings: one frozen object built once from the environment and CLI flags."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the hub is configured with; nothing else reads os.environ."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = DEFAULT_DATA_DIR
+    # SQLite under data_dir unless a URL is given (postgresql+asyncpg://... for PostgreSQL).
+    database_url: str = ""
+    # Empty: in-process signaling. redis://...: Socket.IO fan-out through AsyncRedisManager.
+    redis_url: str = ""
+    # Signs join tokens and CSRF tokens. Generated per process when not given, which is fine for
+    # one process; set TCD_SECRET_KEY when several processes serve one hub.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    session_ttl_seconds: int = 12 * 3600
+    join_token_ttl_seconds: int = 4 * 3600
+    login_attempts_per_minute: int = 10
+    # Addresses the SFU announces in its ICE candidates (like mediasoup's announcedIp or
+    # LiveKit's node_ip). Empty: aiortc's own host candidates. Tests use ("127.0.0.1",).
+    ice_announced_ips: tuple[str, ...] = ()
+    # STUN/TURN servers handed to browsers and used by the SFU, e.g. "turn:127.0.0.1:3478".
+    ice_servers: tuple[str, ...] = ()
+    turn_username: str = ""
+    turn_password: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # Cookies are marked Secure when the hub is served over HTTPS (behind a proxy).
+    secure_cookies: bool = False
+    max_signaling_message_bytes: int = 64 * 1024
+    max_sdp_bytes: int = 32 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tcd-hub.sqlite3').resolve()}"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with the given non-None fields replaced (CLI flags over environment)."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **clean)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from TCD_* environment variables (the one place that reads them)."""
+    env = os.environ if env is None else env
+    base = Settings()
+    kwargs: dict[str, Any] = {}
+    if "TCD_HOST" in env:
+        kwargs["host"] = env["TCD_HOST"]
+    if "TCD_PORT" in env:
+        kwargs["port"] = int(env["TCD_PORT"])
+    if "TCD_DATA_DIR" in env:
+        kwargs["data_dir"] = Path(env["TCD_DATA_DIR"])
+    if "TCD_DATABASE_URL" in env:
+        kwargs["database_url"] = env["TCD_DATABASE_URL"]
+    if "TCD_REDIS_URL" in env:
+        kwargs["redis_url"] = env["TCD_REDIS_URL"]
+    if "TCD_SECRET_KEY" in env:
+        kwargs["secret_key"] = env["TCD_SECRET_KEY"]
+    if "TCD_ICE_ANNOUNCED_IPS" in env:
+        kwargs["ice_announced_ips"] = _split(env["TCD_ICE_ANNOUNCED_IPS"])
+    if "TCD_ICE_SERVERS" in env:
+        kwargs["ice_servers"] = _split(env["TCD_ICE_SERVERS"])
+    if "TCD_TURN_USERNAME" in env:
+        kwargs["turn_username"] = env["TCD_TURN_USERNAME"]
+    if "TCD_TURN_PASSWORD" in env:
+        kwargs["turn_password"] = env["TCD_TURN_PASSWORD"]
+    if "TCD_SECURE_COOKIES" in env:
+        kwargs["secure_cookies"] = env["TCD_SECURE_COOKIES"].lower() in ("1", "true", "yes")
+    if "TCD_LOG_LEVEL" in env:
+        kwargs["log_level"] = env["TCD_LOG_LEVEL"]
+    return replace(base, **kwargs)

@@ -1,0 +1,237 @@
+"""SQLAlchemy tables: the one description of the schema (Alembic migrations follow it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every back end (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class OfficeRow(Base):
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(30))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
+    # Materialised path '/1/5/12/': a prefix match selects a subtree (see domain.offices).
+    path: Mapped[str] = mapped_column(String(400), index=True, default="")
+    has_bridge_point: Mapped[bool] = mapped_column(Boolean, default=True)
+    address: Mapped[str] = mapped_column(String(500), default="")
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class SessionRow(Base):
+    """A sign-in: the token is stored only as its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class HearingSeriesRow(Base):
+    """A periodic reception's rule; its occurrences are ordinary hearings."""
+
+    __tablename__ = "hearing_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rrule: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class HearingRow(Base):
+    __tablename__ = "hearings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    host_office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    chair_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("hearing_series.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(300), default="")
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class HearingSiteRow(Base):
+    __tablename__ = "hearing_sites"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True, index=True)
+
+
+class PetitionRow(Base):
+    __tablename__ = "petitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(40), unique=True)
+    national_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(30))
+    petitioner_name: Mapped[str] = mapped_column(String(200))
+    petitioner_address: Mapped[str] = mapped_column(String(500), default="")
+    petitioner_id_number: Mapped[str] = mapped_column(String(20), default="")
+    crowd: Mapped[bool] = mapped_column(Boolean, default=False)
+    people_count: Mapped[int] = mapped_column(Integer, default=1)
+    representatives: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subject_field: Mapped[str] = mapped_column(String(300), default="")
+    respondent: Mapped[str] = mapped_column(String(300), default="")
+    content: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, default="")
+    competent_body: Mapped[str] = mapped_column(String(300), default="")
+    received_on: Mapped[date] = mapped_column(Date)
+    handling_deadline: Mapped[date | None] = mapped_column(Date)
+    # Folded (lowercase, no diacritics) copy of the searchable fields; see domain.petitions.fold.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_petitions_office_received", "office_id", "received_on", "id"),
+        Index("ix_petitions_received", "received_on", "id"),
+        Index("ix_petitions_status", "status", "received_on"),
+        Index("ix_petitions_type", "type", "received_on"),
+    )
+
+
+class PetitionHistoryRow(Base):
+    """Every status change of a petition, with who and why."""
+
+    __tablename__ = "petition_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class HearingPetitionRow(Base):
+    """A petition heard in a hearing, with when it was heard."""
+
+    __tablename__ = "hearing_petitions"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    heard_from: Mapped[datetime | None]
+    heard_to: Mapped[datetime | None]
+    linked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    linked_at: Mapped[datetime]
+
+
+class LogEventRow(Base):
+    """One session-log event. Append-only: no code path updates or deletes a row."""
+
+    __tablename__ = "log_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AuditRow(Base):
+    """A read of a petition's personal data: who, when, which petition, how."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+
+
+class SequenceRow(Base):
+    """Per-office, per-year counters for human-readable case codes."""
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("name"),)
