@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Principal:
-    """Whoever holds a token: a signed-in user, or a join token's holder (one hearing, one office)."""
+    """Whoever holds a token: a signed-in user, or a join token's holder (one hearing/office)."""
 
     user_id: int | None
     username: str

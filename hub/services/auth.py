@@ -1,0 +1,208 @@
+"""Sign-in: password hashing, sessions with expiry and CSRF tokens, join tokens, rate limiting."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.domain.errors import RateLimited, Unauthorized
+from hub.domain.users import Role
+from hub.services.access import Actor
+from hub.storage.tables import OfficeRow, SessionRow, UserRow
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of a login for an unknown user like a known one's.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A new session: the bearer/cookie token and the CSRF token that goes with it."""
+
+    token: str
+    csrf_token: str
+    expires_at: datetime
+    actor: Actor
+
+
+async def actor_for_user(session: AsyncSession, user: UserRow) -> Actor:
+    """The Actor for a user row (loads its office)."""
+    office = await session.get(OfficeRow, user.office_id)
+    assert office is not None  # foreign key
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        office_id=office.id,
+        office_name=office.name,
+        office_path=office.path,
+    )
+
+
+async def login(session: AsyncSession, username: str, password: str, ttl_seconds: int) -> SignIn:
+    """Check the password and open a session; Unauthorized with one message for any failure."""
+    user = (
+        await session.execute(select(UserRow).where(UserRow.username == username))
+    ).scalar_one_or_none()
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        raise Unauthorized("wrong username or password")
+    if not verify_password(user.password_hash, password):
+        raise Unauthorized("wrong username or password")
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    expires = now() + timedelta(seconds=ttl_seconds)
+    session.add(
+        SessionRow(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now(),
+            expires_at=expires,
+        )
+    )
+    # Expired sessions are swept on sign-in so the table never grows without bound.
+    await session.execute(delete(SessionRow).where(SessionRow.expires_at < now()))
+    return SignIn(token, csrf, expires, await actor_for_user(session, user))
+
+
+async def resolve_session(session: AsyncSession, token: str) -> tuple[Actor, str]:
+    """The Actor and CSRF token of a live session; Unauthorized if unknown or expired."""
+    row = await session.get(SessionRow, _token_hash(token))
+    if row is None:
+        raise Unauthorized("invalid sign-in token; sign in again")
+    if row.expires_at <= now():
+        raise Unauthorized("sign-in expired; sign in again")
+    user = await session.get(UserRow, row.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("account disabled")
+    return await actor_for_user(session, user), row.csrf_token
+
+
+async def logout(session: AsyncSession, token: str) -> None:
+    """End a session."""
+    await session.execute(delete(SessionRow).where(SessionRow.token_hash == _token_hash(token)))
+
+
+JOIN_TOKEN_PREFIX = "j."
+
+
+@dataclass(frozen=True)
+class JoinClaims:
+    """What a join token grants: one office's seat in one hearing, until it expires."""
+
+    hearing_id: int
+    office_id: int
+    user_id: int | None
+    expires_at: int  # unix seconds
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue_join_token(secret: str, claims: JoinClaims) -> str:
+    """A signed, expiring join token (HMAC-SHA256; stateless so any hub process can check it)."""
+    payload = _b64(
+        json.dumps(
+            {
+                "h": claims.hearing_id,
+                "o": claims.office_id,
+                "u": claims.user_id,
+                "e": claims.expires_at,
+            },
+            separators=(",", ":"),
+        ).encode()
+    )
+    sig = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
+    return f"{JOIN_TOKEN_PREFIX}{payload}.{sig}"
+
+
+def verify_join_token(secret: str, token: str, at: float | None = None) -> JoinClaims:
+    """The claims of a valid join token; Unauthorized naming what is wrong otherwise."""
+    if not token.startswith(JOIN_TOKEN_PREFIX) or token.count(".") != 2:
+        raise Unauthorized("malformed join token")
+    payload, sig = token[len(JOIN_TOKEN_PREFIX) :].split(".")
+    expected = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(sig, expected):
+        raise Unauthorized("join token signature is invalid")
+    try:
+        data = json.loads(_unb64(payload))
+        claims = JoinClaims(int(data["h"]), int(data["o"]), data.get("u"), int(data["e"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unauthorized("malformed join token") from exc
+    if claims.expires_at <= (time.time() if at is None else at):
+        raise Unauthorized("join token expired")
+    return claims
+
+
+class LoginRateLimiter:
+    """At most N failed sign-ins per minute per username and per client address.
+
+    In memory: a hub serving from several processes limits per process, which still bounds a
+    password-guessing attack by a small factor.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._failures: dict[str, deque[float]] = {}
+
+    def check(self, *keys: str) -> None:
+        """Raise RateLimited if any key has too many recent failures."""
+        cutoff = time.monotonic() - 60
+        for key in keys:
+            window = self._failures.get(key)
+            if window is None:
+                continue
+            while window and window[0] < cutoff:
+                window.popleft()
+            if not window:
+                del self._failures[key]
+            elif len(window) >= self.per_minute:
+                raise RateLimited("too many failed sign-ins; wait a minute and try again")
+
+    def failed(self, *keys: str) -> None:
+        """Count a failed attempt against every key."""
+        for key in keys:
+            self._failures.setdefault(key, deque()).append(time.monotonic())
+        if len(self._failures) > 100_000:  # bound memory under a spray of usernames
+            self._failures.clear()

@@ -1,0 +1,444 @@
+"""Petitions: the register, search, the handling workflow with history, and the audit of reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.domain.errors import NotFound, ValidationFailed
+from hub.domain.petitions import (
+    PetitionDraft,
+    PetitionStatus,
+    allowed_next,
+    check_transition,
+    fold,
+)
+from hub.domain.users import Action
+from hub.services.access import Actor
+from hub.services.auth import now
+from hub.services.hearings import local_iso
+from hub.services.scope import in_subtree
+from hub.storage.tables import (
+    AuditRow,
+    HearingPetitionRow,
+    HearingRow,
+    OfficeRow,
+    PetitionHistoryRow,
+    PetitionRow,
+    SequenceRow,
+    UserRow,
+)
+
+
+def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
+    """The folded text a search matches: codes, names, place, subject, content."""
+    parts = [
+        case_code,
+        draft.national_code or "",
+        draft.petitioner_name,
+        draft.petitioner_address,
+        draft.petitioner_id_number,
+        draft.subject_field,
+        draft.respondent,
+        draft.content,
+    ]
+    return fold(" ".join(p for p in parts if p))
+
+
+async def _next_case_code(session: AsyncSession, office: OfficeRow, year: int) -> str:
+    name = f"{office.code}-{year}"
+    result = await session.execute(
+        sql_update(SequenceRow)
+        .where(SequenceRow.name == name)
+        .values(value=SequenceRow.value + 1)
+        .returning(SequenceRow.value)
+    )
+    value = result.scalar_one_or_none()
+    if value is None:
+        session.add(SequenceRow(name=name, value=1))
+        await session.flush()
+        value = 1
+    return f"{office.code}-{year}-{value:06d}"
+
+
+async def _office_in_scope(session: AsyncSession, actor: Actor, office_id: int) -> OfficeRow:
+    office = await session.get(OfficeRow, office_id)
+    if office is None or not actor.sees(office.path):
+        raise ValidationFailed("invalid petition", {"office_id": "no such office in your scope"})
+    return office
+
+
+async def create(session: AsyncSession, actor: Actor, draft: PetitionDraft) -> PetitionRow:
+    """Register a received petition; its history starts with 'received'."""
+    actor.require(Action.EDIT_PETITIONS)
+    office = await _office_in_scope(session, actor, draft.office_id)
+    code = await _next_case_code(session, office, draft.received_on.year)
+    stamp = now()
+    row = PetitionRow(
+        case_code=code,
+        national_code=draft.national_code,
+        office_id=office.id,
+        type=str(draft.type),
+        status=str(PetitionStatus.RECEIVED),
+        source=str(draft.source),
+        petitioner_name=draft.petitioner_name.strip(),
+        petitioner_address=draft.petitioner_address.strip(),
+        petitioner_id_number=draft.petitioner_id_number,
+        crowd=draft.crowd,
+        people_count=draft.people_count,
+        representatives=list(draft.representatives),
+        subject_field=draft.subject_field,
+        respondent=draft.respondent,
+        content=draft.content,
+        request=draft.request,
+        competent_body=draft.competent_body,
+        received_on=draft.received_on,
+        handling_deadline=draft.handling_deadline,
+        search_text=search_text(draft, code),
+        created_by=actor.user_id,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(
+        PetitionHistoryRow(
+            petition_id=row.id,
+            at=stamp,
+            from_status=None,
+            to_status=row.status,
+            user_id=actor.user_id,
+            note="",
+        )
+    )
+    await session.flush()
+    return row
+
+
+def summary_view(row: PetitionRow, office_name: str | None = None) -> dict[str, Any]:
+    """A petition's register line (the list view): includes the petitioner's name."""
+    return {
+        "id": row.id,
+        "case_code": row.case_code,
+        "national_code": row.national_code,
+        "type": row.type,
+        "status": row.status,
+        "office_id": row.office_id,
+        "office_name": office_name,
+        "petitioner_name": row.petitioner_name,
+        "crowd": row.crowd,
+        "people_count": row.people_count,
+        "subject_field": row.subject_field,
+        "source": row.source,
+        "received_on": row.received_on.isoformat(),
+        "handling_deadline": row.handling_deadline.isoformat() if row.handling_deadline else None,
+    }
+
+
+async def _in_scope(session: AsyncSession, actor: Actor, petition_id: int) -> PetitionRow:
+    row = (
+        await session.execute(
+            select(PetitionRow)
+            .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
+            .where(PetitionRow.id == petition_id, in_subtree(OfficeRow.path, actor.office_path))
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        # Same answer whether it does not exist or belongs to another office: nothing leaks.
+        raise NotFound(f"petition {petition_id} not found")
+    return row
+
+
+async def _audit(session: AsyncSession, actor: Actor, ids: list[int], action: str) -> None:
+    if ids:
+        stamp = now()
+        await session.execute(
+            insert(AuditRow),
+            [
+                {"at": stamp, "user_id": actor.user_id, "petition_id": i, "action": action}
+                for i in ids
+            ],
+        )
+
+
+async def get(session: AsyncSession, actor: Actor, petition_id: int) -> dict[str, Any]:
+    """The full petition with its history and every hearing that heard it; the read is audited."""
+    actor.require(Action.READ_PETITIONS)
+    row = await _in_scope(session, actor, petition_id)
+    office = await session.get(OfficeRow, row.office_id)
+    out = summary_view(row, office.name if office else None)
+    out.update(
+        {
+            "petitioner_address": row.petitioner_address,
+            "petitioner_id_number": row.petitioner_id_number,
+            "representatives": row.representatives,
+            "respondent": row.respondent,
+            "content": row.content,
+            "request": row.request,
+            "competent_body": row.competent_body,
+            "allowed_next_status": [str(s) for s in allowed_next(PetitionStatus(row.status))],
+            "created_at": local_iso(row.created_at),
+            "updated_at": local_iso(row.updated_at),
+        }
+    )
+    history = (
+        await session.execute(
+            select(PetitionHistoryRow, UserRow.display_name)
+            .outerjoin(UserRow, UserRow.id == PetitionHistoryRow.user_id)
+            .where(PetitionHistoryRow.petition_id == row.id)
+            .order_by(PetitionHistoryRow.id)
+        )
+    ).all()
+    out["history"] = [
+        {
+            "at": local_iso(h.at),
+            "from_status": h.from_status,
+            "to_status": h.to_status,
+            "user_name": name,
+            "note": h.note,
+        }
+        for h, name in history
+    ]
+    heard = (
+        await session.execute(
+            select(HearingPetitionRow, HearingRow)
+            .join(HearingRow, HearingRow.id == HearingPetitionRow.hearing_id)
+            .where(HearingPetitionRow.petition_id == row.id)
+            .order_by(HearingRow.starts_at)
+        )
+    ).all()
+    # Every hearing that heard it, even hearings hosted outside the reader's scope: a
+    # province reads that the centre heard its citizen.
+    out["hearings"] = [
+        {
+            "hearing_id": h.id,
+            "title": h.title,
+            "status": h.status,
+            "starts_at": local_iso(h.starts_at),
+            "heard_from": local_iso(link.heard_from),
+            "heard_to": local_iso(link.heard_to),
+        }
+        for link, h in heard
+    ]
+    await _audit(session, actor, [row.id], "read")
+    return out
+
+
+@dataclass(frozen=True)
+class PetitionQuery:
+    """Filters of the petition register."""
+
+    type: str | None = None
+    status: str | None = None
+    office_id: int | None = None
+    crowd: bool | None = None
+    text: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _match_expression(is_sqlite: bool, text_query: str) -> tuple[str, str]:
+    """An FTS expression for the folded words: each word a prefix, all words required."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in fold(text_query)).split() if w]
+    if not words:
+        raise ValidationFailed("invalid search", {"text": "type at least one letter or digit"})
+    words = words[:8]
+    if is_sqlite:
+        return "fts", " AND ".join(f'"{w}"*' for w in words)
+    return "ts", " & ".join(f"{w}:*" for w in words)
+
+
+async def search(
+    session: AsyncSession, actor: Actor, query: PetitionQuery, *, is_sqlite: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the register in the actor's scope, newest first, with the total."""
+    actor.require(Action.READ_PETITIONS)
+    stmt = select(PetitionRow, OfficeRow.name).join(
+        OfficeRow, OfficeRow.id == PetitionRow.office_id
+    )
+    conditions: list[Any] = []
+    if actor.office_path.count("/") > 2:
+        # The central office (a root) sees all: skip the filter so the plan stays simple.
+        conditions.append(in_subtree(OfficeRow.path, actor.office_path))
+    if query.office_id is not None:
+        office = await session.get(OfficeRow, query.office_id)
+        if office is None or not actor.sees(office.path):
+            raise ValidationFailed("invalid filter", {"office": "no such office in your scope"})
+        conditions.append(in_subtree(OfficeRow.path, office.path))
+    if query.type:
+        conditions.append(PetitionRow.type == query.type)
+    if query.status:
+        conditions.append(PetitionRow.status == query.status)
+    if query.crowd is not None:
+        conditions.append(PetitionRow.crowd.is_(query.crowd))
+    if query.received_from:
+        conditions.append(PetitionRow.received_on >= query.received_from)
+    if query.received_to:
+        conditions.append(PetitionRow.received_on <= query.received_to)
+    if query.text:
+        kind, expr = _match_expression(is_sqlite, query.text)
+        if kind == "fts":
+            conditions.append(
+                PetitionRow.id.in_(
+                    select(text("rowid"))
+                    .select_from(text("petitions_fts"))
+                    .where(text("petitions_fts MATCH :match"))
+                )
+            )
+        else:
+            conditions.append(
+                func.to_tsvector(text("'simple'"), PetitionRow.search_text).op("@@")(
+                    func.to_tsquery(text("'simple'"), text(":match"))
+                )
+            )
+        stmt = stmt.params(match=expr)
+    stmt = stmt.where(*conditions)
+    count_stmt = (
+        select(func.count(PetitionRow.id))
+        .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
+        .where(*conditions)
+    )
+    if query.text:
+        count_stmt = count_stmt.params(match=expr)
+    total = int((await session.execute(count_stmt)).scalar_one())
+    rows = (
+        await session.execute(
+            stmt.order_by(PetitionRow.received_on.desc(), PetitionRow.id.desc())
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+    ).all()
+    items = [summary_view(row, name) for row, name in rows]
+    await _audit(session, actor, [i["id"] for i in items], "list")
+    return items, total
+
+
+EDITABLE = (
+    "petitioner_name",
+    "petitioner_address",
+    "petitioner_id_number",
+    "subject_field",
+    "respondent",
+    "content",
+    "request",
+    "competent_body",
+    "handling_deadline",
+    "national_code",
+    "representatives",
+    "type",
+    "source",
+    "crowd",
+    "people_count",
+)
+
+
+async def update(
+    session: AsyncSession,
+    actor: Actor,
+    petition_id: int,
+    changes: dict[str, Any],
+    *,
+    status: str | None = None,
+    note: str = "",
+) -> PetitionRow:
+    """Edit a petition's fields and/or move it along the workflow (recorded in its history)."""
+    actor.require(Action.EDIT_PETITIONS)
+    row = await _in_scope(session, actor, petition_id)
+    merged = {name: getattr(row, name) for name in EDITABLE}
+    merged.update(changes)
+    # Re-check the whole record so an edit cannot break a rule the draft enforces.
+    draft = PetitionDraft(
+        type=merged["type"],
+        office_id=row.office_id,
+        petitioner_name=merged["petitioner_name"],
+        content=merged["content"],
+        received_on=row.received_on,
+        source=merged["source"],
+        petitioner_address=merged["petitioner_address"],
+        petitioner_id_number=merged["petitioner_id_number"],
+        crowd=merged["crowd"],
+        people_count=merged["people_count"],
+        representatives=tuple(merged["representatives"]),
+        subject_field=merged["subject_field"],
+        respondent=merged["respondent"],
+        request=merged["request"],
+        competent_body=merged["competent_body"],
+        handling_deadline=merged["handling_deadline"],
+        national_code=merged["national_code"],
+    )
+    for name, value in changes.items():
+        setattr(row, name, list(value) if name == "representatives" else value)
+    stamp = now()
+    if status is not None:
+        target = PetitionStatus(status)
+        current = PetitionStatus(row.status)
+        check_transition(current, target)
+        if target is PetitionStatus.TRANSFERRED and not draft.competent_body.strip():
+            raise ValidationFailed(
+                "invalid petition", {"competent_body": "name the body the petition goes to"}
+            )
+        row.status = str(target)
+        session.add(
+            PetitionHistoryRow(
+                petition_id=row.id,
+                at=stamp,
+                from_status=str(current),
+                to_status=str(target),
+                user_id=actor.user_id,
+                note=note,
+            )
+        )
+    row.search_text = search_text(draft, row.case_code)
+    row.updated_at = stamp
+    await session.flush()
+    return row
+
+
+async def audit_entries(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    petition_id: int | None = None,
+    user_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Who read which petition's personal data, newest first (admins only)."""
+    actor.require(Action.READ_AUDIT)
+    conditions: list[Any] = [in_subtree(OfficeRow.path, actor.office_path)]
+    if petition_id is not None:
+        conditions.append(AuditRow.petition_id == petition_id)
+    if user_id is not None:
+        conditions.append(AuditRow.user_id == user_id)
+    base = (
+        select(AuditRow, UserRow.username, PetitionRow.case_code)
+        .join(UserRow, UserRow.id == AuditRow.user_id)
+        .join(PetitionRow, PetitionRow.id == AuditRow.petition_id)
+        .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
+        .where(*conditions)
+    )
+    total = int(
+        (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    )
+    rows = (
+        await session.execute(base.order_by(AuditRow.id.desc()).limit(limit).offset(offset))
+    ).all()
+    return [
+        {
+            "id": a.id,
+            "at": local_iso(a.at),
+            "user_id": a.user_id,
+            "username": username,
+            "petition_id": a.petition_id,
+            "case_code": code,
+            "action": a.action,
+        }
+        for a, username, code in rows
+    ], total

@@ -1,0 +1,204 @@
+"""Shared fixtures: a real redis-server, fresh PostgreSQL databases, and the hub on port 0."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import pytest
+
+from tests.fixtures_hub import HubFactory, HubServer, start_hub
+from tests.fixtures_net import free_port, port_open, redis_answers, wait_until
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = ["HubFactory", "HubServer", "free_port"]
+
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+# The machine's server trusts local users; which role exists differs between machines.
+POSTGRES_USERS = ("postgres", "root")
+
+T = TypeVar("T")
+
+
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion in a worker thread.
+
+    Sync fixtures use this so they work for sync and async tests alike and never touch the
+    event loop pytest-asyncio keeps for the test (asyncio.run would reset the thread's loop).
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip locally, but fail under CI, where `make test` has installed everything."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of the test session's own on a free port; yields redis://127.0.0.1:P/0."""
+    exe = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin:/usr/bin")
+    if exe is None:
+        _unavailable("redis-server is not installed (`make test` installs it when run as root)")
+    workdir = tmp_path_factory.mktemp("redis")
+    proc: subprocess.Popen[bytes] | None = None
+    log = workdir / "redis.log"
+    # The port can be taken between choosing and binding it, so try a few.
+    for _attempt in range(3):
+        port = free_port()
+        log = workdir / f"redis-{port}.log"
+        proc = subprocess.Popen(
+            [
+                exe,
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(workdir),
+                "--logfile", str(log),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        if wait_until(lambda: proc.poll() is not None or redis_answers(port), timeout=10):
+            if proc.poll() is None:
+                break
+        _stop(proc)
+        proc = None
+    if proc is None:
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+        pytest.fail(f"redis-server did not start; its log ends:\n{tail}", pytrace=False)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_user() -> str:
+    """The role that can create databases on 127.0.0.1:5432; skips (once) when none can."""
+    if not port_open(POSTGRES_HOST, POSTGRES_PORT, timeout=2):
+        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_HOST}:{POSTGRES_PORT}")
+    errors: list[str] = []
+    for user in POSTGRES_USERS:
+        try:
+            _run_async(_pg_execute(user, "SELECT 1"))
+        except Exception as exc:
+            errors.append(f"{user}: {exc}")
+            continue
+        return user
+    pytest.skip(f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} refused: " + "; ".join(errors))
+
+
+async def _pg_execute(user: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(
+        host=POSTGRES_HOST, port=POSTGRES_PORT, user=user, database="postgres", timeout=5
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_user: str) -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database, dropped afterwards; yields its asyncpg URL."""
+    name = f"tcd_test_{uuid.uuid4().hex[:16]}"
+    _run_async(_pg_execute(postgres_admin_user, f'CREATE DATABASE "{name}"'))
+    try:
+        yield (
+            f"postgresql+asyncpg://{postgres_admin_user}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+        )
+    finally:
+        # FORCE: a test that forgot to dispose its engine must not leave the database behind.
+        _run_async(_pg_execute(postgres_admin_user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh empty database URL on each storage back end (SQLite file, PostgreSQL database)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'tcd-hub-test.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+# --- the hub -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def hub_server(tmp_path: Path) -> AsyncIterator[HubFactory]:
+    """A factory that starts hubs on ephemeral ports and stops them all after the test.
+
+    `await hub_server(**overrides)` migrates and seeds a fresh SQLite database under tmp_path
+    (or the given database_url), then serves `create_app(settings)`. A second hub sharing the
+    first's database and Redis passes `prepare_db=False`.
+    """
+    from hub.config import Settings
+
+    runners: list[web.AppRunner] = []
+
+    async def start(*, prepare_db: bool = True, **overrides: Any) -> HubServer:
+        base = Settings(
+            data_dir=tmp_path / f"hub{len(runners)}",
+            # Fixed, so hubs of one test accept each other's tokens.
+            secret_key="tcd-hub-test-secret",
+            ice_announced_ips=("127.0.0.1",),
+        )
+        server, runner = await start_hub(base.with_overrides(**overrides), prepare_db=prepare_db)
+        runners.append(runner)
+        return server
+
+    try:
+        yield start
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """List every skipped test with its reason, so a skip is never mistaken for a pass."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section(f"{len(skipped)} skipped test(s), and why", sep="-", yellow=True)
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        terminalreporter.line(f"SKIPPED {report.nodeid}: {reason}", yellow=True)

@@ -1,0 +1,530 @@
+/**
+ * One site's connection to a live hearing: Socket.IO signaling plus one RTCPeerConnection to the
+ * hub's SFU, per the protocol in docs/signaling.md (summary in docs/CONTRACTS.md).
+ *
+ * Shared by the plain join page, the leader view and the site kiosk, so it holds no DOM code:
+ * pages listen to its events and draw what they like.
+ *
+ * Events (CustomEvent, payload in `event.detail`):
+ *   statechange        {state}  idle | connecting | joining | joined | reconnecting | left | failed
+ *   localstream        {stream, error}  the camera/mic stream (error set when none could be opened)
+ *   joined             {participantId, hearing, participants}
+ *   participantjoined  {participant}
+ *   participantupdated {participant}  a participant first known from a track list got its details
+ *   participantleft    {participantId, reason, participant}
+ *   remotestream       {participantId, stream}  stream is null when the participant has no media
+ *   mute               {participantId, audioMuted, videoMuted, local}
+ *   activespeaker      {participantId, levelDbov}
+ *   connectionstate    {state}  the RTCPeerConnection's connectionState
+ *   signalingerror     {code, message, event}  an `error` event or a refused request
+ *   left               {reason}
+ */
+
+import { io } from "/static/vendor/socket.io.esm.min.js";
+
+/** A refusal from the hub (`{ok: false, error}` ack, `error` event or refused connection). */
+export class SignalingError extends Error {
+  constructor(code, message, event = null) {
+    super(message);
+    this.name = "SignalingError";
+    this.code = code;
+    this.event = event;
+  }
+}
+
+const DEFAULT_MEDIA = {
+  audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+};
+
+/** RTCIceServer objects from either the join ack ({urls,...}) or the page (plain URL strings). */
+export function normalizeIceServers(servers) {
+  if (!Array.isArray(servers)) return [];
+  return servers
+    .map((server) => (typeof server === "string" ? { urls: server } : server))
+    .filter((server) => server && server.urls);
+}
+
+export class HearingClient extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {number|string} options.hearingId
+   * @param {string} [options.url]  hub origin; same origin when omitted (the session cookie is sent)
+   * @param {string} [options.token]  sign-in or join token; omitted on pages signed in by cookie
+   * @param {Array} [options.iceServers]  used only if the join ack carries none
+   * @param {MediaStreamConstraints} [options.media]
+   * @param {MediaStream} [options.localStream]  publish this instead of opening the camera
+   * @param {number} [options.ackTimeoutMs]
+   * @param {boolean} [options.autoRejoin]  join again after the signaling connection comes back
+   */
+  constructor({
+    hearingId,
+    url = undefined,
+    token = undefined,
+    iceServers = [],
+    media = DEFAULT_MEDIA,
+    localStream = null,
+    ackTimeoutMs = 10000,
+    autoRejoin = true,
+  }) {
+    super();
+    this.hearingId = hearingId;
+    this.url = url;
+    this.token = token;
+    this.fallbackIceServers = normalizeIceServers(iceServers);
+    this.media = media;
+    this.ackTimeoutMs = ackTimeoutMs;
+    this.autoRejoin = autoRejoin;
+
+    this.state = "idle";
+    this.participantId = null;
+    this.hearing = null;
+    /** participant_id -> participant record from the hub (others only). */
+    this.participants = new Map();
+    /** participant_id -> MediaStream of the tracks the hub forwards from that participant. */
+    this.remoteStreams = new Map();
+    this.localStream = localStream;
+    this.audioMuted = false;
+    this.videoMuted = false;
+    /** performance.now() stamps of the join steps, for measuring join-to-first-frame. */
+    this.timings = {};
+
+    this._ownsLocalStream = localStream === null;
+    this._socket = null;
+    this._pc = null;
+    // SDP work runs one step at a time: a hub offer must not be applied while our own first
+    // offer is still waiting for its answer.
+    this._sdpQueue = Promise.resolve();
+    // Candidates wait until the hub has answered our offer: the hub handles events concurrently,
+    // so a candidate sent earlier could reach it before the peer connection exists.
+    this._pendingCandidates = [];
+    this._answered = false;
+    this._leaving = false;
+    this._session = 0;
+  }
+
+  /** Open the camera and signaling, join the hearing and start media. Resolves once joined. */
+  async join() {
+    if (this.state !== "idle" && this.state !== "left" && this.state !== "failed") {
+      throw new Error(`join() called while ${this.state}`);
+    }
+    this._leaving = false;
+    this.timings = { joinCalled: performance.now() };
+    this._setState("connecting");
+    try {
+      // Camera and signaling connection are independent: do both at once to shorten the join.
+      const [, socket] = await Promise.all([this._openLocalMedia(), this._connect()]);
+      await this._startSession(socket);
+    } catch (error) {
+      this._teardownPeer();
+      this._setState("failed");
+      throw error;
+    }
+  }
+
+  /** Switch the local microphone and/or camera on or off and tell the others. */
+  async setMuted({ audio = this.audioMuted, video = this.videoMuted } = {}) {
+    this.audioMuted = Boolean(audio);
+    this.videoMuted = Boolean(video);
+    for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !this.audioMuted;
+    for (const track of this.localStream?.getVideoTracks() ?? []) track.enabled = !this.videoMuted;
+    this._emit("mute", {
+      participantId: this.participantId,
+      audioMuted: this.audioMuted,
+      videoMuted: this.videoMuted,
+      local: true,
+    });
+    if (this.state === "joined") {
+      await this._request("mute", { audio_muted: this.audioMuted, video_muted: this.videoMuted });
+    }
+  }
+
+  /** Leave the hearing: tell the hub, close media and signaling. Safe to call twice. */
+  async leave(reason = "left") {
+    if (this._leaving) return;
+    this._leaving = true;
+    const socket = this._socket;
+    if (socket?.connected && this.state === "joined") {
+      // A short wait only: the hub also notices the disconnect, and a page being closed cannot
+      // wait long.
+      await this._request("leave", {}, 1500).catch(() => {});
+    }
+    this.close(reason);
+  }
+
+  /** Drop everything at once without telling the hub (page unload); the hub sees a disconnect. */
+  close(reason = "closed") {
+    this._leaving = true;
+    this._session += 1;
+    this._teardownPeer();
+    this._socket?.removeAllListeners();
+    this._socket?.disconnect();
+    this._socket = null;
+    if (this._ownsLocalStream && this.localStream) {
+      for (const track of this.localStream.getTracks()) track.stop();
+      this.localStream = null;
+    }
+    if (this.state !== "left") {
+      this._setState("left");
+      this._emit("left", { reason });
+    }
+  }
+
+  /** The peer connection, for statistics (getStats); null when not in a hearing. */
+  get peerConnection() {
+    return this._pc;
+  }
+
+  // --- joining ---------------------------------------------------------------------------
+
+  async _openLocalMedia() {
+    if (this.localStream) {
+      this._emit("localstream", { stream: this.localStream, error: null });
+      return;
+    }
+    let error = null;
+    // A site without a camera (or whose camera is busy) still joins with what it has.
+    for (const constraints of [this.media, { audio: this.media.audio }, { video: this.media.video }]) {
+      if (!constraints.audio && !constraints.video) continue;
+      try {
+        this.localStream = await navigator.mediaDevices.getUserMedia(constraints);
+        break;
+      } catch (err) {
+        error ??= err;
+      }
+    }
+    this.timings.mediaReady = performance.now();
+    this._applyLocalMute();
+    this._emit("localstream", { stream: this.localStream, error: this.localStream ? null : error });
+  }
+
+  _applyLocalMute() {
+    for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !this.audioMuted;
+    for (const track of this.localStream?.getVideoTracks() ?? []) track.enabled = !this.videoMuted;
+  }
+
+  /** Resolves with a connected socket; rejects if the hub refuses the connection. */
+  _connect() {
+    if (this._socket?.connected) return Promise.resolve(this._socket);
+    const options = {
+      // WebSocket first saves the polling handshake and upgrade round trips; polling remains
+      // for networks that block WebSocket.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      timeout: this.ackTimeoutMs,
+    };
+    if (this.token) options.auth = { token: this.token };
+    const socket = this.url ? io(this.url, options) : io(options);
+    this._socket = socket;
+    this._bindSocket(socket);
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        this.timings.socketConnected ??= performance.now();
+        socket.off("connect_error", onError);
+        resolve(socket);
+      };
+      const onError = (err) => {
+        // socket.active is false when the hub refused us (bad token): retrying cannot help.
+        if (socket.active) return;
+        socket.off("connect", onConnect);
+        reject(new SignalingError("connection_refused", err.message || String(err)));
+      };
+      socket.once("connect", onConnect);
+      socket.on("connect_error", onError);
+    });
+  }
+
+  _bindSocket(socket) {
+    socket.on("offer", (msg) => this._enqueue(() => this._onHubOffer(msg)));
+    socket.on("ice_candidate", (msg) => this._onHubCandidate(msg));
+    socket.on("participant_joined", (msg) => this._onParticipantJoined(msg?.participant));
+    socket.on("participant_left", (msg) => this._onParticipantLeft(msg));
+    socket.on("mute_state", (msg) => this._onMuteState(msg));
+    socket.on("active_speaker", (msg) =>
+      this._emit("activespeaker", {
+        participantId: msg?.participant_id ?? null,
+        levelDbov: msg?.level_dbov ?? null,
+      }),
+    );
+    socket.on("error", (msg) =>
+      this._emit("signalingerror", {
+        code: msg?.code ?? "error",
+        message: msg?.message ?? "",
+        event: msg?.event ?? null,
+      }),
+    );
+    socket.on("disconnect", (reason) => this._onDisconnect(reason));
+    socket.on("connect", () => this._onReconnect(socket));
+  }
+
+  async _startSession(socket) {
+    const session = ++this._session;
+    this._setState("joining");
+    const ack = await this._request("join", { hearing_id: this.hearingId });
+    if (session !== this._session) return;
+    this.timings.joinAcked = performance.now();
+    this.participantId = ack.participant_id;
+    this.hearing = ack.hearing ?? null;
+    this.participants.clear();
+    for (const participant of ack.participants ?? []) {
+      if (participant.participant_id !== this.participantId) {
+        this.participants.set(participant.participant_id, participant);
+      }
+    }
+    const iceServers = normalizeIceServers(ack.ice_servers);
+    this._createPeer(iceServers.length ? iceServers : this.fallbackIceServers);
+    this._setState("joined");
+    this._emit("joined", {
+      participantId: this.participantId,
+      hearing: this.hearing,
+      participants: [...this.participants.values()],
+    });
+    if (this.audioMuted || this.videoMuted) {
+      this._request("mute", { audio_muted: this.audioMuted, video_muted: this.videoMuted }).catch(
+        () => {},
+      );
+    }
+    await this._enqueue(() => this._sendFirstOffer(socket, session));
+  }
+
+  _createPeer(iceServers) {
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    this._pc = pc;
+    this._answered = false;
+    this._pendingCandidates = [];
+    // The first offer always carries one sendrecv audio and one sendrecv video section (the
+    // protocol expects both), even when this site has no microphone or camera.
+    for (const kind of ["audio", "video"]) {
+      const track = this.localStream?.getTracks().find((t) => t.kind === kind);
+      if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.localStream] });
+      else pc.addTransceiver(kind, { direction: "sendrecv" });
+    }
+    pc.addEventListener("icecandidate", (event) => {
+      const c = event.candidate;
+      const payload = c && c.candidate
+        ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }
+        : { candidate: null, sdpMid: null, sdpMLineIndex: null };
+      if (this._answered) this._sendCandidate(payload);
+      else this._pendingCandidates.push(payload);
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc !== this._pc) return;
+      if (pc.connectionState === "connected") this.timings.mediaConnected ??= performance.now();
+      this._emit("connectionstate", { state: pc.connectionState });
+    });
+  }
+
+  async _sendFirstOffer(socket, session) {
+    const pc = this._pc;
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.timings.offerSent = performance.now();
+    const ack = await this._request("offer", { sdp: pc.localDescription.sdp, type: "offer" });
+    if (session !== this._session || pc !== this._pc) return;
+    await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+    this.timings.answerApplied = performance.now();
+    this._answered = true;
+    for (const payload of this._pendingCandidates.splice(0)) this._sendCandidate(payload);
+    if (Array.isArray(ack.tracks)) this._applyTracks(ack.tracks);
+  }
+
+  _sendCandidate(payload) {
+    this._socket?.timeout(this.ackTimeoutMs).emit("ice_candidate", payload, (err, ack) => {
+      if (err || ack?.ok === false) {
+        this._emit("signalingerror", {
+          code: ack?.error?.code ?? "timeout",
+          message: ack?.error?.message ?? "ice_candidate was not acknowledged",
+          event: "ice_candidate",
+        });
+      }
+    });
+  }
+
+  // --- hub-initiated renegotiation ---------------------------------------------------------
+
+  async _onHubOffer(msg) {
+    const pc = this._pc;
+    if (!pc || !msg || typeof msg.sdp !== "string") return;
+    const session = this._session;
+    await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (session !== this._session || pc !== this._pc) return;
+    // The answer goes out before the tracks are mapped: the hub is waiting for it.
+    const sent = this._request("answer", {
+      sdp: pc.localDescription.sdp,
+      type: "answer",
+      revision: msg.revision,
+    });
+    this._applyTracks(Array.isArray(msg.tracks) ? msg.tracks : []);
+    await sent;
+  }
+
+  async _onHubCandidate(msg) {
+    // aiortc puts its candidates in the SDP; this is here for a hub that trickles too.
+    if (!this._pc || !msg) return;
+    try {
+      await this._pc.addIceCandidate(msg.candidate ? msg : null);
+    } catch {
+      // A late candidate for an old description is harmless.
+    }
+  }
+
+  /** Group the received tracks by participant, as the hub's track list says. */
+  _applyTracks(tracks) {
+    const transceivers = this._pc?.getTransceivers() ?? [];
+    const wanted = new Map();
+    for (const { mid, participant_id: pid } of tracks) {
+      const transceiver = transceivers.find((t) => t.mid === String(mid));
+      if (!transceiver || transceiver.stopped) continue;
+      if (!wanted.has(pid)) wanted.set(pid, []);
+      wanted.get(pid).push(transceiver.receiver.track);
+    }
+    for (const [pid, stream] of this.remoteStreams) {
+      if (!wanted.has(pid)) {
+        this.remoteStreams.delete(pid);
+        this._emit("remotestream", { participantId: pid, stream: null });
+      } else if (!sameTracks(stream.getTracks(), wanted.get(pid))) {
+        this.remoteStreams.delete(pid);
+      }
+    }
+    for (const [pid, trackList] of wanted) {
+      if (this.remoteStreams.has(pid)) continue;
+      if (!this.participants.has(pid)) {
+        // The track list can outrun participant_joined; the details follow.
+        this.participants.set(pid, { participant_id: pid, office_name: "", display_name: "" });
+      }
+      // A new MediaStream (rather than addTrack on the old one) makes pages re-attach it, which
+      // every browser handles the same way.
+      const stream = new MediaStream(trackList);
+      this.remoteStreams.set(pid, stream);
+      this.timings.firstRemoteTrack ??= performance.now();
+      this._emit("remotestream", { participantId: pid, stream });
+    }
+  }
+
+  // --- participants -------------------------------------------------------------------------
+
+  _onParticipantJoined(participant) {
+    if (!participant || participant.participant_id === this.participantId) return;
+    const known = this.participants.has(participant.participant_id);
+    this.participants.set(participant.participant_id, participant);
+    this._emit(known ? "participantupdated" : "participantjoined", { participant });
+  }
+
+  _onParticipantLeft(msg) {
+    const pid = msg?.participant_id;
+    if (pid === undefined || pid === this.participantId) return;
+    const participant = this.participants.get(pid) ?? null;
+    this.participants.delete(pid);
+    if (this.remoteStreams.delete(pid)) {
+      this._emit("remotestream", { participantId: pid, stream: null });
+    }
+    this._emit("participantleft", { participantId: pid, reason: msg.reason ?? "left", participant });
+  }
+
+  _onMuteState(msg) {
+    if (!msg) return;
+    const pid = msg.participant_id;
+    const participant = this.participants.get(pid);
+    if (participant) {
+      participant.audio_muted = msg.audio_muted;
+      participant.video_muted = msg.video_muted;
+    }
+    this._emit("mute", {
+      participantId: pid,
+      audioMuted: Boolean(msg.audio_muted),
+      videoMuted: Boolean(msg.video_muted),
+      local: pid === this.participantId,
+    });
+  }
+
+  // --- connection loss ------------------------------------------------------------------------
+
+  _onDisconnect(reason) {
+    if (this._leaving) return;
+    // The hub drops a participant whose socket goes: forget the room, keep the camera.
+    this._session += 1;
+    this._teardownPeer();
+    this._setState(this.autoRejoin ? "reconnecting" : "failed");
+    this._emit("signalingerror", { code: "disconnected", message: reason, event: null });
+  }
+
+  _onReconnect(socket) {
+    if (this._leaving || !this.autoRejoin || this.state !== "reconnecting") return;
+    this._startSession(socket).catch((error) => {
+      this._setState("failed");
+      this._emit("signalingerror", {
+        code: error.code ?? "rejoin_failed",
+        message: error.message,
+        event: "join",
+      });
+    });
+  }
+
+  _teardownPeer() {
+    if (this._pc) {
+      this._pc.close();
+      this._pc = null;
+    }
+    for (const pid of [...this.remoteStreams.keys()]) {
+      this.remoteStreams.delete(pid);
+      this._emit("remotestream", { participantId: pid, stream: null });
+    }
+    for (const [pid, participant] of [...this.participants]) {
+      this.participants.delete(pid);
+      this._emit("participantleft", { participantId: pid, reason: "reset", participant });
+    }
+    this._answered = false;
+    this._pendingCandidates = [];
+    this._sdpQueue = Promise.resolve();
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------
+
+  /** Emit an event and await its ack; rejects with SignalingError on `{ok: false}` or timeout. */
+  async _request(event, payload, timeoutMs = this.ackTimeoutMs) {
+    const socket = this._socket;
+    if (!socket) throw new SignalingError("not_connected", "not connected", event);
+    let ack;
+    try {
+      ack = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+    } catch {
+      throw new SignalingError("timeout", `no answer from the hub to ${event}`, event);
+    }
+    if (!ack || ack.ok !== true) {
+      const error = ack?.error ?? {};
+      throw new SignalingError(error.code ?? "error", error.message ?? `${event} refused`, event);
+    }
+    return ack;
+  }
+
+  _enqueue(step) {
+    const run = this._sdpQueue.then(step);
+    // A failed step must not block the ones after it; the caller still sees the failure.
+    this._sdpQueue = run.catch((error) => {
+      this._emit("signalingerror", {
+        code: error.code ?? "sdp_failed",
+        message: error.message ?? String(error),
+        event: error.event ?? null,
+      });
+    });
+    return run;
+  }
+
+  _setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this._emit("statechange", { state });
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function sameTracks(a, b) {
+  return a.length === b.length && a.every((track) => b.includes(track));
+}
