@@ -20,8 +20,6 @@ from tests.fixtures_net import free_port, port_open, redis_answers, wait_until
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["HubFactory", "HubServer", "free_port"]
-
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
 # The machine's server trusts local users; which role exists differs between machines.
@@ -57,38 +55,43 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if exe is None:
         _unavailable("redis-server is not installed (`make test` installs it when run as root)")
     workdir = tmp_path_factory.mktemp("redis")
-    proc: subprocess.Popen[bytes] | None = None
-    log = workdir / "redis.log"
     # The port can be taken between choosing and binding it, so try a few.
     for _attempt in range(3):
         port = free_port()
+        proc = _launch_redis(exe, workdir, port)
+        if proc is not None:
+            break
+    else:
         log = workdir / f"redis-{port}.log"
-        proc = subprocess.Popen(
-            [
-                exe,
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(workdir),
-                "--logfile", str(log),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        if wait_until(lambda: proc.poll() is not None or redis_answers(port), timeout=10):
-            if proc.poll() is None:
-                break
-        _stop(proc)
-        proc = None
-    if proc is None:
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
         pytest.fail(f"redis-server did not start; its log ends:\n{tail}", pytrace=False)
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         _stop(proc)
+
+
+def _launch_redis(exe: str, workdir: Path, port: int) -> subprocess.Popen[bytes] | None:
+    """Start redis-server on port; the process once it answers PING, None if it did not."""
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(workdir),
+            "--logfile", str(workdir / f"redis-{port}.log"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_until(lambda: proc.poll() is not None or redis_answers(port), timeout=10)
+    if proc.poll() is None and redis_answers(port):
+        return proc
+    _stop(proc)
+    return None
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -137,13 +140,13 @@ def postgres_url(postgres_admin_user: str) -> Iterator[str]:
     """A fresh, uniquely named PostgreSQL database, dropped afterwards; yields its asyncpg URL."""
     name = f"tcd_test_{uuid.uuid4().hex[:16]}"
     _run_async(_pg_execute(postgres_admin_user, f'CREATE DATABASE "{name}"'))
+    host = f"{POSTGRES_HOST}:{POSTGRES_PORT}"
     try:
-        yield (
-            f"postgresql+asyncpg://{postgres_admin_user}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
-        )
+        yield f"postgresql+asyncpg://{postgres_admin_user}@{host}/{name}"
     finally:
         # FORCE: a test that forgot to dispose its engine must not leave the database behind.
-        _run_async(_pg_execute(postgres_admin_user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        _run_async(_pg_execute(postgres_admin_user, drop))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

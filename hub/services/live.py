@@ -8,6 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
+from hub.domain.errors import Conflict, NotFound, Unauthorized
+from hub.domain.hearings import HearingStatus
+from hub.domain.offices import path_in_scope
+from hub.services import auth, sessionlog
+from hub.storage.db import Database
+from hub.storage.tables import HearingRow, HearingSiteRow, OfficeRow, UserRow
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -39,7 +48,7 @@ class HearingAccess:
 class LiveGateway:
     """Port used by signaling: authenticate tokens, admit to hearings, append to the session log.
 
-    Implemented over the database in this module (see hub.services.live_impl once written).
+    DatabaseLiveGateway below is the implementation; tests may substitute a fake at this seam.
     Methods raise hub.domain.errors.Unauthorized / NotFound / Conflict with clear messages.
     """
 
@@ -64,3 +73,97 @@ class LiveGateway:
         """Append an event to the hearing's session log (participant_joined, participant_left,
         participant_dropped, media_started, ...)."""
         raise NotImplementedError
+
+
+class DatabaseLiveGateway(LiveGateway):
+    """LiveGateway over the hub's database: sessions, join tokens, hearing scope, session log."""
+
+    def __init__(self, db: Database, secret_key: str) -> None:
+        self.db = db
+        self.secret_key = secret_key
+
+    async def authenticate(self, token: str) -> Principal:
+        """Resolve a sign-in token or a join token; Unauthorized if invalid or expired."""
+        if not token:
+            raise Unauthorized("no token: pass auth.token or sign in first")
+        async with self.db.transaction() as session:
+            if token.startswith(auth.JOIN_TOKEN_PREFIX):
+                claims = auth.verify_join_token(self.secret_key, token)
+                office = await session.get(OfficeRow, claims.office_id)
+                user = await session.get(UserRow, claims.user_id) if claims.user_id else None
+                if office is None:
+                    raise Unauthorized("join token names an office that no longer exists")
+                return Principal(
+                    user_id=user.id if user else None,
+                    username=user.username if user else f"site:{office.code}",
+                    display_name=user.display_name if user else office.name,
+                    role=user.role if user else "site",
+                    office_id=office.id,
+                    office_name=office.name,
+                    hearing_id=claims.hearing_id,
+                )
+            actor, _csrf = await auth.resolve_session(session, token)
+            return Principal(
+                user_id=actor.user_id,
+                username=actor.username,
+                display_name=actor.display_name,
+                role=str(actor.role),
+                office_id=actor.office_id,
+                office_name=actor.office_name,
+            )
+
+    async def admit(self, principal: Principal, hearing_id: int) -> HearingAccess:
+        """Check the principal may join this hearing (see LiveGateway.admit)."""
+        if principal.hearing_id is not None and principal.hearing_id != hearing_id:
+            raise NotFound(f"hearing {hearing_id} not found (the join token is for another)")
+        async with self.db.transaction() as session:
+            hearing = await session.get(HearingRow, hearing_id)
+            if hearing is None:
+                raise NotFound(f"hearing {hearing_id} not found")
+            sites = {
+                o.id: o
+                for o in (
+                    await session.execute(
+                        select(OfficeRow)
+                        .join(HearingSiteRow, HearingSiteRow.office_id == OfficeRow.id)
+                        .where(HearingSiteRow.hearing_id == hearing_id)
+                    )
+                ).scalars()
+            }
+            host = await session.get(OfficeRow, hearing.host_office_id)
+            assert host is not None
+            sites[host.id] = host
+            if principal.hearing_id is None:
+                # A sign-in token: the user must be allowed to run hearings, at a site office
+                # or at an office above the host (observers from the centre).
+                own = await session.get(OfficeRow, principal.office_id)
+                allowed_role = principal.role in ("leader", "staff", "admin")
+                at_site = principal.office_id in sites
+                above = own is not None and path_in_scope(own.path, host.path)
+                if not allowed_role or not (at_site or above):
+                    raise NotFound(f"hearing {hearing_id} not found")
+            if hearing.status in (HearingStatus.ENDED, HearingStatus.CANCELLED):
+                raise Conflict(f"hearing {hearing_id} is {hearing.status}; it cannot be joined")
+            return HearingAccess(
+                hearing_id=hearing.id,
+                title=hearing.title,
+                status=hearing.status,
+                host_office_id=hearing.host_office_id,
+                site_offices={o.id: o.name for o in sites.values()},
+                chair_user_id=hearing.chair_user_id,
+            )
+
+    async def record(
+        self,
+        hearing_id: int,
+        kind: str,
+        *,
+        office_id: int | None = None,
+        user_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event to the hearing's session log in its own transaction."""
+        async with self.db.transaction() as session:
+            await sessionlog.append(
+                session, hearing_id, kind, office_id=office_id, user_id=user_id, detail=detail
+            )
