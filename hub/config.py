@@ -50,6 +50,17 @@ class Settings:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tcd-hub.sqlite3').resolve()}"
 
+    def client_ice_servers(self) -> list[dict[str, object]]:
+        """ICE servers in RTCConfiguration form, for browsers and site agents."""
+        out: list[dict[str, object]] = []
+        for url in self.ice_servers:
+            entry: dict[str, object] = {"urls": url}
+            if url.startswith(("turn:", "turns:")) and self.turn_username:
+                entry["username"] = self.turn_username
+                entry["credential"] = self.turn_password
+            out.append(entry)
+        return out
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over environment)."""
         clean = {k: v for k, v in changes.items() if v is not None}

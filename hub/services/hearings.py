@@ -33,6 +33,11 @@ from hub.storage.tables import (
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def now_local() -> datetime:
+    """The current time in Vietnam."""
+    return now().astimezone(LOCAL_TZ)
+
+
 def local_iso(value: datetime | None) -> str | None:
     """ISO 8601 in Vietnam's offset (+07:00), as people at the offices read it."""
     return value.astimezone(LOCAL_TZ).isoformat() if value else None

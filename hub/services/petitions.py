@@ -285,28 +285,24 @@ async def search(
     if query.text:
         kind, expr = _match_expression(is_sqlite, query.text)
         if kind == "fts":
+            match = text("petitions_fts MATCH :match").bindparams(match=expr)
             conditions.append(
                 PetitionRow.id.in_(
-                    select(text("rowid"))
-                    .select_from(text("petitions_fts"))
-                    .where(text("petitions_fts MATCH :match"))
+                    select(text("rowid")).select_from(text("petitions_fts")).where(match)
                 )
             )
         else:
             conditions.append(
-                func.to_tsvector(text("'simple'"), PetitionRow.search_text).op("@@")(
-                    func.to_tsquery(text("'simple'"), text(":match"))
-                )
+                text(
+                    "to_tsvector('simple', petitions.search_text) @@ to_tsquery('simple', :match)"
+                ).bindparams(match=expr)
             )
-        stmt = stmt.params(match=expr)
     stmt = stmt.where(*conditions)
     count_stmt = (
         select(func.count(PetitionRow.id))
         .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
         .where(*conditions)
     )
-    if query.text:
-        count_stmt = count_stmt.params(match=expr)
     total = int((await session.execute(count_stmt)).scalar_one())
     rows = (
         await session.execute(

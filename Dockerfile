@@ -1,0 +1,36 @@
+# tcd-hub image: `docker compose up` runs it against PostgreSQL and Redis (see docker-compose.yml).
+
+# The browser build of socket.io-client comes from npm, as in `make run`; it is never committed.
+FROM node:20-slim AS web-vendor
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund \
+ && mkdir /vendor \
+ && cp node_modules/socket.io-client/dist/socket.io.esm.min.js \
+       node_modules/socket.io-client/dist/socket.io.esm.min.js.map /vendor/
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY hub ./hub
+COPY signaling ./signaling
+COPY rooms ./rooms
+COPY web ./web
+# Before `pip install .`, so the vendored file is packaged with web/static.
+COPY --from=web-vendor /vendor/ ./web/static/vendor/
+RUN pip install . \
+ && useradd --system --create-home --home-dir /var/lib/tcd-hub tcd
+USER tcd
+WORKDIR /var/lib/tcd-hub
+ENV TCD_DATA_DIR=/var/lib/tcd-hub \
+    TCD_HOST=0.0.0.0 \
+    TCD_PORT=8080
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
+# Migrations are idempotent, so every start brings the schema up to date first.
+CMD ["sh", "-c", "tcd-hub migrate && exec tcd-hub serve --host 0.0.0.0"]

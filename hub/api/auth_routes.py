@@ -1,0 +1,108 @@
+"""Sign-in and sign-out; the session cookie and the CSRF token for browsers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api.edge import authenticate, read_body
+from hub.api.keys import (
+    CSRF,
+    CSRF_COOKIE,
+    DATABASE,
+    LOGIN_LIMITER,
+    SESSION_COOKIE,
+    SETTINGS,
+    TOKEN,
+    actor_of,
+)
+from hub.api.registry import api
+from hub.api.schemas import LoginBody
+from hub.domain.errors import Unauthorized
+from hub.services import auth
+
+
+def actor_json(request: web.Request) -> dict[str, object]:
+    """The signed-in user as the API shows it."""
+    actor = actor_of(request)
+    return {
+        "id": actor.user_id,
+        "username": actor.username,
+        "display_name": actor.display_name,
+        "role": str(actor.role),
+        "office_id": actor.office_id,
+        "office_name": actor.office_name,
+    }
+
+
+@api.route(
+    "POST", "/api/v1/auth/login", "Sign in; returns a bearer token", body=LoginBody, public=True
+)
+async def login(request: web.Request) -> web.Response:
+    body = await read_body(request, LoginBody)
+    settings = request.app[SETTINGS]
+    limiter = request.app[LOGIN_LIMITER]
+    keys = (f"user:{body.username}", f"ip:{request.remote}")
+    limiter.check(*keys)
+    try:
+        async with request.app[DATABASE].transaction() as session:
+            signin = await auth.login(
+                session, body.username, body.password, settings.session_ttl_seconds
+            )
+    except Unauthorized:
+        limiter.failed(*keys)
+        raise
+    actor = signin.actor
+    response = web.json_response(
+        {
+            "token": signin.token,
+            "csrf_token": signin.csrf_token,
+            "expires_at": signin.expires_at.isoformat(),
+            "user": {
+                "id": actor.user_id,
+                "username": actor.username,
+                "display_name": actor.display_name,
+                "role": str(actor.role),
+                "office_id": actor.office_id,
+                "office_name": actor.office_name,
+            },
+        }
+    )
+    max_age = settings.session_ttl_seconds
+    response.set_cookie(
+        SESSION_COOKIE,
+        signin.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="Strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    # Readable by our scripts (not HttpOnly) so they can echo it in the CSRF header.
+    response.set_cookie(
+        CSRF_COOKIE,
+        signin.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        samesite="Strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    return response
+
+
+@api.route("POST", "/api/v1/auth/logout", "Sign out (ends the session)")
+async def logout(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].transaction() as session:
+        await auth.logout(session, request[TOKEN])
+    response = web.json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@api.route("GET", "/api/v1/auth/me", "The signed-in user and the CSRF token")
+async def me(request: web.Request) -> web.Response:
+    return web.json_response({"user": actor_json(request), "csrf_token": request[CSRF]})
+
+
+__all__ = ["authenticate", "login", "logout", "me"]

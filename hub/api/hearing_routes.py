@@ -1,0 +1,182 @@
+"""Hearings: schedule, change, start/end/cancel, petitions heard, the session log, join tokens."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api.edge import path_id, read_body, read_query
+from hub.api.keys import DATABASE, SETTINGS, actor_of
+from hub.api.registry import api
+from hub.api.schemas import (
+    HearingBody,
+    HearingFilter,
+    HearingPatch,
+    JoinTokenBody,
+    LinkBody,
+    NoteBody,
+    StatusReason,
+)
+from hub.domain.hearings import HearingDraft, HearingStatus
+from hub.services import hearings
+
+
+@api.route("GET", "/api/v1/hearings", "Hearings in scope, soonest first", query=HearingFilter)
+async def list_hearings(request: web.Request) -> web.Response:
+    q = read_query(request, HearingFilter)
+    async with request.app[DATABASE].transaction() as session:
+        rows, total = await hearings.list_(
+            session,
+            actor_of(request),
+            status=q.status,
+            office_id=q.office,
+            starts_from=q.starts_from,
+            starts_to=q.starts_to,
+            limit=q.limit,
+            offset=q.offset,
+        )
+        items = [await hearings.view(session, r, with_petitions=False) for r in rows]
+    return web.json_response({"items": items, "total": total})
+
+
+@api.route(
+    "POST", "/api/v1/hearings", "Schedule a hearing (a series with recurrence)", body=HearingBody
+)
+async def create_hearing(request: web.Request) -> web.Response:
+    body = await read_body(request, HearingBody)
+    draft = HearingDraft(
+        title=body.title,
+        kind=body.kind,
+        host_office_id=body.host_office_id,
+        site_office_ids=tuple(body.site_office_ids),
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        chair_user_id=body.chair_user_id,
+        recurrence=body.recurrence,
+        description=body.description,
+        location=body.location,
+    )
+    async with request.app[DATABASE].transaction() as session:
+        rows = await hearings.create(session, actor_of(request), draft)
+        out = await hearings.view(session, rows[0], with_petitions=True)
+    if len(rows) > 1:
+        out["occurrences"] = [
+            {"id": r.id, "starts_at": hearings.local_iso(r.starts_at)} for r in rows
+        ]
+    return web.json_response(out, status=201)
+
+
+@api.route("GET", "/api/v1/hearings/{id}", "One hearing with the petitions it heard")
+async def get_hearing(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].transaction() as session:
+        row = await hearings.get(session, actor_of(request), path_id(request, "id"))
+        out = await hearings.view(session, row, with_petitions=True)
+    return web.json_response(out)
+
+
+@api.route("PATCH", "/api/v1/hearings/{id}", "Change a hearing", body=HearingPatch)
+async def patch_hearing(request: web.Request) -> web.Response:
+    body = await read_body(request, HearingPatch)
+    changes = body.model_dump(exclude_unset=True)
+    async with request.app[DATABASE].transaction() as session:
+        row = await hearings.update(session, actor_of(request), path_id(request, "id"), changes)
+        out = await hearings.view(session, row, with_petitions=True)
+    return web.json_response(out)
+
+
+async def _status(request: web.Request, target: HearingStatus) -> web.Response:
+    body = await read_body(request, StatusReason) if request.can_read_body else StatusReason()
+    async with request.app[DATABASE].transaction() as session:
+        row = await hearings.set_status(
+            session, actor_of(request), path_id(request, "id"), target, body.reason
+        )
+        out = await hearings.view(session, row, with_petitions=True)
+    return web.json_response(out)
+
+
+@api.route("POST", "/api/v1/hearings/{id}/cancel", "Cancel a scheduled hearing", body=StatusReason)
+async def cancel_hearing(request: web.Request) -> web.Response:
+    return await _status(request, HearingStatus.CANCELLED)
+
+
+@api.route("POST", "/api/v1/hearings/{id}/start", "Start a hearing (it goes live)")
+async def start_hearing(request: web.Request) -> web.Response:
+    return await _status(request, HearingStatus.LIVE)
+
+
+@api.route("POST", "/api/v1/hearings/{id}/end", "End a live hearing")
+async def end_hearing(request: web.Request) -> web.Response:
+    return await _status(request, HearingStatus.ENDED)
+
+
+@api.route(
+    "POST",
+    "/api/v1/hearings/{id}/petitions/{petition_id}",
+    "Link a petition to a hearing, or mark heard_from / heard_to",
+    body=LinkBody,
+)
+async def link_petition(request: web.Request) -> web.Response:
+    body = await read_body(request, LinkBody) if request.can_read_body else LinkBody()
+    hearing_id = path_id(request, "id")
+    async with request.app[DATABASE].transaction() as session:
+        link = await hearings.link_petition(
+            session,
+            actor_of(request),
+            hearing_id,
+            path_id(request, "petition_id"),
+            heard_from=body.heard_from,
+            heard_to=body.heard_to,
+        )
+        out = {
+            "hearing_id": link.hearing_id,
+            "petition_id": link.petition_id,
+            "heard_from": hearings.local_iso(link.heard_from),
+            "heard_to": hearings.local_iso(link.heard_to),
+        }
+    return web.json_response(out)
+
+
+@api.route(
+    "DELETE", "/api/v1/hearings/{id}/petitions/{petition_id}", "Unlink a petition from a hearing"
+)
+async def unlink_petition(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].transaction() as session:
+        await hearings.unlink_petition(
+            session, actor_of(request), path_id(request, "id"), path_id(request, "petition_id")
+        )
+    return web.json_response({"ok": True})
+
+
+@api.route("GET", "/api/v1/hearings/{id}/log", "The hearing's session log")
+async def hearing_log(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].transaction() as session:
+        items = await hearings.log(session, actor_of(request), path_id(request, "id"))
+    return web.json_response({"items": items, "total": len(items)})
+
+
+@api.route("POST", "/api/v1/hearings/{id}/log", "Add a note to the session log", body=NoteBody)
+async def add_note(request: web.Request) -> web.Response:
+    body = await read_body(request, NoteBody)
+    async with request.app[DATABASE].transaction() as session:
+        await hearings.add_note(session, actor_of(request), path_id(request, "id"), body.text)
+    return web.json_response({"ok": True}, status=201)
+
+
+@api.route(
+    "POST",
+    "/api/v1/hearings/{id}/join-token",
+    "A join token for one office's seat in the hearing",
+    body=JoinTokenBody,
+)
+async def join_token(request: web.Request) -> web.Response:
+    body = await read_body(request, JoinTokenBody) if request.can_read_body else JoinTokenBody()
+    settings = request.app[SETTINGS]
+    async with request.app[DATABASE].transaction() as session:
+        out = await hearings.join_token(
+            session,
+            actor_of(request),
+            path_id(request, "id"),
+            office_id=body.office_id,
+            secret=settings.secret_key,
+            ttl_seconds=settings.join_token_ttl_seconds,
+        )
+    return web.json_response(out, status=201)

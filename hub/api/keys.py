@@ -1,0 +1,30 @@
+"""Typed application and request state shared by the API's modules."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.config import Settings
+from hub.services.access import Actor
+from hub.services.auth import LoginRateLimiter
+from hub.storage.db import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
+
+# Request keys (set by the auth middleware).
+ACTOR = "tcd.actor"
+TOKEN = "tcd.token"
+CSRF = "tcd.csrf"
+
+SESSION_COOKIE = "tcd_session"
+CSRF_COOKIE = "tcd_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def actor_of(request: web.Request) -> Actor:
+    """The signed-in Actor of a request that passed the auth middleware."""
+    actor = request.get(ACTOR)
+    assert isinstance(actor, Actor), "route reached without the auth middleware"
+    return actor

@@ -1,0 +1,52 @@
+"""Offices (the tree of reception boards) and user accounts."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api.edge import read_body, read_query
+from hub.api.keys import DATABASE, actor_of
+from hub.api.registry import api
+from hub.api.schemas import OfficeBody, OfficeFilter, UserBody
+from hub.domain.offices import OfficeDraft
+from hub.domain.users import Role, UserDraft
+from hub.services import offices
+
+
+@api.route("GET", "/api/v1/offices", "List offices (the public directory)", query=OfficeFilter)
+async def list_offices(request: web.Request) -> web.Response:
+    q = read_query(request, OfficeFilter)
+    async with request.app[DATABASE].transaction() as session:
+        rows = await offices.list_offices(session, level=q.level, bridge_only=q.bridge_only)
+    items = [offices.office_view(r) for r in rows]
+    return web.json_response({"items": items, "total": len(items)})
+
+
+@api.route("POST", "/api/v1/offices", "Add an office (admin)", body=OfficeBody)
+async def create_office(request: web.Request) -> web.Response:
+    body = await read_body(request, OfficeBody)
+    draft = OfficeDraft(body.code, body.name, body.level, body.parent_id, body.has_bridge_point)
+    async with request.app[DATABASE].transaction() as session:
+        row = await offices.create_office(session, actor_of(request), draft, body.address)
+        out = offices.office_view(row)
+    return web.json_response(out, status=201)
+
+
+@api.route("GET", "/api/v1/users", "Users of the offices in scope")
+async def list_users(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].transaction() as session:
+        rows = await offices.list_users(session, actor_of(request))
+    items = [offices.user_view(u, o) for u, o in rows]
+    return web.json_response({"items": items, "total": len(items)})
+
+
+@api.route("POST", "/api/v1/users", "Add a user account (admin)", body=UserBody)
+async def create_user(request: web.Request) -> web.Response:
+    body = await read_body(request, UserBody)
+    draft = UserDraft(
+        body.username, body.display_name, Role(body.role), body.office_id, body.password
+    )
+    async with request.app[DATABASE].transaction() as session:
+        row = await offices.add_user(session, actor_of(request), draft)
+        out = offices.user_view(row)
+    return web.json_response(out, status=201)

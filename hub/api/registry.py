@@ -1,0 +1,5 @@
+"""The API's route registry (populated at import by the route modules, like RouteTableDef)."""
+
+from hub.api.openapi import ApiRoutes
+
+api = ApiRoutes()

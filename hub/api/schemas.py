@@ -1,0 +1,164 @@
+"""Wire formats of the JSON API: declared once, validated at the edge (strict types)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from hub.domain.hearings import HearingKind
+from hub.domain.petitions import PetitionStatus, PetitionType, Source
+
+Text300 = Annotated[str, StringConstraints(max_length=300)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields and wrong types are errors, not guesses."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LoginBody(Body):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class OfficeBody(Body):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    level: Annotated[str, StringConstraints(min_length=1, max_length=30)]
+    parent_id: Id
+    has_bridge_point: bool = True
+    address: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class UserBody(Body):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: Literal["leader", "staff", "operator", "admin"]
+    office_id: Id
+    password: Annotated[str, StringConstraints(min_length=4, max_length=200)]
+
+
+class HearingBody(Body):
+    title: Text300
+    kind: HearingKind
+    host_office_id: Id
+    site_office_ids: Annotated[list[Id], Field(max_length=200)] = []
+    chair_user_id: Id | None = None
+    starts_at: datetime
+    ends_at: datetime
+    recurrence: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    location: Text300 = ""
+
+
+class HearingPatch(Body):
+    title: Text300 | None = None
+    site_office_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+    chair_user_id: Id | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    location: Text300 | None = None
+    published: bool | None = None
+    minutes: Annotated[str, StringConstraints(max_length=100_000)] | None = None
+
+
+class StatusReason(Body):
+    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class JoinTokenBody(Body):
+    office_id: Id | None = None
+
+
+class LinkBody(Body):
+    """heard_from / heard_to: an ISO 8601 time with offset, or "now"."""
+
+    heard_from: datetime | Literal["now"] | None = None
+    heard_to: datetime | Literal["now"] | None = None
+
+
+class NoteBody(Body):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class PetitionBody(Body):
+    type: PetitionType
+    office_id: Id
+    petitioner_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    petitioner_address: Annotated[str, StringConstraints(max_length=500)] = ""
+    petitioner_id_number: Annotated[str, StringConstraints(max_length=20)] = ""
+    content: Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+    crowd: bool = False
+    people_count: Annotated[int, Field(ge=1, le=100000)] = 1
+    representatives: Annotated[list[Text300], Field(max_length=50)] = []
+    subject_field: Text300 = ""
+    source: Source = Source.IN_PERSON
+    received_on: date
+    respondent: Text300 = ""
+    request: Annotated[str, StringConstraints(max_length=5000)] = ""
+    competent_body: Text300 = ""
+    handling_deadline: date | None = None
+    national_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class PetitionPatch(Body):
+    status: PetitionStatus | None = None
+    status_note: Annotated[str, StringConstraints(max_length=2000)] = ""
+    type: PetitionType | None = None
+    petitioner_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    petitioner_address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    petitioner_id_number: Annotated[str, StringConstraints(max_length=20)] | None = None
+    content: Annotated[str, StringConstraints(min_length=1, max_length=20000)] | None = None
+    crowd: bool | None = None
+    people_count: Annotated[int, Field(ge=1, le=100000)] | None = None
+    representatives: Annotated[list[Text300], Field(max_length=50)] | None = None
+    subject_field: Text300 | None = None
+    source: Source | None = None
+    respondent: Text300 | None = None
+    request: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    competent_body: Text300 | None = None
+    handling_deadline: date | None = None
+    national_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class Query(BaseModel):
+    """Base of query strings: values arrive as text, so conversion is allowed here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Query):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+class PetitionFilter(Page):
+    type: PetitionType | None = None
+    status: PetitionStatus | None = None
+    office: Id | None = None
+    crowd: bool | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+class HearingFilter(Page):
+    status: Literal["scheduled", "live", "ended", "cancelled"] | None = None
+    office: Id | None = None
+    starts_from: datetime | None = None
+    starts_to: datetime | None = None
+
+
+class AuditFilter(Page):
+    petition_id: Id | None = None
+    user_id: Id | None = None
+
+
+class OfficeFilter(Query):
+    level: Annotated[str, StringConstraints(max_length=30)] | None = None
+    bridge_only: bool = False

@@ -1,0 +1,60 @@
+"""create_app(settings): the one place that wires the hub, signaling and rooms together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+# Importing the route modules registers their handlers on the registry.
+from hub.api import auth_routes, hearing_routes, office_routes, petition_routes  # noqa: F401
+from hub.api.edge import auth_middleware, errors_middleware
+from hub.api.keys import DATABASE, LOGIN_LIMITER, SETTINGS
+from hub.api.openapi import build_spec
+from hub.api.registry import api
+from hub.config import Settings
+from hub.pages import TEMPLATES, WEB_DIR, make_templates
+from hub.pages import routes as page_routes
+from hub.services.auth import LoginRateLimiter
+from hub.services.live import DatabaseLiveGateway
+from hub.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# JSON bodies are small; anything bigger is refused before a handler reads it.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the aiohttp application: API, pages, static files, signaling and rooms."""
+    app = web.Application(
+        middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[DATABASE] = Database.from_settings(settings)
+    app[LOGIN_LIMITER] = LoginRateLimiter(settings.login_attempts_per_minute)
+    app[TEMPLATES] = make_templates()
+    app.router.add_routes(api.table)
+    spec = build_spec(api.operations)
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.json_response(spec)
+
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_routes(page_routes)
+    app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
+    app.cleanup_ctx.append(_database_ctx)
+
+    try:
+        from signaling.server import setup_signaling
+    except ImportError:  # TEMPORARY while signaling/ is being written
+        log.warning("signaling not available")
+        return app
+    setup_signaling(app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key))
+    return app
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[DATABASE].close()

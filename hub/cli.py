@@ -1,0 +1,209 @@
+"""The `tcd-hub` command: serve, migrate, seed-demo, user, site, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from hub.config import Settings, settings_from_env
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = settings_from_env()
+    return base.with_overrides(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        database_url=getattr(args, "database_url", None),
+        redis_url=getattr(args, "redis_url", None),
+        ice_announced_ips=(
+            tuple(args.announced_ip) if getattr(args, "announced_ip", None) else None
+        ),
+    )
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@127.0.0.1/tcd "
+        "(default: SQLite under ./var)",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the hub's HTTP, API and signaling server."""
+    from aiohttp import web
+
+    from hub.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.migrate:
+        from hub.storage.migrate import upgrade
+
+        asyncio.run(upgrade(settings))
+    print(f"tcd-hub serving on http://{settings.host}:{settings.port}", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply database migrations."""
+    from hub.storage.migrate import upgrade
+
+    settings = _settings(args)
+    asyncio.run(upgrade(settings))
+    print(f"database is up to date: {_safe_url(settings.effective_database_url)}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    """Load demo offices, accounts and records; print the accounts."""
+    from hub.seed import seed_demo
+
+    settings = _settings(args)
+    accounts = asyncio.run(seed_demo(settings, password=args.password))
+    print(f"demo accounts (password: {args.password}):")
+    for account in accounts:
+        print(f"  {account.username:<18} {account.role:<9} {account.office}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Create a user account at an office (by office code)."""
+    from sqlalchemy import select
+
+    from hub.domain.errors import DomainError
+    from hub.domain.users import Role, UserDraft
+    from hub.services.offices import add_user
+    from hub.storage.db import Database
+    from hub.storage.tables import OfficeRow
+
+    settings = _settings(args)
+    password = args.password or getpass.getpass("password: ")
+
+    async def run() -> None:
+        db = Database.from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                office = (
+                    await session.execute(select(OfficeRow).where(OfficeRow.code == args.office))
+                ).scalar_one_or_none()
+                if office is None:
+                    raise SystemExit(f"error: no office with code {args.office}")
+                draft = UserDraft(
+                    args.username,
+                    args.display_name or args.username,
+                    Role(args.role),
+                    office.id,
+                    password,
+                )
+                await add_user(session, None, draft)
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        print(f"error: {exc.message}{' (' + detail + ')' if detail else ''}", file=sys.stderr)
+        return 2
+    print(f"user {args.username} added")
+    return 0
+
+
+def cmd_bench_api(args: argparse.Namespace) -> int:
+    """Benchmark petition list and search over the real HTTP API."""
+    from hub.bench_api import run_bench_api
+
+    result = asyncio.run(run_bench_api(args))
+    print(json.dumps(result, indent=None if args.json else 2, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="tcd-hub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the hub")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    _add_db(serve)
+    serve.add_argument("--redis-url", help="redis://host:port/db: Socket.IO across processes")
+    serve.add_argument(
+        "--announced-ip",
+        action="append",
+        help="address the SFU announces in ICE candidates (repeatable)",
+    )
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    _add_db(migrate)
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed-demo", help="load demo offices, accounts and records")
+    _add_db(seed)
+    seed.add_argument("--password", default="demo", help="password of every demo account")
+    seed.set_defaults(func=cmd_seed_demo)
+
+    user = sub.add_parser("user", help="manage user accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["leader", "staff", "operator", "admin"])
+    add.add_argument("--office", required=True, help="office code, e.g. HY")
+    add.add_argument("--display-name")
+    add.add_argument("--password", help="prompted for when omitted")
+    _add_db(add)
+    add.set_defaults(func=cmd_user_add)
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    bench_api = bench_sub.add_parser("api", help="petition list/search latency over HTTP")
+    bench_api.add_argument("--petitions", type=int, default=200_000)
+    bench_api.add_argument("--requests", type=int, default=300)
+    bench_api.add_argument("--json", action="store_true")
+    bench_api.set_defaults(func=cmd_bench_api)
+
+    _add_media_commands(sub, bench_sub)
+    return parser
+
+
+def _add_media_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    bench_sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """`tcd-hub site` and `tcd-hub bench sfu`, provided by the media modules."""
+    try:
+        from signaling.site_agent import add_site_arguments
+
+        from hub.bench_sfu import add_bench_sfu_arguments
+    except ImportError:  # media modules are optional at import time for the records CLI
+        return
+    add_site_arguments(sub.add_parser("site", help="join a hearing as a bridge-point agent"))
+    add_bench_sfu_arguments(bench_sub.add_parser("sfu", help="SFU forwarding benchmark"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `tcd-hub` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

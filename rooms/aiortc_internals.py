@@ -1,0 +1,462 @@
+"""The one module that touches aiortc 1.16 private internals (frame tap, keyframes, ICE, SDP).
+
+aiortc has no public API for forwarding encoded frames. Everything below relies on names that
+are private to aiortc 1.16.0 (pinned in pyproject.toml); `check_internals()` verifies each of
+them and tests/rooms/test_aiortc_internals.py calls it, so an upgrade fails loudly here instead
+of silently decoding, stalling or sending media elsewhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aioice
+import aiortc
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import rtcrtpreceiver as _rtcrtpreceiver
+from aiortc import sdp as aiortc_sdp
+from aiortc.codecs import vpx as _vpx
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+
+logger = logging.getLogger(__name__)
+
+AIORTC_VERSION = "1.16.0"
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+# A sequence-number window wider than any plausible reordering: beyond it a packet is stale.
+_HALF_SEQ = 1 << 15
+# Frames bigger than this are garbage (a 1080p VP8 keyframe is well under 1 MB).
+_MAX_FRAME_PACKETS = 1024
+
+
+class InternalsChanged(RuntimeError):
+    """aiortc's private internals differ from what this module was written against."""
+
+
+@dataclass(slots=True)
+class EncodedFrame:
+    """One complete encoded frame as reassembled by the hub, never decoded."""
+
+    kind: str
+    codec: RTCRtpCodecParameters
+    data: bytes
+    timestamp: int  # RTP timestamp as sent by the publisher
+    keyframe: bool
+    # True when frames were lost between this one and the previous one: subscribers must
+    # wait for a keyframe, because pack() renumbers frames and would hide the loss.
+    discontinuity: bool
+    ssrc: int
+    # RFC 6464 level in dBov (0 loudest, -127 silence); audio only, when the publisher sends it.
+    audio_level: int | None = None
+
+
+FrameSink = Callable[[EncodedFrame], None]
+
+
+def _seq_newer(a: int, b: int) -> bool:
+    """True when sequence number a comes after b (16-bit wraparound)."""
+    return a != b and ((a - b) & 0xFFFF) < _HALF_SEQ
+
+
+def _seq_add(a: int, n: int) -> int:
+    return (a + n) & 0xFFFF
+
+
+def _vp8_starts_frame(payload: bytes) -> bool:
+    # VP8 payload descriptor (RFC 7741): S bit set and partition index 0.
+    return bool(payload) and bool(payload[0] & 0x10) and (payload[0] & 0x07) == 0
+
+
+def _vp8_is_keyframe(data: bytes) -> bool:
+    # VP8 frame tag (RFC 6386 section 9.1): P bit clear on key frames.
+    return bool(data) and (data[0] & 0x01) == 0
+
+
+def _h264_nal_types(data: bytes) -> set[int]:
+    types: set[int] = set()
+    pos = data.find(b"\x00\x00\x01")
+    while pos != -1 and pos + 3 < len(data):
+        types.add(data[pos + 3] & 0x1F)
+        pos = data.find(b"\x00\x00\x01", pos + 3)
+    return types
+
+
+def is_keyframe(codec: RTCRtpCodecParameters, data: bytes, starts_frame: bool = True) -> bool:
+    """Whether a depayloaded frame can start decoding (VP8 key frame, H264 IDR with SPS)."""
+    name = codec.name.lower()
+    if name == "vp8":
+        return starts_frame and _vp8_is_keyframe(data)
+    if name == "h264":
+        types = _h264_nal_types(data)
+        return 5 in types and 7 in types
+    # Audio codecs need no keyframe.
+    return True
+
+
+class _VideoAssembler:
+    """Stands in for the receiver's JitterBuffer: rebuilds frames and hands them to a sink.
+
+    Compared with aiortc's buffer it releases a frame on its RTP marker bit (one frame time
+    less latency per hop), reports lost frames as a discontinuity, and bounds the stall an
+    unrecoverable packet causes instead of waiting for the 512-packet buffer to overflow.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver, sink: FrameSink, stall_timeout: float) -> None:
+        self._receiver = receiver
+        self._sink = sink
+        self._stall_timeout = stall_timeout
+        self._packets: dict[int, Any] = {}
+        self._next_seq: int | None = None
+        self._discontinuity = True  # the first frame has no predecessor
+        self._stall_since: float | None = None
+        self.capacity = _MAX_FRAME_PACKETS
+        self.stalls_bounded = 0
+
+    def add(self, packet: Any) -> tuple[bool, None]:
+        seq: int = packet.sequence_number
+        if self._next_seq is None:
+            self._next_seq = seq
+        elif not _seq_newer(seq, self._next_seq) and seq != self._next_seq:
+            return False, None  # late duplicate or retransmission of a skipped packet
+        self._packets[seq] = packet
+        if len(self._packets) > self.capacity:
+            self._skip(time.monotonic(), reason="overflow")
+        self._drain()
+        if self._packets:
+            now = time.monotonic()
+            if self._stall_since is None:
+                self._stall_since = now
+            elif now - self._stall_since > self._stall_timeout:
+                self._skip(now, reason="stall")
+                self._drain()
+        return False, None
+
+    def _drain(self) -> None:
+        while self._next_seq is not None and self._emit_one():
+            self._stall_since = None if not self._packets else time.monotonic()
+
+    def _emit_one(self) -> bool:
+        """Emit the frame starting at _next_seq if it is complete."""
+        assert self._next_seq is not None
+        first = self._packets.get(self._next_seq)
+        if first is None:
+            return False
+        parts = [first]
+        seq = self._next_seq
+        while not parts[-1].marker:
+            nxt = self._packets.get(_seq_add(seq, 1))
+            if nxt is None:
+                return False
+            if nxt.timestamp != first.timestamp:
+                break  # marker lost but the next frame started: the frame is complete
+            parts.append(nxt)
+            seq = _seq_add(seq, 1)
+            if len(parts) > _MAX_FRAME_PACKETS:
+                return False
+        for i in range(len(parts)):
+            self._packets.pop(_seq_add(self._next_seq, i), None)
+        self._next_seq = _seq_add(seq, 1)
+        codec = _receiver_codec(self._receiver, first.payload_type)
+        if codec is None:
+            return True
+        data = b"".join(p._data for p in parts)
+        starts = codec.name.lower() != "vp8" or _vp8_starts_frame(first.payload)
+        frame = EncodedFrame(
+            kind="video",
+            codec=codec,
+            data=data,
+            timestamp=first.timestamp,
+            keyframe=is_keyframe(codec, data, starts),
+            discontinuity=self._discontinuity or not starts,
+            ssrc=first.ssrc,
+        )
+        self._discontinuity = False
+        self._sink(frame)
+        return True
+
+    def _skip(self, now: float, reason: str) -> None:
+        """Give up on the frame blocking the buffer; resume at the next frame start."""
+        if not self._packets or self._next_seq is None:
+            return
+        ordered = sorted(self._packets, key=lambda s: (s - self._next_seq) & 0xFFFF)  # type: ignore[operator]
+        blocked_ts = None
+        head = self._packets.get(self._next_seq)
+        if head is not None:
+            blocked_ts = head.timestamp
+        resume = None
+        for s in ordered:
+            p = self._packets[s]
+            if blocked_ts is None:
+                blocked_ts = p.timestamp
+            if p.timestamp != blocked_ts:
+                resume = s
+                break
+        if resume is None:
+            self._packets.clear()
+            self._next_seq = None
+        else:
+            for s in ordered:
+                if s == resume:
+                    break
+                del self._packets[s]
+            self._next_seq = resume
+        self._discontinuity = True
+        self._stall_since = now
+        self.stalls_bounded += 1
+        logger.info("video receiver skipped a broken frame (%s)", reason)
+
+
+class _AudioAssembler:
+    """Stands in for the receiver's audio JitterBuffer: every RTP packet is one frame.
+
+    aiortc's audio buffer prefetches four packets (80 ms) for its decoder; forwarding needs
+    none, so packets go out in arrival order and late ones are dropped.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver, sink: FrameSink) -> None:
+        self._receiver = receiver
+        self._sink = sink
+        self._last_seq: int | None = None
+        self.capacity = 16
+
+    def add(self, packet: Any) -> tuple[bool, None]:
+        seq: int = packet.sequence_number
+        if self._last_seq is not None and not _seq_newer(seq, self._last_seq):
+            return False, None
+        self._last_seq = seq
+        codec = _receiver_codec(self._receiver, packet.payload_type)
+        if codec is None:
+            return False, None
+        level = None
+        ext = packet.extensions.audio_level
+        if ext is not None:
+            level = -int(ext[1])
+        self._sink(
+            EncodedFrame(
+                kind="audio",
+                codec=codec,
+                data=packet._data,
+                timestamp=packet.timestamp,
+                keyframe=True,
+                discontinuity=False,
+                ssrc=packet.ssrc,
+                audio_level=level,
+            )
+        )
+        return False, None
+
+
+def _receiver_codec(receiver: RTCRtpReceiver, payload_type: int) -> RTCRtpCodecParameters | None:
+    codecs: dict[int, RTCRtpCodecParameters] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+    return codecs.get(payload_type)
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver, kind: str, sink: FrameSink, *, stall_timeout: float = 0.4
+) -> None:
+    """Route a receiver's reassembled encoded frames to `sink` instead of its decoder.
+
+    Call it before the receiver starts (right after setRemoteDescription, e.g. in the "track"
+    event). The decoder thread still starts but never gets a frame, so nothing is decoded, and
+    the remote track's queue stays empty (no unbounded growth when nobody reads it).
+    """
+    if kind == "video":
+        assembler: Any = _VideoAssembler(receiver, sink, stall_timeout)
+    else:
+        assembler = _AudioAssembler(receiver, sink)
+    receiver._RTCRtpReceiver__jitter_buffer = assembler  # type: ignore[attr-defined]
+
+
+def tap_stats(receiver: RTCRtpReceiver) -> int:
+    """How many times a tapped video receiver cut a stall short (0 for audio)."""
+    assembler = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+    return int(getattr(assembler, "stalls_bounded", 0))
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Send a PLI for media_ssrc to the publisher behind this receiver."""
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback` when the subscriber behind `sender` sends a PLI or FIR.
+
+    On the pack() path aiortc's own handling (force the encoder's next frame to be a keyframe)
+    does nothing, so the request has to go upstream.
+    """
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
+    """Set the msid stream id announced for a sender (groups a site's audio and video)."""
+    sender._stream_id = stream_id
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
+    """The codecs (with the remote's payload types) negotiated for a transceiver."""
+    return list(transceiver._codecs)
+
+
+def negotiated_header_extensions(
+    transceiver: RTCRtpTransceiver,
+) -> list[RTCRtpHeaderExtensionParameters]:
+    """The RTP header extensions (with the remote's ids) negotiated for a transceiver."""
+    return list(transceiver._headerExtensions)
+
+
+def pin_offer_media(
+    offer_sdp: str,
+    plan: dict[RTCRtpTransceiver, tuple[list[RTCRtpCodecParameters], list[Any]]],
+) -> str:
+    """Rewrite a createOffer() result so each planned transceiver keeps the given codecs.
+
+    createOffer() resets every transceiver to aiortc's default payload types and header
+    extension ids. For a peer that offered first (a browser) that collides with what is already
+    negotiated in the BUNDLE (Chromium rejects such an offer, and the hub's running receivers
+    would misread packets), so existing and new m-lines are pinned to the peer's numbering.
+    """
+    description = aiortc_sdp.SessionDescription.parse(offer_sdp)
+    by_mid = {t.mid: (t, v) for t, v in plan.items() if t.mid is not None}
+    for media in description.media:
+        entry = by_mid.get(media.rtp.muxId)
+        if entry is None:
+            continue
+        transceiver, (codecs, extensions) = entry
+        media.rtp.codecs = list(codecs)
+        media.fmt = [c.payloadType for c in codecs]
+        media.rtp.headerExtensions = list(extensions)
+        transceiver._codecs = list(codecs)
+        transceiver._headerExtensions = list(extensions)
+    return str(description)
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def remote_candidate_allowed(host: str, announced_ips: Sequence[str]) -> bool:
+    """Whether the hub may aim media at a remote candidate's address.
+
+    With only loopback addresses announced (tests, one-machine setups) media must stay on
+    loopback: other addresses and mDNS names (which would need multicast resolution) are refused.
+    """
+    if announced_ips and all(_is_loopback(ip) for ip in announced_ips):
+        return _is_loopback(host)
+    return True
+
+
+def restrict_host_candidates(pc: RTCPeerConnection, announced_ips: Sequence[str]) -> None:
+    """Gather host candidates only on `announced_ips` (aioice otherwise binds every interface).
+
+    Call it before setLocalDescription, whenever transceivers were added. Empty: no change.
+    """
+    if not announced_ips:
+        return
+    ips = list(announced_ips)
+    for connection in _ice_connections(pc):
+        if connection._local_candidates_start or getattr(connection, "_tcd_restricted", False):
+            continue
+        original = connection.get_component_candidates
+
+        async def restricted(
+            component: int,
+            addresses: list[str],
+            timeout: int = 5,
+            _original: Any = original,
+        ) -> list[Any]:
+            return list(await _original(component=component, addresses=ips, timeout=timeout))
+
+        connection.get_component_candidates = restricted
+        connection._tcd_restricted = True
+
+
+def _ice_connections(pc: RTCPeerConnection) -> Iterable[aioice.Connection]:
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport.iceGatherer._connection
+        if id(connection) not in seen:
+            seen.add(id(connection))
+            yield connection
+
+
+def _source(obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError) as exc:
+        raise InternalsChanged(f"cannot read the source of {obj!r}: {exc}") from exc
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise InternalsChanged(f"aiortc internals changed: {what}")
+
+
+def check_internals() -> None:
+    """Raise InternalsChanged if anything this module relies on differs from aiortc 1.16.0."""
+    _require(
+        aiortc.__version__ == AIORTC_VERSION,
+        f"version is {aiortc.__version__}, this module was written for {AIORTC_VERSION}",
+    )
+    receiver_init = _source(RTCRtpReceiver.__init__)
+    _require("self.__jitter_buffer = JitterBuffer(" in receiver_init, "receiver jitter buffer")
+    _require("self.__codecs: dict[int, RTCRtpCodecParameters]" in receiver_init, "receiver codecs")
+    handle = _source(RTCRtpReceiver._handle_rtp_packet)
+    _require(
+        "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)" in handle,
+        "_handle_rtp_packet no longer feeds the jitter buffer with the depayloaded packet",
+    )
+    _require("packet._data = depayload(codec, packet.payload)" in handle, "depayload step")
+    _require(
+        handle.index("unwrap_rtx(") < handle.index("self.__jitter_buffer.add"),
+        "RTX is no longer unwrapped before the jitter buffer",
+    )
+    _require(
+        list(inspect.signature(_rtcrtpreceiver.decoder_worker).parameters)
+        == ["loop", "input_q", "output_q", "decode_error"],
+        "decoder_worker signature",
+    )
+    _require(
+        list(inspect.signature(RTCRtpReceiver._send_rtcp_pli).parameters)
+        == ["self", "media_ssrc"],
+        "_send_rtcp_pli signature",
+    )
+    sender_rtcp = _source(RTCRtpSender._handle_rtcp_packet)
+    _require("self._send_keyframe()" in sender_rtcp, "PLI/FIR handling in RTCRtpSender")
+    next_frame = _source(RTCRtpSender._next_encoded_frame)
+    _require("self.__encoder.pack(data)" in next_frame, "RTCRtpSender pack() path")
+    _require("isinstance(data, Frame)" in next_frame, "RTCRtpSender frame/packet dispatch")
+    _require("_stream_id" in _source(RTCRtpSender.__init__), "RTCRtpSender._stream_id")
+    _require(
+        list(inspect.signature(_vpx.Vp8Encoder.pack).parameters) == ["self", "packet"],
+        "Vp8Encoder.pack signature",
+    )
+    transceiver_init = _source(RTCRtpTransceiver.__init__)
+    _require("self._codecs" in transceiver_init, "RTCRtpTransceiver._codecs")
+    _require("self._headerExtensions" in transceiver_init, "RTCRtpTransceiver._headerExtensions")
+    create_offer = _source(RTCPeerConnection.createOffer)
+    _require("transceiver._codecs = filter_preferred_codecs(" in create_offer, "createOffer codecs")
+    gather = _source(aioice.Connection.gather_candidates)
+    _require("self.get_component_candidates(" in gather, "aioice gather_candidates")
+    _require(
+        list(inspect.signature(aioice.Connection.get_component_candidates).parameters)
+        == ["self", "component", "addresses", "timeout"],
+        "aioice get_component_candidates signature",
+    )
+    _require("self._local_candidates_start" in _source(aioice.Connection.__init__), "aioice state")
+    from aiortc.codecs import HEADER_EXTENSIONS
+
+    _require(
+        any(ext.uri == AUDIO_LEVEL_URI for ext in HEADER_EXTENSIONS["audio"]),
+        "aiortc no longer negotiates the RFC 6464 audio level extension",
+    )
+    from aiortc.rtp import HeaderExtensions
+
+    _require(hasattr(HeaderExtensions(), "audio_level"), "RtpPacket audio_level extension")
