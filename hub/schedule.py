@@ -104,4 +104,6 @@ def to_ical(items: list[PostedHearing], host_name: str) -> bytes:
         event.add("description", "\n".join(lines))
         event.add("status", "CONFIRMED")
         cal.add_component(event)
+    # TZID references need their VTIMEZONE definitions for strict calendar clients.
+    cal.add_missing_timezones()
     return bytes(cal.to_ical())

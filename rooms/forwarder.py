@@ -11,6 +11,7 @@ from collections.abc import Callable
 import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from rooms.aiortc_internals import EncodedFrame, request_keyframe, tap_receiver
 
@@ -143,6 +144,8 @@ class Publication:
         self.participant_id = participant_id
         self.kind = kind
         self.receiver = receiver
+        # The codec negotiated with the publisher (set by the participant after negotiation).
+        self.codec: RTCRtpCodecParameters | None = None
         self.subscriptions: list[Subscription] = []
         self.frames = 0
         self.keyframe_requests_sent = 0
