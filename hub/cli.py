@@ -190,9 +190,8 @@ def _add_media_commands(
 ) -> None:
     """`tcd-hub site` and `tcd-hub bench sfu`, provided by the media modules."""
     try:
-        from signaling.site_agent import add_site_arguments
-
         from hub.bench_sfu import add_bench_sfu_arguments
+        from signaling.site_agent import add_site_arguments
     except ImportError:  # media modules are optional at import time for the records CLI
         return
     add_site_arguments(sub.add_parser("site", help="join a hearing as a bridge-point agent"))

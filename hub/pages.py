@@ -11,6 +11,7 @@ from aiohttp import web
 from hub import schedule
 from hub.api.edge import authenticate, path_id
 from hub.api.keys import DATABASE, SETTINGS, actor_of
+from hub.clock import now_local
 from hub.domain.errors import DomainError
 from hub.services import hearings
 
@@ -90,7 +91,7 @@ async def schedule_page(request: web.Request) -> web.Response:
         items=items,
         kind_vi=schedule.KIND_VI,
         status_vi=schedule.STATUS_VI,
-        generated_at=hearings.now_local(),
+        generated_at=now_local(),
     )
 
 

@@ -9,9 +9,8 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.clock import LOCAL_TZ, now
 from hub.domain.hearings import HearingStatus
-from hub.services.auth import now
-from hub.services.hearings import LOCAL_TZ
 from hub.storage.tables import HearingRow, HearingSiteRow, OfficeRow, UserRow
 
 KIND_VI = {"periodic": "Định kỳ", "adhoc": "Đột xuất", "regular": "Thường xuyên"}

@@ -16,6 +16,7 @@ from hub.api.schemas import (
     NoteBody,
     StatusReason,
 )
+from hub.clock import local_iso
 from hub.domain.hearings import HearingDraft, HearingStatus
 from hub.services import hearings
 
@@ -59,9 +60,7 @@ async def create_hearing(request: web.Request) -> web.Response:
         rows = await hearings.create(session, actor_of(request), draft)
         out = await hearings.view(session, rows[0], with_petitions=True)
     if len(rows) > 1:
-        out["occurrences"] = [
-            {"id": r.id, "starts_at": hearings.local_iso(r.starts_at)} for r in rows
-        ]
+        out["occurrences"] = [{"id": r.id, "starts_at": local_iso(r.starts_at)} for r in rows]
     return web.json_response(out, status=201)
 
 
@@ -129,8 +128,8 @@ async def link_petition(request: web.Request) -> web.Response:
         out = {
             "hearing_id": link.hearing_id,
             "petition_id": link.petition_id,
-            "heard_from": hearings.local_iso(link.heard_from),
-            "heard_to": hearings.local_iso(link.heard_to),
+            "heard_from": local_iso(link.heard_from),
+            "heard_to": local_iso(link.heard_to),
         }
     return web.json_response(out)
 

@@ -10,13 +10,14 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.clock import now
 from hub.domain.errors import RateLimited, Unauthorized
 from hub.domain.users import Role
 from hub.services.access import Actor
@@ -42,11 +43,6 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

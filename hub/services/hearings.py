@@ -6,11 +6,11 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.clock import local_iso, now
 from hub.domain import recurrence
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus, check_transition
@@ -18,7 +18,7 @@ from hub.domain.sessionlog import LogKind
 from hub.domain.users import Action, Role
 from hub.services import sessionlog
 from hub.services.access import Actor
-from hub.services.auth import JoinClaims, issue_join_token, now
+from hub.services.auth import JoinClaims, issue_join_token
 from hub.services.scope import in_subtree
 from hub.storage.tables import (
     HearingPetitionRow,
@@ -29,18 +29,6 @@ from hub.storage.tables import (
     PetitionRow,
     UserRow,
 )
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def now_local() -> datetime:
-    """The current time in Vietnam."""
-    return now().astimezone(LOCAL_TZ)
-
-
-def local_iso(value: datetime | None) -> str | None:
-    """ISO 8601 in Vietnam's offset (+07:00), as people at the offices read it."""
-    return value.astimezone(LOCAL_TZ).isoformat() if value else None
 
 
 def visible_clause(actor: Actor) -> Any:

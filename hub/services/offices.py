@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.clock import now
 from hub.domain.errors import Conflict, NotFound, ValidationFailed
 from hub.domain.offices import OfficeDraft, child_path
 from hub.domain.users import Action, UserDraft
 from hub.services.access import Actor
-from hub.services.auth import hash_password, now
+from hub.services.auth import hash_password
 from hub.storage.tables import OfficeRow, UserRow
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.clock import local_iso, now
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.petitions import (
     PetitionDraft,
@@ -20,8 +21,6 @@ from hub.domain.petitions import (
 )
 from hub.domain.users import Action
 from hub.services.access import Actor
-from hub.services.auth import now
-from hub.services.hearings import local_iso
 from hub.services.scope import in_subtree
 from hub.storage.tables import (
     AuditRow,

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.clock import local_iso, now
 from hub.domain.sessionlog import LogKind
-from hub.services.auth import now
 from hub.storage.tables import LogEventRow, OfficeRow, UserRow
 
 
@@ -51,7 +51,7 @@ async def events(session: AsyncSession, hearing_id: int) -> list[dict[str, Any]]
         out.append(
             {
                 "id": row.id,
-                "at": row.at.isoformat(),
+                "at": local_iso(row.at),
                 "kind": row.kind,
                 "user_id": row.user_id,
                 "user_name": user_name,
