@@ -183,7 +183,8 @@ class _VideoAssembler:
         """Give up on the frame blocking the buffer; resume at the next frame start."""
         if not self._packets or self._next_seq is None:
             return
-        ordered = sorted(self._packets, key=lambda s: (s - self._next_seq) & 0xFFFF)  # type: ignore[operator]
+        base = self._next_seq
+        ordered = sorted(self._packets, key=lambda s: (s - base) & 0xFFFF)
         blocked_ts = None
         head = self._packets.get(self._next_seq)
         if head is not None:
@@ -369,13 +370,13 @@ def restrict_host_candidates(pc: RTCPeerConnection, announced_ips: Sequence[str]
         async def restricted(
             component: int,
             addresses: list[str],
-            timeout: int = 5,
+            timeout: int = 5,  # noqa: ASYNC109 (aioice's own signature)
             _original: Any = original,
         ) -> list[Any]:
             return list(await _original(component=component, addresses=ips, timeout=timeout))
 
-        connection.get_component_candidates = restricted
-        connection._tcd_restricted = True
+        connection.get_component_candidates = restricted  # type: ignore[method-assign]
+        connection._tcd_restricted = True  # type: ignore[attr-defined]
 
 
 def _ice_connections(pc: RTCPeerConnection) -> Iterable[aioice.Connection]:
@@ -424,8 +425,7 @@ def check_internals() -> None:
         "decoder_worker signature",
     )
     _require(
-        list(inspect.signature(RTCRtpReceiver._send_rtcp_pli).parameters)
-        == ["self", "media_ssrc"],
+        list(inspect.signature(RTCRtpReceiver._send_rtcp_pli).parameters) == ["self", "media_ssrc"],
         "_send_rtcp_pli signature",
     )
     sender_rtcp = _source(RTCRtpSender._handle_rtcp_packet)

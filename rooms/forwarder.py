@@ -1,4 +1,4 @@
-"""Frame-level passthrough: a publisher's encoded frames go to each subscriber via pack(), never re-encoded."""
+"""Frame-level passthrough: publishers' encoded frames reach subscribers via pack(), no encoding."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import fractions
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver
@@ -40,7 +41,7 @@ class ForwardedTrack(MediaStreamTrack):
         self.kind = kind
         self._time_base = fractions.Fraction(1, clock_rate)
         maxsize = VIDEO_QUEUE_FRAMES if kind == "video" else AUDIO_QUEUE_FRAMES
-        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(maxsize=maxsize)
+        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(maxsize=maxsize)
         self._source: object = None
         self._last_in = 0
         self._last_out = 0
@@ -73,7 +74,7 @@ class ForwardedTrack(MediaStreamTrack):
         while not self._queue.empty():
             self._queue.get_nowait()
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet[Any]:
         """Next packet for RTCRtpSender's pack() path."""
         if self.readyState != "live":
             raise MediaStreamError

@@ -353,7 +353,11 @@ class Participant:
     def track_map(self) -> list[dict[str, Any]]:
         """[{mid, participant_id, kind}] for every forwarded track in the current offer."""
         return [
-            {"mid": s.transceiver.mid, "participant_id": s.publication.participant_id, "kind": s.kind}
+            {
+                "mid": s.transceiver.mid,
+                "participant_id": s.publication.participant_id,
+                "kind": s.kind,
+            }
             for s in self.slots
             if s.publication is not None and s.transceiver.mid is not None
         ]
@@ -381,9 +385,9 @@ class Participant:
                     codec.mimeType if codec else None,
                 )
                 continue
-            slot = self._free_slot(publication.kind, codec_key(codec))
-            if slot is None:
-                slot = self._new_slot(publication, codec)
+            slot = self._free_slot(publication.kind, codec_key(codec)) or self._new_slot(
+                publication, codec
+            )
             slot.publication = publication
             slot.attached = False
             slot.transceiver.direction = "sendonly"
@@ -427,7 +431,8 @@ class Participant:
         assert chosen is not None
         codecs = [chosen]
         for c in template[0]:
-            if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == chosen.payloadType:
+            is_rtx = c.mimeType.lower().endswith("/rtx")
+            if is_rtx and c.parameters.get("apt") == chosen.payloadType:
                 codecs.append(c)
                 break
         return codecs, template[1]

@@ -1,0 +1,1 @@
+"""Socket.IO signaling for live hearings, and the aiortc site agent."""

@@ -7,7 +7,7 @@ schedules and starts the hearing over the JSON API.
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -149,6 +149,13 @@ class SitePage:
 
     async def join_timing(self, expected_remotes: list[str]) -> JoinTiming:
         """Join-to-first-remote-frame figures, read from the page's own clock."""
+        # The frame callback that stamps a tile runs at the next rendering step, which can come
+        # a moment after the frame counter moved.
+        await self.page.wait_for_function(
+            "(ids) => ids.every((id) => id in window.tcdJoin.metrics.firstFrameByParticipant)",
+            arg=expected_remotes,
+            timeout=5_000,
+        )
         data = await self.page.evaluate(_TIMINGS_JS)
         first = data["firstRemoteFrame"]
         joined = data["joinCalled"]
@@ -200,16 +207,19 @@ class HubApi:
         self.base_url = base_url
         self._session = session
         self._token = ""
+        self.user: dict[str, Any] = {}
 
     async def login(self, username: str) -> dict[str, Any]:
         body = await self._call(
             "POST", "/api/v1/auth/login", {"username": username, "password": PASSWORD}
         )
         self._token = body["token"]
-        user: dict[str, Any] = body["user"]
-        return user
+        self.user = body["user"]
+        return self.user
 
-    async def live_hearing(self, title: str, host_office_id: int, site_office_ids: list[int]) -> int:
+    async def live_hearing(
+        self, title: str, host_office_id: int, site_office_ids: list[int]
+    ) -> int:
         """Schedule an ad hoc hearing starting now with these sites, start it; its id."""
         starts = datetime.now(VN).replace(microsecond=0)
         hearing = await self._call(
@@ -249,6 +259,5 @@ class HubApi:
             return payload
 
 
-def elapsed_ms(since: float) -> float:
-    """Milliseconds on the test's monotonic clock since `since` (time.perf_counter())."""
-    return (time.perf_counter() - since) * 1000
+# Opens a browser context signed in as the given demo user (the `open_site` fixture).
+OpenSite = Callable[[str], Awaitable["SitePage"]]

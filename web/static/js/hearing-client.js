@@ -16,7 +16,8 @@
  *   mute               {participantId, audioMuted, videoMuted, local}
  *   activespeaker      {participantId, levelDbov}
  *   connectionstate    {state}  the RTCPeerConnection's connectionState
- *   signalingerror     {code, message, event}  an `error` event or a refused request
+ *   signalingerror     {code, message, event, local}  an `error` event, a refused request,
+ *                      or (local: true) a description this browser could not apply
  *   left               {reason}
  */
 
@@ -101,6 +102,8 @@ export class HearingClient extends EventTarget {
     this._answered = false;
     this._leaving = false;
     this._session = 0;
+    /** kind -> RTCRtpSender of this site's own audio and video. */
+    this._senders = {};
   }
 
   /** Open the camera and signaling, join the hearing and start media. Resolves once joined. */
@@ -112,9 +115,12 @@ export class HearingClient extends EventTarget {
     this.timings = { joinCalled: performance.now() };
     this._setState("connecting");
     try {
-      // Camera and signaling connection are independent: do both at once to shorten the join.
-      const [, socket] = await Promise.all([this._openLocalMedia(), this._connect()]);
-      await this._startSession(socket);
+      // The camera is not needed to join or to receive: the offer goes out with empty senders
+      // and the camera's tracks are put in when it is ready (no renegotiation needed), so a slow
+      // camera start does not delay seeing the others.
+      const media = this._openLocalMedia().then(() => this._attachLocalTracks());
+      await this._connect();
+      await Promise.all([this._startSession(), media]);
     } catch (error) {
       this._teardownPeer();
       this._setState("failed");
@@ -198,6 +204,17 @@ export class HearingClient extends EventTarget {
     this._emit("localstream", { stream: this.localStream, error: this.localStream ? null : error });
   }
 
+  /** Put the camera and microphone into the senders of the offer already made, if any. */
+  async _attachLocalTracks() {
+    if (!this._pc || !this.localStream) return;
+    for (const track of this.localStream.getTracks()) {
+      const sender = this._senders?.[track.kind];
+      if (!sender || sender.track) continue;
+      sender.setStreams?.(this.localStream);
+      await sender.replaceTrack(track);
+    }
+  }
+
   _applyLocalMute() {
     for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !this.audioMuted;
     for (const track of this.localStream?.getVideoTracks() ?? []) track.enabled = !this.videoMuted;
@@ -256,13 +273,22 @@ export class HearingClient extends EventTarget {
       }),
     );
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
-    socket.on("connect", () => this._onReconnect(socket));
+    socket.on("connect", () => this._onReconnect());
   }
 
-  async _startSession(socket) {
+  async _startSession() {
     const session = ++this._session;
     this._setState("joining");
-    const ack = await this._request("join", { hearing_id: this.hearingId });
+    // The offer does not depend on the hub's reply to join: prepare it (and start gathering
+    // candidates) while the hub admits us, with the ICE servers the page was given.
+    let prepared = this._prepareOffer(this.fallbackIceServers);
+    let ack;
+    try {
+      ack = await this._request("join", { hearing_id: this.hearingId });
+    } catch (error) {
+      if (session === this._session) this._teardownPeer();
+      throw error;
+    }
     if (session !== this._session) return;
     this.timings.joinAcked = performance.now();
     this.participantId = ack.participant_id;
@@ -274,7 +300,13 @@ export class HearingClient extends EventTarget {
       }
     }
     const iceServers = normalizeIceServers(ack.ice_servers);
-    this._createPeer(iceServers.length ? iceServers : this.fallbackIceServers);
+    if (iceServers.length && !sameIceServers(iceServers, this.fallbackIceServers)) {
+      // Rare (the page and the ack come from the same settings): gathering has begun with the
+      // wrong servers, so start over with the hub's.
+      await prepared.catch(() => {});
+      this._pc?.close();
+      prepared = this._prepareOffer(iceServers);
+    }
     this._setState("joined");
     this._emit("joined", {
       participantId: this.participantId,
@@ -286,7 +318,13 @@ export class HearingClient extends EventTarget {
         () => {},
       );
     }
-    await this._enqueue(() => this._sendFirstOffer(socket, session));
+    await this._enqueue(() => this._sendFirstOffer(prepared, session));
+  }
+
+  /** A new peer connection with its local offer set; resolves when the offer is ready. */
+  _prepareOffer(iceServers) {
+    const pc = this._createPeer(iceServers);
+    return pc.createOffer().then((offer) => pc.setLocalDescription(offer));
   }
 
   _createPeer(iceServers) {
@@ -301,7 +339,12 @@ export class HearingClient extends EventTarget {
       if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.localStream] });
       else pc.addTransceiver(kind, { direction: "sendrecv" });
     }
+    this._senders = {};
+    for (const transceiver of pc.getTransceivers()) {
+      this._senders[transceiver.receiver.track.kind] = transceiver.sender;
+    }
     pc.addEventListener("icecandidate", (event) => {
+      if (pc !== this._pc) return;
       const c = event.candidate;
       const payload = c && c.candidate
         ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }
@@ -314,12 +357,13 @@ export class HearingClient extends EventTarget {
       if (pc.connectionState === "connected") this.timings.mediaConnected ??= performance.now();
       this._emit("connectionstate", { state: pc.connectionState });
     });
+    return pc;
   }
 
-  async _sendFirstOffer(socket, session) {
+  async _sendFirstOffer(prepared, session) {
     const pc = this._pc;
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
+    await prepared;
+    if (session !== this._session || pc !== this._pc) return;
     this.timings.offerSent = performance.now();
     const ack = await this._request("offer", { sdp: pc.localDescription.sdp, type: "offer" });
     if (session !== this._session || pc !== this._pc) return;
@@ -452,9 +496,9 @@ export class HearingClient extends EventTarget {
     this._emit("signalingerror", { code: "disconnected", message: reason, event: null });
   }
 
-  _onReconnect(socket) {
+  _onReconnect() {
     if (this._leaving || !this.autoRejoin || this.state !== "reconnecting") return;
-    this._startSession(socket).catch((error) => {
+    this._startSession().catch((error) => {
       this._setState("failed");
       this._emit("signalingerror", {
         code: error.code ?? "rejoin_failed",
@@ -505,10 +549,14 @@ export class HearingClient extends EventTarget {
     const run = this._sdpQueue.then(step);
     // A failed step must not block the ones after it; the caller still sees the failure.
     this._sdpQueue = run.catch((error) => {
+      // A SignalingError is the hub refusing; anything else is this browser failing to apply
+      // a description, which leaves media broken: `local` tells pages to treat it as a fault.
+      const local = !(error instanceof SignalingError);
       this._emit("signalingerror", {
         code: error.code ?? "sdp_failed",
         message: error.message ?? String(error),
         event: error.event ?? null,
+        local,
       });
     });
     return run;
@@ -523,6 +571,10 @@ export class HearingClient extends EventTarget {
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+function sameIceServers(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function sameTracks(a, b) {

@@ -214,7 +214,13 @@ client.addEventListener("activespeaker", ({ detail }) => {
 });
 
 client.addEventListener("signalingerror", ({ detail }) => {
-  // Kept off console.error: a refused request is shown to the user, not a page fault.
+  if (detail.local) {
+    // Media negotiation broke: a fault worth an error (the browser tests watch for these).
+    console.error("media negotiation failed:", detail.message);
+    setStatus("Lỗi kết nối hình ảnh và âm thanh với hệ thống; hãy tải lại trang.");
+    return;
+  }
+  // A refusal by the hub is reported, not a page fault.
   console.warn("hub:", detail.code, detail.message, detail.event ?? "");
 });
 

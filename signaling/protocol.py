@@ -1,0 +1,265 @@
+"""Every signaling message as a schema, in one place; validation that names the problem."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+
+class ProtocolError(Exception):
+    """A message the hub refuses; code and message go back to the client as they are."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Error codes (docs/signaling.md lists them for the client side).
+INVALID_MESSAGE = "invalid_message"
+MESSAGE_TOO_LARGE = "message_too_large"
+UNKNOWN_EVENT = "unknown_event"
+NOT_JOINED = "not_joined"
+RATE_LIMITED = "rate_limited"
+INVALID_SDP = "invalid_sdp"
+INTERNAL = "internal"
+
+
+class _In(BaseModel):
+    # Strict: "12" is not a hearing id and "yes" is not a boolean.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def _check_sdp(value: str, info: ValidationInfo) -> str:
+    limit = int((info.context or {}).get("max_sdp_bytes", 32 * 1024))
+    size = len(value.encode("utf-8"))
+    if size > limit:
+        raise ValueError(f"SDP is {size} bytes, the limit is {limit}")
+    if "\x00" in value:
+        raise ValueError("SDP contains a NUL character")
+    return value
+
+
+class JoinIn(_In):
+    """join {hearing_id}"""
+
+    hearing_id: Annotated[int, Field(gt=0, lt=2**63)]
+
+
+class OfferIn(_In):
+    """offer {sdp, type:"offer"}: the client's first (and only) offer."""
+
+    sdp: Annotated[str, Field(min_length=1)]
+    type: Literal["offer"]
+
+    @field_validator("sdp")
+    @classmethod
+    def _sdp_limits(cls, value: str, info: ValidationInfo) -> str:
+        return _check_sdp(value, info)
+
+
+class AnswerIn(_In):
+    """answer {sdp, type:"answer", revision}: answers the hub's offer of that revision."""
+
+    sdp: Annotated[str, Field(min_length=1)]
+    type: Literal["answer"]
+    revision: Annotated[int, Field(ge=1)]
+
+    @field_validator("sdp")
+    @classmethod
+    def _sdp_limits(cls, value: str, info: ValidationInfo) -> str:
+        return _check_sdp(value, info)
+
+
+class IceCandidateIn(_In):
+    """ice_candidate {candidate, sdpMid, sdpMLineIndex}; candidate null or "" ends trickling."""
+
+    # Browsers' RTCIceCandidate.toJSON() also sends usernameFragment.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    candidate: Annotated[str, Field(max_length=1024)] | None
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None
+
+
+class MuteIn(_In):
+    """mute {audio_muted, video_muted}"""
+
+    audio_muted: bool
+    video_muted: bool
+
+
+class LeaveIn(_In):
+    """leave {}"""
+
+
+INCOMING: dict[str, type[_In]] = {
+    "join": JoinIn,
+    "offer": OfferIn,
+    "answer": AnswerIn,
+    "ice_candidate": IceCandidateIn,
+    "mute": MuteIn,
+    "leave": LeaveIn,
+}
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParticipantOut(_Out):
+    """A participant as other sites see it."""
+
+    participant_id: str
+    office_id: int
+    office_name: str
+    display_name: str
+    role: str
+    audio_muted: bool
+    video_muted: bool
+
+
+class HearingOut(_Out):
+    """The hearing a participant joined."""
+
+    id: int
+    title: str
+    status: str
+
+
+class IceServerOut(_Out):
+    """One STUN/TURN server for the browser's RTCPeerConnection."""
+
+    urls: str
+    username: str | None = None
+    credential: str | None = None
+
+
+class JoinAck(_Out):
+    """Ack of join."""
+
+    ok: Literal[True] = True
+    participant_id: str
+    hearing: HearingOut
+    participants: list[ParticipantOut]
+    ice_servers: list[IceServerOut]
+
+
+class AnswerAck(_Out):
+    """Ack of offer: the hub's answer."""
+
+    ok: Literal[True] = True
+    sdp: str
+    type: Literal["answer"] = "answer"
+
+
+class TrackOut(_Out):
+    """Which site an m-line of a hub offer carries."""
+
+    mid: str
+    participant_id: str
+    kind: Literal["audio", "video"]
+
+
+class OfferOut(_Out):
+    """offer (server -> client): the set of forwarded tracks changed."""
+
+    sdp: str
+    type: Literal["offer"]
+    revision: int
+    tracks: list[TrackOut]
+
+
+class ParticipantJoinedOut(_Out):
+    """participant_joined"""
+
+    participant: ParticipantOut
+
+
+class ParticipantLeftOut(_Out):
+    """participant_left"""
+
+    participant_id: str
+    reason: Literal["left", "dropped"]
+
+
+class MuteStateOut(_Out):
+    """mute_state"""
+
+    participant_id: str
+    audio_muted: bool
+    video_muted: bool
+
+
+class ActiveSpeakerOut(_Out):
+    """active_speaker (at most ~3 per second)"""
+
+    participant_id: str
+    level_dbov: int
+
+
+class ErrorOut(_Out):
+    """error event, for failures of events sent without an ack"""
+
+    code: str
+    message: str
+    event: str
+
+
+OUTGOING: dict[str, type[_Out]] = {
+    "offer": OfferOut,
+    "participant_joined": ParticipantJoinedOut,
+    "participant_left": ParticipantLeftOut,
+    "mute_state": MuteStateOut,
+    "active_speaker": ActiveSpeakerOut,
+    "error": ErrorOut,
+}
+
+
+def message_size(args: tuple[Any, ...]) -> int:
+    """Size of an event's arguments as JSON (what the client sent, give or take framing)."""
+    try:
+        return len(json.dumps(args, separators=(",", ":")).encode("utf-8"))
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(INVALID_MESSAGE, "binary payloads are not accepted") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "message"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def decode(event: str, args: tuple[Any, ...], *, max_bytes: int, max_sdp_bytes: int) -> _In:
+    """Check an incoming event's size and shape; ProtocolError names what is wrong."""
+    size = message_size(args)
+    if size > max_bytes:
+        raise ProtocolError(
+            MESSAGE_TOO_LARGE, f"{event} message is {size} bytes, the limit is {max_bytes}"
+        )
+    model = INCOMING.get(event)
+    if model is None:
+        raise ProtocolError(UNKNOWN_EVENT, f"unknown event {event!r}")
+    if len(args) == 0 and model is LeaveIn:
+        args = ({},)
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise ProtocolError(INVALID_MESSAGE, f"{event} takes one JSON object")
+    try:
+        return model.model_validate(args[0], context={"max_sdp_bytes": max_sdp_bytes})
+    except ValidationError as exc:
+        raise ProtocolError(INVALID_MESSAGE, f"{event}: {_describe(exc)}") from None
+
+
+def encode(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Check an outgoing event against its schema; returns the JSON-ready payload."""
+    model = OUTGOING[event]
+    return model.model_validate(data).model_dump(exclude_none=True)
+
+
+def error_ack(code: str, message: str) -> dict[str, Any]:
+    """The ack sent when an event fails."""
+    return {"ok": False, "error": {"code": code, "message": message}}

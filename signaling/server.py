@@ -1,0 +1,354 @@
+"""Socket.IO signaling mounted on the hub's aiohttp app: decode, call rooms/gateway, encode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from hub.config import Settings
+from hub.domain.errors import DomainError
+from hub.services.live import LiveGateway, Principal
+from rooms import MediaOptions, RoomManager
+from rooms.participant import NegotiationError, Participant
+from rooms.room import Room
+from rooms.sdp_guard import SdpRejected
+from signaling import protocol
+from signaling.protocol import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "tcd_session"
+# join/leave: a burst of 5, then one every 2 s per connection.
+JOIN_LEAVE_BURST, JOIN_LEAVE_PER_SECOND = 5, 0.5
+# Everything else (ICE candidates come in bursts): 60, then 30 per second.
+EVENT_BURST, EVENT_PER_SECOND = 60, 30.0
+
+# Whether the event being handled asked for an ack (set per handler task, see _Server).
+_ack_requested: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "tcd_ack_requested", default=None
+)
+
+
+class _Server(socketio.AsyncServer):  # type: ignore[misc]
+    """AsyncServer that lets handlers know whether the client asked for an ack.
+
+    The protocol answers failures in the ack when there is one and with an `error` event
+    otherwise; python-socketio does not tell a handler which case it is in.
+    """
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
+    ) -> None:
+        _ack_requested.set(id is not None)
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+
+class TokenBucket:
+    """A rate limit: `burst` at once, refilled at `rate` per second."""
+
+    def __init__(self, burst: float, rate: float) -> None:
+        self.burst = burst
+        self.rate = rate
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        """Spend one token; False when empty."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class _Session:
+    sid: str
+    principal: Principal
+    joins: TokenBucket = field(default_factory=lambda: TokenBucket(JOIN_LEAVE_BURST, 0.5))
+    events: TokenBucket = field(default_factory=lambda: TokenBucket(EVENT_BURST, EVENT_PER_SECOND))
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    room: Room | None = None
+    participant: Participant | None = None
+
+
+def _room_name(hearing_id: int) -> str:
+    return f"hearing:{hearing_id}"
+
+
+def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+        return str(auth["token"])
+    cookie_header = environ.get("HTTP_COOKIE", "")
+    if cookie_header:
+        try:
+            cookies = SimpleCookie(cookie_header)
+        except CookieError:
+            return None
+        morsel = cookies.get(SESSION_COOKIE)
+        if morsel is not None and morsel.value:
+            return morsel.value
+    return None
+
+
+def media_options(settings: Settings) -> MediaOptions:
+    """MediaOptions from Settings (media_mode defaults to passthrough until Settings has it)."""
+    return MediaOptions(
+        mode=str(getattr(settings, "media_mode", "passthrough") or "passthrough"),
+        ice_announced_ips=tuple(settings.ice_announced_ips),
+        ice_servers=tuple(settings.ice_servers),
+        turn_username=settings.turn_username,
+        turn_password=settings.turn_password,
+    )
+
+
+Handler = Callable[[_Session, Any], Awaitable[dict[str, Any]]]
+
+
+class SignalingServer:
+    """The Socket.IO server, its per-connection sessions, and the process's rooms."""
+
+    def __init__(self, settings: Settings, gateway: LiveGateway) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        self.sio = _Server(
+            async_mode="aiohttp",
+            client_manager=manager,
+            # Engine.IO hard cap (it closes the connection); the per-event limit below is
+            # smaller and answers with an error instead, keeping the connection up.
+            max_http_buffer_size=max(4 * settings.max_signaling_message_bytes, 1 << 20),
+            logger=False,
+            engineio_logger=False,
+        )
+        self.rooms = RoomManager(gateway, media_options(settings))
+        self._sessions: dict[str, _Session] = {}
+        self._sids: dict[str, str] = {}  # participant id -> sid
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("*", self._on_unknown)
+        handlers: dict[str, Handler] = {
+            "join": self._join,
+            "offer": self._offer,
+            "answer": self._answer,
+            "ice_candidate": self._ice_candidate,
+            "mute": self._mute,
+            "leave": self._leave,
+        }
+        for event, handler in handlers.items():
+            self.sio.on(event, self._wrap(event, handler))
+
+    async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
+        """aiohttp cleanup_ctx: on shutdown close every room and cancel every task."""
+        yield
+        await self.rooms.close()
+        for sid in list(self._sessions):
+            try:
+                await self.sio.disconnect(sid)
+            except Exception:
+                logger.debug("disconnect of %s failed during shutdown", sid, exc_info=True)
+        self._sessions.clear()
+
+    # -- connection -------------------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = _token_from(environ, auth)
+        if token is None:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"message": "no token: pass auth.token or sign in (tcd_session cookie)"}
+            )
+        try:
+            principal = await self.gateway.authenticate(token)
+        except DomainError as exc:
+            raise socketio.exceptions.ConnectionRefusedError({"message": exc.message}) from None
+        self._sessions[sid] = _Session(sid, principal)
+        logger.info("signaling: %s connected (office %s)", sid, principal.office_id)
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        session = self._sessions.pop(sid, None)
+        if session is None:
+            return
+        async with session.lock:
+            await self._depart(session, "dropped")
+
+    async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        return await self._fail(sid, event, protocol.UNKNOWN_EVENT, f"unknown event {event!r}")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def on_event(sid: str, *args: Any) -> dict[str, Any]:
+            session = self._sessions.get(sid)
+            if session is None:
+                return await self._fail(sid, event, "unauthorized", "not connected")
+            bucket = session.joins if event in ("join", "leave") else session.events
+            if not bucket.take():
+                return await self._fail(
+                    sid, event, protocol.RATE_LIMITED, f"too many {event} messages; slow down"
+                )
+            try:
+                message = protocol.decode(
+                    event,
+                    args,
+                    max_bytes=self.settings.max_signaling_message_bytes,
+                    max_sdp_bytes=self.settings.max_sdp_bytes,
+                )
+                if event == "ice_candidate":
+                    # Candidates must not wait behind a slow offer; the participant buffers them.
+                    result = await handler(session, message)
+                else:
+                    async with session.lock:
+                        result = await handler(session, message)
+            except ProtocolError as exc:
+                return await self._fail(sid, event, exc.code, exc.message)
+            except NegotiationError as exc:
+                return await self._fail(sid, event, exc.code, exc.message)
+            except SdpRejected as exc:
+                return await self._fail(sid, event, protocol.INVALID_SDP, str(exc))
+            except DomainError as exc:
+                return await self._fail(sid, event, exc.code, exc.message)
+            except Exception:
+                logger.exception("signaling: %s failed for %s", event, sid)
+                return await self._fail(sid, event, protocol.INTERNAL, f"{event} failed")
+            return {"ok": True, **result}
+
+        return on_event
+
+    async def _fail(self, sid: str, event: str, code: str, message: str) -> dict[str, Any]:
+        logger.info("signaling: %s refused for %s: %s %s", event, sid, code, message)
+        if _ack_requested.get() is not True:
+            await self.sio.emit(
+                "error",
+                protocol.encode("error", {"code": code, "message": message, "event": event}),
+                to=sid,
+            )
+        return protocol.error_ack(code, message)
+
+    async def _emit_to(self, sid: str, event: str, data: dict[str, Any]) -> None:
+        await self.sio.emit(event, protocol.encode(event, data), to=sid)
+
+    async def _broadcast(
+        self, hearing_id: int, event: str, data: dict[str, Any], skip: str | None
+    ) -> None:
+        skip_sid = self._sids.get(skip) if skip is not None else None
+        await self.sio.emit(
+            event, protocol.encode(event, data), room=_room_name(hearing_id), skip_sid=skip_sid
+        )
+
+    def _participant(self, session: _Session) -> tuple[Room, Participant]:
+        if session.room is None or session.participant is None:
+            raise ProtocolError(protocol.NOT_JOINED, "join a hearing first")
+        return session.room, session.participant
+
+    async def _depart(self, session: _Session, reason: str) -> None:
+        room, participant = session.room, session.participant
+        if room is None or participant is None:
+            return
+        session.room = session.participant = None
+        self._sids.pop(participant.id, None)
+        await self.sio.leave_room(session.sid, _room_name(room.hearing_id))
+        await room.leave(participant.id, reason)
+        await self.rooms.close_if_empty(room.hearing_id)
+
+    def _ice_servers(self) -> list[dict[str, Any]]:
+        servers = []
+        for url in self.settings.ice_servers:
+            entry: dict[str, Any] = {"urls": url}
+            if url.startswith("turn"):
+                entry["username"] = self.settings.turn_username
+                entry["credential"] = self.settings.turn_password
+            servers.append(entry)
+        return servers
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def _join(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.JoinIn)
+        if session.room is not None:
+            raise ProtocolError(
+                "conflict", f"already in hearing {session.room.hearing_id}; leave first"
+            )
+        access = await self.gateway.admit(session.principal, message.hearing_id)
+        hearing_id = access.hearing_id
+
+        async def broadcast(event: str, data: dict[str, Any], skip: str | None) -> None:
+            await self._broadcast(hearing_id, event, data, skip)
+
+        async def emit(event: str, data: dict[str, Any], sid: str = session.sid) -> None:
+            await self._emit_to(sid, event, data)
+
+        room = self.rooms.get_or_create(hearing_id, broadcast)
+        principal = session.principal
+        participant = room.new_participant(
+            office_id=principal.office_id,
+            office_name=access.site_offices.get(principal.office_id, principal.office_name),
+            display_name=principal.display_name,
+            role=principal.role,
+            user_id=principal.user_id,
+            emit=emit,
+        )
+        await self.sio.enter_room(session.sid, _room_name(hearing_id))
+        self._sids[participant.id] = session.sid
+        session.room, session.participant = room, participant
+        participants = await room.join(participant)
+        ack = protocol.JoinAck(
+            participant_id=participant.id,
+            hearing=protocol.HearingOut(id=hearing_id, title=access.title, status=access.status),
+            participants=[protocol.ParticipantOut.model_validate(p) for p in participants],
+            ice_servers=[protocol.IceServerOut.model_validate(s) for s in self._ice_servers()],
+        )
+        return ack.model_dump(exclude_none=True, exclude={"ok"})
+
+    async def _offer(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.OfferIn)
+        room, participant = self._participant(session)
+        answer = await room.accept_offer(participant, message.sdp)
+        return protocol.AnswerAck(sdp=answer).model_dump(exclude={"ok"})
+
+    async def _answer(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.AnswerIn)
+        _room, participant = self._participant(session)
+        await participant.accept_answer(message.sdp, message.revision)
+        return {}
+
+    async def _ice_candidate(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.IceCandidateIn)
+        _room, participant = self._participant(session)
+        await participant.add_candidate(message.model_dump())
+        return {}
+
+    async def _mute(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.MuteIn)
+        room, participant = self._participant(session)
+        await room.set_mute(participant, message.audio_muted, message.video_muted)
+        return {}
+
+    async def _leave(self, session: _Session, message: Any) -> dict[str, Any]:
+        self._participant(session)
+        await self._depart(session, "left")
+        return {}
+
+
+SIGNALING_KEY = web.AppKey("tcd_signaling", SignalingServer)
+
+
+def setup_signaling(
+    app: web.Application, settings: Settings, gateway: LiveGateway
+) -> SignalingServer:
+    """Mount Socket.IO at /socket.io/, create the RoomManager, close everything on shutdown."""
+    server = SignalingServer(settings, gateway)
+    server.sio.attach(app)
+    app[SIGNALING_KEY] = server
+    app.cleanup_ctx.append(server.lifespan)
+    return server

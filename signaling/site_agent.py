@@ -1,0 +1,460 @@
+"""Site agent: a bridge point without a browser (aiortc), and the benchmark's load generator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import ipaddress
+import logging
+import random
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import socketio
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaPlayer
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.rtcconfiguration import RTCBundlePolicy
+
+from rooms.aiortc_internals import (
+    EncodedFrame,
+    on_keyframe_request,
+    restrict_host_candidates,
+    tap_receiver,
+)
+
+logger = logging.getLogger(__name__)
+
+WIDTH, HEIGHT, FPS = 640, 480, 30
+VIDEO_CLOCK = 90000
+
+
+@dataclass(frozen=True)
+class EncodedClip:
+    """A few seconds of VP8, encoded once: each frame as a delta frame and as a keyframe."""
+
+    delta: tuple[bytes, ...]
+    key: tuple[bytes, ...]
+
+    @property
+    def bitrate(self) -> float:
+        """Average bits per second of the delta stream."""
+        return sum(len(f) for f in self.delta) * 8 * FPS / max(1, len(self.delta))
+
+
+def _pattern_frame(index: int, rnd: random.Random, noise_rows: int) -> av.VideoFrame:
+    frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+    stride = frame.planes[0].line_size
+    row = bytes((x * 2 + index * 6) % 256 for x in range(stride))
+    luma = bytearray(row * HEIGHT)
+    # A band of noise makes the encoder spend about 1 Mbps, like a real camera would.
+    top = (index * 4) % (HEIGHT - noise_rows)
+    luma[top * stride : (top + noise_rows) * stride] = rnd.randbytes(stride * noise_rows)
+    frame.planes[0].update(bytes(luma))
+    for plane in (frame.planes[1], frame.planes[2]):
+        plane.update(bytes([128]) * plane.buffer_size)
+    frame.pts = index
+    frame.time_base = fractions.Fraction(1, FPS)
+    return frame
+
+
+def _vp8_encoder(bitrate: int) -> Any:
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height = WIDTH, HEIGHT
+    codec.pix_fmt = "yuv420p"
+    codec.bit_rate = bitrate
+    codec.framerate = fractions.Fraction(FPS, 1)
+    codec.time_base = fractions.Fraction(1, FPS)
+    codec.gop_size = 100000
+    codec.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "minrate": str(bitrate),
+        "maxrate": str(bitrate),
+        "bufsize": str(bitrate),
+        "undershoot-pct": "100",
+        "overshoot-pct": "15",
+    }
+    return codec
+
+
+def encode_clip(
+    seconds: float = 3.0, bitrate: int = 1_000_000, noise_rows: int = 16
+) -> EncodedClip:
+    """Encode a moving test pattern once (640x480, 30 fps, VP8 at about `bitrate`)."""
+    count = max(2, int(seconds * FPS))
+    delta_encoder = _vp8_encoder(bitrate)
+    key_encoder = _vp8_encoder(bitrate * 2)
+    delta: list[bytes] = []
+    key: list[bytes] = []
+    rnd = random.Random(7)
+    for index in range(count):
+        frame = _pattern_frame(index, rnd, noise_rows)
+        delta.append(b"".join(bytes(p) for p in delta_encoder.encode(frame)))
+        frame.pict_type = av.video.frame.PictureType.I
+        key.append(b"".join(bytes(p) for p in key_encoder.encode(frame)))
+    return EncodedClip(tuple(delta), tuple(key))
+
+
+class ReplayVideoTrack(MediaStreamTrack):
+    """Replays an EncodedClip as av.Packets in real time; a keyframe whenever one is asked for."""
+
+    kind = "video"
+
+    def __init__(self, clip: EncodedClip) -> None:
+        super().__init__()
+        self._clip = clip
+        self._index = 0
+        self._want_key = True
+        self._start: float | None = None
+        self._time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self.frames_sent = 0
+        self.keyframes_sent = 0
+
+    def request_keyframe(self) -> None:
+        """The next frame goes out as a keyframe (hooked to the sender's PLI/FIR handling)."""
+        self._want_key = True
+
+    async def recv(self) -> av.Packet[Any]:
+        """Next pre-encoded frame, paced at 30 fps."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        due = self._start + self.frames_sent / FPS
+        if due > now:
+            await asyncio.sleep(due - now)
+        position = self._index % len(self._clip.delta)
+        # Looping back to frame 0 would reference a picture the decoder never saw: restart on
+        # the keyframe version.
+        if self._want_key or position == 0:
+            data = self._clip.key[position]
+            self._want_key = False
+            self.keyframes_sent += 1
+        else:
+            data = self._clip.delta[position]
+        packet = av.Packet(data)
+        packet.pts = self.frames_sent * (VIDEO_CLOCK // FPS)
+        packet.time_base = self._time_base
+        self._index += 1
+        self.frames_sent += 1
+        return packet
+
+
+@dataclass
+class _Remote:
+    participant_id: str | None
+    kind: str
+    frames: int = 0
+    keyframes: int = 0
+    first_frame_at: float | None = None
+
+
+@dataclass
+class SiteStats:
+    """What a site agent sent and received (frames counted without decoding)."""
+
+    sent_video_frames: int = 0
+    # participant_id -> video frames received from that site
+    received_video: dict[str, int] = field(default_factory=dict)
+    received_audio: dict[str, int] = field(default_factory=dict)
+    first_remote_frame_after: float | None = None  # seconds from join to first remote frame
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = urllib.parse.urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SiteAgent:
+    """One site in a hearing: joins over Socket.IO, publishes, and counts what it receives."""
+
+    def __init__(
+        self,
+        hub_url: str,
+        token: str,
+        hearing_id: int,
+        *,
+        clip: EncodedClip | None = None,
+        camera: str | None = None,
+        audio: bool = True,
+        ice_ips: Sequence[str] | None = None,
+    ) -> None:
+        self.hub_url = hub_url
+        self.token = token
+        self.hearing_id = hearing_id
+        self.participant_id: str | None = None
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._clip = clip
+        self._camera = camera
+        self._audio = audio
+        if ice_ips is None:
+            ice_ips = ("127.0.0.1",) if _is_loopback_url(hub_url) else ()
+        self._ice_ips = tuple(ice_ips)
+        self._sio = socketio.AsyncClient(reconnection=False)
+        self._pc: RTCPeerConnection | None = None
+        self._video: ReplayVideoTrack | None = None
+        self._player: MediaPlayer | None = None
+        self._remotes: dict[int, _Remote] = {}
+        self._mids: dict[str, str] = {}
+        self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._offer_task: asyncio.Task[None] | None = None
+        self._joined_at = 0.0
+        self._first_remote: float | None = None
+        self.closed = asyncio.Event()
+        for event in ("participant_joined", "participant_left", "mute_state", "active_speaker"):
+            self._sio.on(event, self._recorder(event))
+        self._sio.on("error", self._recorder("error"))
+        self._sio.on("offer", self._on_offer)
+        self._sio.on("disconnect", self._on_disconnect)
+
+    def _recorder(self, event: str) -> Any:
+        async def handler(data: dict[str, Any]) -> None:
+            self.events.append((event, data))
+            if event == "participant_joined":
+                participant = data.get("participant", {})
+                self.participants[str(participant.get("participant_id"))] = participant
+            elif event == "participant_left":
+                self.participants.pop(str(data.get("participant_id")), None)
+
+        return handler
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        self.closed.set()
+
+    async def start(self) -> None:
+        """Connect, join the hearing and publish; returns once the hub answered."""
+        await self._sio.connect(
+            self.hub_url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10
+        )
+        self._joined_at = time.monotonic()
+        joined = await self._call("join", {"hearing_id": self.hearing_id})
+        self.participant_id = joined["participant_id"]
+        for participant in joined["participants"]:
+            self.participants[participant["participant_id"]] = participant
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self._pc = pc
+        pc.on("track", self._on_track)
+        if self._audio:
+            pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
+        video_track: MediaStreamTrack
+        if self._camera:
+            self._player = MediaPlayer(
+                self._camera,
+                format="v4l2",
+                options={"video_size": f"{WIDTH}x{HEIGHT}", "framerate": str(FPS)},
+            )
+            assert self._player.video is not None
+            video_track = self._player.video
+        else:
+            self._video = ReplayVideoTrack(self._clip or encode_clip())
+            video_track = self._video
+        video = pc.addTransceiver(video_track, direction="sendrecv")
+        _prefer_vp8(video)
+        if self._video is not None:
+            on_keyframe_request(video.sender, self._video.request_keyframe)
+        restrict_host_candidates(pc, self._ice_ips)
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await self._call("offer", {"sdp": pc.localDescription.sdp, "type": "offer"})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        self._offer_task = asyncio.get_running_loop().create_task(self._answer_offers())
+
+    async def _call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        reply = await self._sio.call(event, data, timeout=15)
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            raise RuntimeError(f"{event} refused: {reply!r}")
+        return reply
+
+    async def _on_offer(self, data: dict[str, Any]) -> None:
+        await self._offers.put(data)
+
+    async def _answer_offers(self) -> None:
+        # Offers are applied strictly in order, one at a time.
+        while True:
+            data = await self._offers.get()
+            pc = self._pc
+            if pc is None:
+                return
+            for track in data.get("tracks", []):
+                self._mids[str(track["mid"])] = str(track["participant_id"])
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="offer"))
+                restrict_host_candidates(pc, self._ice_ips)
+                await pc.setLocalDescription(await pc.createAnswer())
+                for transceiver in pc.getTransceivers():
+                    self._label(transceiver)
+                await self._call(
+                    "answer",
+                    {
+                        "sdp": pc.localDescription.sdp,
+                        "type": "answer",
+                        "revision": data["revision"],
+                    },
+                )
+            except Exception:
+                logger.exception("site agent: could not answer hub offer %s", data.get("revision"))
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        assert self._pc is not None
+        for transceiver in self._pc.getTransceivers():
+            if (
+                transceiver.receiver.track is track
+                and id(transceiver.receiver) not in self._remotes
+            ):
+                remote = _Remote(None, track.kind)
+                self._remotes[id(transceiver.receiver)] = remote
+                tap_receiver(transceiver.receiver, track.kind, self._counter(remote))
+
+    def _counter(self, remote: _Remote) -> Callable[[EncodedFrame], None]:
+        def sink(frame: EncodedFrame) -> None:
+            self._count(remote, frame)
+
+        return sink
+
+    def _label(self, transceiver: RTCRtpTransceiver) -> None:
+        remote = self._remotes.get(id(transceiver.receiver))
+        if remote is not None and transceiver.mid is not None:
+            remote.participant_id = self._mids.get(transceiver.mid, remote.participant_id)
+
+    def _count(self, remote: _Remote, frame: EncodedFrame) -> None:
+        if remote.participant_id is None:
+            return  # our own m-lines echo nothing; unlabelled tracks are not counted
+        remote.frames += 1
+        if frame.keyframe:
+            remote.keyframes += 1
+        if remote.first_frame_at is None:
+            remote.first_frame_at = time.monotonic()
+            if remote.kind == "video" and self._first_remote is None:
+                self._first_remote = remote.first_frame_at
+
+    def stats(self) -> SiteStats:
+        """Counters so far."""
+        result = SiteStats(sent_video_frames=self._video.frames_sent if self._video else 0)
+        for remote in self._remotes.values():
+            if remote.participant_id is None:
+                continue
+            target = result.received_video if remote.kind == "video" else result.received_audio
+            target[remote.participant_id] = target.get(remote.participant_id, 0) + remote.frames
+        if self._first_remote is not None:
+            result.first_remote_frame_after = self._first_remote - self._joined_at
+        return result
+
+    async def mute(self, audio: bool, video: bool) -> None:
+        """Tell the room about this site's mute state."""
+        await self._call("mute", {"audio_muted": audio, "video_muted": video})
+
+    async def leave(self) -> None:
+        """Leave the hearing (the hub logs participant_left)."""
+        if self._sio.connected:
+            with contextlib.suppress(Exception):
+                await self._call("leave", {})
+
+    async def close(self) -> None:
+        """Leave and release everything."""
+        await self.leave()
+        if self._offer_task is not None:
+            self._offer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._offer_task
+        if self._sio.connected:
+            await self._sio.disconnect()
+        if self._pc is not None:
+            await self._pc.close()
+        if self._player is not None:
+            for track in (self._player.audio, self._player.video):
+                if track is not None:
+                    track.stop()
+
+
+def _prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
+    from aiortc import RTCRtpSender
+
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    transceiver.setCodecPreferences(
+        [c for c in codecs if c.mimeType.lower() in ("video/vp8", "video/rtx")]
+    )
+
+
+async def run_site(
+    hub_url: str,
+    token: str,
+    hearing_id: int,
+    *,
+    camera: str | None = None,
+    test_pattern: bool = True,
+    audio: bool = True,
+    seconds: float | None = None,
+    ice_ips: Sequence[str] | None = None,
+) -> SiteStats:
+    """Join a hearing as a site and stay until `seconds` pass, the hub hangs up, or cancelled."""
+    clip = None if camera else encode_clip()
+    if not camera and not test_pattern:
+        raise ValueError("give a camera or use the test pattern")
+    agent = SiteAgent(
+        hub_url, token, hearing_id, clip=clip, camera=camera, audio=audio, ice_ips=ice_ips
+    )
+    await agent.start()
+    logger.info("site joined hearing %s as %s", hearing_id, agent.participant_id)
+    try:
+        if seconds is None:
+            await agent.closed.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agent.closed.wait(), seconds)
+        return agent.stats()
+    finally:
+        await agent.close()
+
+
+def add_site_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `tcd-hub site`."""
+    parser.add_argument("--hub", required=True, help="hub URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--token", required=True, help="join token or sign-in token")
+    parser.add_argument("--hearing", required=True, type=int, help="hearing id")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--camera", help="V4L2 device, e.g. /dev/video0")
+    source.add_argument(
+        "--test-pattern", action="store_true", help="send a moving test pattern (default)"
+    )
+    parser.add_argument("--no-audio", action="store_true", help="publish video only")
+    parser.add_argument("--seconds", type=float, help="leave after this many seconds")
+
+
+async def site_main(args: argparse.Namespace) -> int:
+    """Entry point of `tcd-hub site`; prints what was received when it ends."""
+    stats = await run_site(
+        args.hub,
+        args.token,
+        args.hearing,
+        camera=args.camera,
+        test_pattern=args.camera is None,
+        audio=not args.no_audio,
+        seconds=args.seconds,
+    )
+    print(
+        f"sent {stats.sent_video_frames} video frames; received "
+        + ", ".join(f"{pid}: {n}" for pid, n in stats.received_video.items())
+    )
+    return 0

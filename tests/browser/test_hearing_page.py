@@ -1,0 +1,134 @@
+"""The plain hearing page in real Chromium: sites joined through the hub see each other live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.browser.sites import HubApi, JoinTiming, OpenSite, SitePage, frames_keep_rising
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+# One user per site: the central office hosts, two provinces take part.
+HOST, PROVINCE_1, PROVINCE_2 = "leader", "leader.hungyen", "staff.bacgiang"
+# Joins late; another user of the host office (the demo data has no fourth office's account).
+LATE = "staff"
+
+
+async def _live_hearing(api: HubApi, sites: list[SitePage]) -> int:
+    """A live hearing hosted by the central office (the API user's) with the sites' offices."""
+    host = api.user["office_id"]
+    return await api.live_hearing(
+        "Phiên tiếp công dân thử nghiệm",
+        host_office_id=host,
+        site_office_ids=sorted({s.user["office_id"] for s in sites} - {host}),
+    )
+
+
+async def _join_in_turn(
+    sites: list[SitePage], hearing_id: int, record: Callable[[JoinTiming], None]
+) -> None:
+    """Join one site after another; every site that finds others publishing is timed."""
+    present: list[SitePage] = []
+    for site in sites:
+        await site.join(hearing_id)
+        if present:
+            ids = [str(p.participant_id) for p in present]
+            await site.wait_playing(ids)
+            record(await site.join_timing(ids))
+        present.append(site)
+
+
+def _others(site: SitePage, sites: list[SitePage]) -> list[str]:
+    return [str(s.participant_id) for s in sites if s is not site]
+
+
+async def _all_playing(sites: list[SitePage]) -> None:
+    for site in sites:
+        await site.wait_playing(_others(site, sites))
+    stuck = await frames_keep_rising(sites, {s.username: _others(s, sites) for s in sites})
+    assert not stuck, f"video froze (frames before, after) by site and participant: {stuck}"
+
+
+def _assert_console_clean(sites: list[SitePage]) -> None:
+    errors = {s.username: s.console_errors for s in sites if s.console_errors}
+    assert not errors, f"errors in the browser console: {errors}"
+
+
+async def test_three_sites_play_each_others_video(
+    open_site: OpenSite, api: HubApi, join_timings: Callable[[JoinTiming], None]
+) -> None:
+    sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
+    hearing_id = await _live_hearing(api, sites)
+
+    await _join_in_turn(sites, hearing_id, join_timings)
+    await _all_playing(sites)
+
+    for site in sites:
+        tiles = await site.remote_tiles()
+        shown = {t["participant_id"]: t["label"] for t in tiles}
+        expected = {str(s.participant_id): s.office_name for s in sites if s is not site}
+        assert shown == expected, f"{site.username} shows {shown}, expected {expected}"
+        assert all(t["width"] > 0 for t in tiles), tiles
+    _assert_console_clean(sites)
+
+
+async def test_late_joiner_plays_video_within_a_second(
+    open_site: OpenSite, api: HubApi, join_timings: Callable[[JoinTiming], None]
+) -> None:
+    sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
+    hearing_id = await _live_hearing(api, sites)
+    await _join_in_turn(sites, hearing_id, join_timings)
+    await _all_playing(sites)
+
+    late = await open_site(LATE)
+    await late.join(hearing_id)
+    earlier = [str(s.participant_id) for s in sites]
+    await late.wait_playing(earlier)
+    timing = await late.join_timing(earlier)
+    join_timings(timing)
+
+    assert timing.from_join_ms < 1000, f"late joiner's first remote frame took {timing}"
+    everyone = [*sites, late]
+    await _all_playing(everyone)
+    _assert_console_clean(everyone)
+
+
+async def test_sites_see_a_leaving_site_go(open_site: OpenSite, api: HubApi) -> None:
+    sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
+    host, stays, leaves = sites
+    hearing_id = await _live_hearing(api, sites)
+    for site in sites:
+        await site.join(hearing_id)
+    await _all_playing(sites)
+
+    # Leaving with the button ("Rời phiên")...
+    await leaves.leave()
+    for site in (host, stays):
+        await site.wait_tile_gone(str(leaves.participant_id))
+    assert await leaves.remote_tiles() == []
+    await _all_playing([host, stays])
+
+    # ...and dropping out (the browser closes): the hub notices the lost connection.
+    dropped_id = str(stays.participant_id)
+    await stays.close()
+    await host.wait_tile_gone(dropped_id)
+    assert await host.remote_tiles() == []
+    _assert_console_clean([host, leaves])
+
+
+async def test_join_page_is_in_vietnamese_and_console_clean(
+    open_site: OpenSite, api: HubApi
+) -> None:
+    site = await open_site(PROVINCE_1)
+    hearing_id = await _live_hearing(api, [site])
+    await site.join(hearing_id)
+
+    assert await site.page.get_attribute("html", "lang") == "vi"
+    assert await site.page.text_content("h1") == "Phiên tiếp công dân thử nghiệm"
+    assert await site.page.text_content("#local-tile .tile__office") == site.office_name
+    assert await site.page.text_content("#btn-leave") == "Rời phiên"
+    # Alone in the room: a clear note rather than an empty grid.
+    assert await site.page.is_visible("#tiles-empty")
+    _assert_console_clean([site])

@@ -1,0 +1,1 @@
+"""The JSON API against a real hub on an ephemeral port."""

@@ -1,0 +1,1 @@
+"""Pure tests of hub.domain: rules checked on construction, workflows, recurrence, folding."""

@@ -1,0 +1,1 @@
+"""Tests of hub.services pieces that need no database (scope ranges, join tokens, limiter)."""

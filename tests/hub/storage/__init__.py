@@ -1,0 +1,1 @@
+"""Services against real storage: SQLite and PostgreSQL, migrated by Alembic."""

@@ -1,0 +1,116 @@
+"""Fixtures for signaling tests: a real aiohttp server with setup_signaling and a fake gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from hub.config import Settings
+from hub.domain.errors import Conflict, NotFound, Unauthorized
+from hub.services.live import HearingAccess, LiveGateway, Principal
+from signaling.server import setup_signaling
+
+
+class FakeGateway(LiveGateway):
+    """In-memory LiveGateway: the seam until hub.services.live_impl exists."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, Principal] = {}
+        self.hearings: dict[int, HearingAccess] = {}
+        self.records: list[dict[str, Any]] = []
+
+    def add_site(self, token: str, office_id: int, *, hearing_id: int | None = None) -> None:
+        self.tokens[token] = Principal(
+            user_id=100 + office_id,
+            username=f"user{office_id}",
+            display_name=f"User {office_id}",
+            role="staff",
+            office_id=office_id,
+            office_name=f"Office {office_id}",
+            hearing_id=hearing_id,
+        )
+
+    async def authenticate(self, token: str) -> Principal:
+        if token == "expired":
+            raise Unauthorized("token expired")
+        principal = self.tokens.get(token)
+        if principal is None:
+            raise Unauthorized("invalid token")
+        return principal
+
+    async def admit(self, principal: Principal, hearing_id: int) -> HearingAccess:
+        if principal.hearing_id is not None and principal.hearing_id != hearing_id:
+            raise NotFound("hearing not found")
+        access = self.hearings.get(hearing_id)
+        if access is None:
+            raise NotFound("hearing not found")
+        if access.status in ("ended", "cancelled"):
+            raise Conflict(f"hearing is {access.status}")
+        return access
+
+    async def record(
+        self,
+        hearing_id: int,
+        kind: str,
+        *,
+        office_id: int | None = None,
+        user_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.records.append(
+            {"hearing_id": hearing_id, "kind": kind, "office_id": office_id, "user_id": user_id}
+        )
+
+    def kinds(self) -> list[str]:
+        return [r["kind"] for r in self.records]
+
+
+@dataclass
+class Hub:
+    url: str
+    gateway: FakeGateway
+    app: web.Application
+    settings: Settings
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    gw = FakeGateway()
+    gw.hearings[1] = HearingAccess(
+        hearing_id=1,
+        title="Joint hearing",
+        status="live",
+        host_office_id=1,
+        site_offices={1: "Office 1", 2: "Office 2", 3: "Office 3", 4: "Office 4"},
+    )
+    gw.hearings[2] = HearingAccess(hearing_id=2, title="Other", status="live", host_office_id=1)
+    gw.hearings[3] = HearingAccess(hearing_id=3, title="Done", status="ended", host_office_id=1)
+    for office in (1, 2, 3, 4):
+        gw.add_site(f"site{office}", office)
+    gw.add_site("join-h2", 2, hearing_id=2)
+    return gw
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(ice_announced_ips=("127.0.0.1",), max_signaling_message_bytes=64 * 1024)
+
+
+@pytest.fixture
+async def hub(gateway: FakeGateway, settings: Settings) -> AsyncIterator[Hub]:
+    app = web.Application()
+    setup_signaling(app, settings, gateway)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield Hub(f"http://127.0.0.1:{port}", gateway, app, settings)
+    finally:
+        await runner.cleanup()

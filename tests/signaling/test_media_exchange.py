@@ -1,0 +1,73 @@
+"""Site agents in one room exchange real frames through the hub, forwarded without decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any as Hub
+
+from signaling.server import SIGNALING_KEY
+from signaling.site_agent import EncodedClip, SiteAgent, encode_clip
+
+_CLIP: EncodedClip | None = None
+
+
+def clip() -> EncodedClip:
+    global _CLIP
+    if _CLIP is None:
+        _CLIP = encode_clip(seconds=1.0)
+    return _CLIP
+
+
+async def wait_for(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub) -> None:
+    agents = [SiteAgent(hub.url, f"site{i}", 1, clip=clip()) for i in (1, 2, 3)]
+    try:
+        for agent in agents:
+            await agent.start()
+
+        def everyone_receives(minimum: int) -> bool:
+            for agent in agents:
+                stats = agent.stats()
+                others = [a.participant_id for a in agents if a is not agent]
+                if any(stats.received_video.get(str(p), 0) < minimum for p in others):
+                    return False
+            return True
+
+        await wait_for(lambda: everyone_receives(30), within=15)
+        kinds = hub.gateway.kinds()
+        assert kinds.count("participant_joined") == 3
+        assert kinds.count("media_started") == 3
+
+        leaver = agents.pop()
+        await leaver.close()
+        await wait_for(
+            lambda: all(
+                any(
+                    e == "participant_left" and d["participant_id"] == leaver.participant_id
+                    for e, d in a.events
+                )
+                for a in agents
+            )
+        )
+        assert "participant_left" in hub.gateway.kinds()
+        # The two remaining sites keep receiving each other.
+        before = [a.stats().received_video.copy() for a in agents]
+        await asyncio.sleep(1.0)
+        after = [a.stats().received_video for a in agents]
+        for agent, b, a in zip(agents, before, after, strict=True):
+            other = next(x for x in agents if x is not agent).participant_id
+            assert a[str(other)] > b.get(str(other), 0) + 15
+    finally:
+        for agent in agents:
+            await agent.close()
+    server = hub.app[SIGNALING_KEY]
+    await wait_for(lambda: len(server.rooms) == 0)
