@@ -19,6 +19,7 @@ from hub.pages import routes as page_routes
 from hub.services.auth import LoginRateLimiter
 from hub.services.live import DatabaseLiveGateway
 from hub.storage.db import Database
+from signaling.server import setup_signaling
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
 
-    try:
-        from signaling.server import setup_signaling
-    except ImportError:  # TEMPORARY while signaling/ is being written
-        log.warning("signaling not available")
-        return app
     setup_signaling(app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key))
     return app
 

@@ -11,7 +11,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +29,7 @@ from hub.domain.petitions import (
     fold,
     max_representatives,
 )
-from hub.seed import OFFICES, seed_demo
+from hub.seed import seed_demo
 from hub.services.petitions import search_text
 from hub.storage.db import Database
 from hub.storage.migrate import upgrade
@@ -299,30 +300,33 @@ def _petitions(
             national_code=f"QG-{rng.randint(10**8, 10**9 - 1)}" if rng.random() < 0.3 else None,
         )
         stamp = datetime.combine(received, dtime(8, rng.randint(0, 59)), UTC)
-        yield {
-            "id": first_id + n,
-            "office_id": office.id,
-            "type": str(draft.type),
-            "status": str(next(statuses)),
-            "source": str(draft.source),
-            "petitioner_name": draft.petitioner_name,
-            "petitioner_address": draft.petitioner_address,
-            "petitioner_id_number": draft.petitioner_id_number,
-            "crowd": draft.crowd,
-            "people_count": draft.people_count,
-            "representatives": list(draft.representatives),
-            "subject_field": draft.subject_field,
-            "respondent": draft.respondent,
-            "content": draft.content,
-            "request": draft.request,
-            "competent_body": "",
-            "received_on": draft.received_on,
-            "handling_deadline": draft.handling_deadline,
-            "national_code": draft.national_code,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "_draft": draft,
-        }, office
+        yield (
+            {
+                "id": first_id + n,
+                "office_id": office.id,
+                "type": str(draft.type),
+                "status": str(next(statuses)),
+                "source": str(draft.source),
+                "petitioner_name": draft.petitioner_name,
+                "petitioner_address": draft.petitioner_address,
+                "petitioner_id_number": draft.petitioner_id_number,
+                "crowd": draft.crowd,
+                "people_count": draft.people_count,
+                "representatives": list(draft.representatives),
+                "subject_field": draft.subject_field,
+                "respondent": draft.respondent,
+                "content": draft.content,
+                "request": draft.request,
+                "competent_body": "",
+                "received_on": draft.received_on,
+                "handling_deadline": draft.handling_deadline,
+                "national_code": draft.national_code,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "_draft": draft,
+            },
+            office,
+        )
 
 
 @dataclass
@@ -426,9 +430,7 @@ async def seed_petitions(settings: Settings, count: int) -> dict[str, list[int]]
             )
             for _name, sql in triggers:
                 await session.execute(text(sql))
-            await session.execute(
-                delete(SequenceRow).where(SequenceRow.name.in_(list(sequences)))
-            )
+            await session.execute(delete(SequenceRow).where(SequenceRow.name.in_(list(sequences))))
             await session.execute(
                 insert(SequenceRow), [{"name": k, "value": v} for k, v in sequences.items()]
             )
@@ -509,7 +511,9 @@ def _plans(
     hy = next(o for o in offices if o.code == "HY")
     users = [("staff", central), ("staff.hungyen", hy)]
     below = {u: [o for o in offices if o.path.startswith(scope.path)] for u, scope in users}
-    ids = {u: [i for p, ids in by_path.items() if p.startswith(s.path) for i in ids] for u, s in users}
+    ids = {
+        u: [i for p, ids in by_path.items() if p.startswith(s.path) for i in ids] for u, s in users
+    }
     plans: dict[str, list[tuple[str, str]]] = {"list": [], "search": [], "detail": []}
     for n in range(requests):
         username = users[n % 2][0]

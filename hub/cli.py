@@ -189,11 +189,9 @@ def _add_media_commands(
     bench_sub: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
     """`tcd-hub site` and `tcd-hub bench sfu`, provided by the media modules."""
-    try:
-        from hub.bench_sfu import add_bench_sfu_arguments
-        from signaling.site_agent import add_site_arguments
-    except ImportError:  # media modules are optional at import time for the records CLI
-        return
+    from hub.bench_sfu import add_bench_sfu_arguments
+    from signaling.site_agent import add_site_arguments
+
     add_site_arguments(sub.add_parser("site", help="join a hearing as a bridge-point agent"))
     add_bench_sfu_arguments(bench_sub.add_parser("sfu", help="SFU forwarding benchmark"))
 

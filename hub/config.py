@@ -42,6 +42,9 @@ class Settings:
     max_signaling_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024
     log_level: str = "INFO"
+    # "passthrough": forward encoded frames (the product). "mediarelay": aiortc's stock
+    # decode-and-re-encode relay, kept only as the benchmark's baseline.
+    media_mode: str = "passthrough"
 
     @property
     def effective_database_url(self) -> str:
@@ -98,6 +101,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["turn_password"] = env["TCD_TURN_PASSWORD"]
     if "TCD_SECURE_COOKIES" in env:
         kwargs["secure_cookies"] = env["TCD_SECURE_COOKIES"].lower() in ("1", "true", "yes")
+    if "TCD_MEDIA_MODE" in env:
+        kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
     if "TCD_LOG_LEVEL" in env:
         kwargs["log_level"] = env["TCD_LOG_LEVEL"]
     return replace(base, **kwargs)

@@ -278,7 +278,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hf.location": ("Địa điểm", "Location"),
     "hf.description": ("Ghi chú", "Notes"),
     "hf.petitions": ("Đơn thư đưa ra xem xét", "Petitions to hear"),
-    "hf.petition_search": ("Tìm đơn (mã đơn, họ tên, nội dung)", "Find a petition (code, name, content)"),
+    "hf.petition_search": (
+        "Tìm đơn (mã đơn, họ tên, nội dung)",
+        "Find a petition (code, name, content)",
+    ),
     "hf.add": ("Thêm", "Add"),
     "hf.remove": ("Bỏ", "Remove"),
     "hf.chosen": ("Đơn đã chọn", "Chosen petitions"),
@@ -355,6 +358,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pl.empty": ("Không có đơn nào phù hợp.", "No petition matches."),
     "pl.results": ("Kết quả", "Results"),
     "pl.crowd_mark": ("Đông người", "Crowd"),
+    "pl.pages": ("Phân trang", "Pages"),
     # --- new petition form ---
     "pf.page": ("Đăng ký đơn thư", "Register a petition"),
     "pf.received": ("Tiếp nhận", "Receipt"),
@@ -506,4 +510,3 @@ class Translator:
             return translate(self.lang, "common.none")
         key = f"{prefix}.{value}"
         return translate(self.lang, key) if key in MESSAGES else value
-

@@ -112,6 +112,7 @@ def make_templates() -> jinja2.Environment:
     env.filters["vn_date"] = vn_date
     env.filters["vn_time"] = vn_time
     env.filters["vn_datetime"] = vn_datetime
+    env.filters["weekday"] = lambda day: date.fromisoformat(str(day)[:10]).weekday()
     return env
 
 
@@ -408,6 +409,7 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         hearing=view,
         events=events,
         hosted=hosted,
+        weekday=datetime.fromisoformat(view["starts_at"]).weekday(),
         can=can,
         created=request.query.get("created", ""),
         page_data={"hearing_id": view["id"], "status": status, "published": view["published"]},

@@ -145,6 +145,7 @@ class Participant:
         self.sources: Callable[[Participant], list[Publication]] = lambda _p: []
         self._relay = relay
         self._drains: list[MediaBlackhole] = []
+        self._drain_starts: list[asyncio.Task[None]] = []
         self._own: dict[RTCRtpTransceiver, tuple[list[RTCRtpCodecParameters], list[Any]]] = {}
         self._pending: _PendingOffer | None = None
         self._early_candidates: list[dict[str, Any]] = []
@@ -234,7 +235,8 @@ class Participant:
             drain = MediaBlackhole()
             drain.addTrack(self._relay.subscribe(receiver.track, buffered=False))
             self._drains.append(drain)
-            asyncio.get_running_loop().create_task(drain.start())
+            # start() only spawns the blackhole's reader tasks, which drain.stop() cancels.
+            self._drain_starts.append(asyncio.get_running_loop().create_task(drain.start()))
         if self.on_publication is not None:
             self.on_publication(publication)
 
@@ -496,6 +498,7 @@ class Participant:
             self._detach(slot)
         for publication in self.publications.values():
             await publication.close()
+        await asyncio.gather(*self._drain_starts, return_exceptions=True)
         for drain in self._drains:
             await drain.stop()
         if self.pc is not None:

@@ -134,10 +134,14 @@ class ReplayVideoTrack(MediaStreamTrack):
             raise MediaStreamError
         now = time.monotonic()
         if self._start is None:
-            self._start = now
+            self._start = now - self.frames_sent / FPS
         due = self._start + self.frames_sent / FPS
         if due > now:
             await asyncio.sleep(due - now)
+        elif now - due > 2 / FPS:
+            # Late (a busy machine): carry on from now instead of bursting the missed frames,
+            # which would overflow socket buffers the way no camera ever does.
+            self._start = now - self.frames_sent / FPS
         position = self._index % len(self._clip.delta)
         # Looping back to frame 0 would reference a picture the decoder never saw: restart on
         # the keyframe version.

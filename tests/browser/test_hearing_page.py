@@ -71,6 +71,14 @@ async def test_three_sites_play_each_others_video(
         expected = {str(s.participant_id): s.office_name for s in sites if s is not site}
         assert shown == expected, f"{site.username} shows {shown}, expected {expected}"
         assert all(t["width"] > 0 for t in tiles), tiles
+
+    # The host switches its microphone off: the others' tiles of the host say so.
+    host = sites[0]
+    await host.page.click("#btn-mic")
+    muted_note = f'.tile--remote[data-participant-id="{host.participant_id}"] .tile__muted'
+    for site in sites[1:]:
+        await site.page.wait_for_selector(muted_note, state="visible", timeout=5_000)
+    assert await host.page.text_content("#btn-mic") == "Bật micrô"
     _assert_console_clean(sites)
 
 

@@ -206,12 +206,18 @@ export class HearingClient extends EventTarget {
 
   /** Put the camera and microphone into the senders of the offer already made, if any. */
   async _attachLocalTracks() {
-    if (!this._pc || !this.localStream) return;
+    const pc = this._pc;
+    if (!pc || !this.localStream) return;
     for (const track of this.localStream.getTracks()) {
       const sender = this._senders?.[track.kind];
       if (!sender || sender.track) continue;
-      sender.setStreams?.(this.localStream);
-      await sender.replaceTrack(track);
+      try {
+        // replaceTrack needs no renegotiation (setStreams would, so the msid stays empty;
+        // the hub maps tracks by m-line, not by stream).
+        await sender.replaceTrack(track);
+      } catch (error) {
+        if (pc === this._pc && pc.connectionState !== "closed") throw error;
+      }
     }
   }
 

@@ -1,0 +1,173 @@
+// The operator board: one row per bridge point (GET /api/v1/offices?bridge_only=true), the live
+// hearings in scope (GET /api/v1/hearings?status=live), and each site's connection as the hub
+// reports it over Socket.IO.
+//
+// Expected from the signaling server (same origin, default path /socket.io/, the session cookie
+// authenticates the operator):
+//   client -> server  monitor_subscribe {}  ack {ok: true, sites: [site_status, ...]} (a snapshot;
+//                     an unknown-event ack is tolerated, the board then waits for pushes)
+//   server -> client  site_status {office_id, online, hearing_id}  (hearing_id null when the site
+//                     is in no hearing), sent on every change.
+// Until a site's first status arrives its row says "Chưa có dữ liệu" (no data yet).
+import { api, fmtTime, h, label, page, showError, t } from "./common.js";
+
+const rows = new Map(); // office id -> {row, status cell, hearing cell, time cell}
+const state = new Map(); // office id -> {online, hearing_id, at}
+const hearings = new Map(); // hearing id -> hearing
+const expected = new Map(); // office id -> live hearing it should be in
+const liveBox = document.getElementById("op-live");
+
+function setLive(kind) {
+  liveBox.dataset.state = kind;
+  liveBox.textContent = t(
+    { connected: "op.live_connected", connecting: "op.live_connecting", lost: "op.live_lost", off: "op.live_off" }[kind],
+  );
+}
+
+function hearingLink(id) {
+  const hearing = hearings.get(id);
+  return h("a", { href: `/staff/hearings/${id}` }, hearing ? hearing.title : t("op.hearing_id", { id }));
+}
+
+function renderRow(officeId) {
+  const cells = rows.get(officeId);
+  if (!cells) return;
+  const status = state.get(officeId);
+  if (!status) {
+    cells.status.replaceChildren(h("span", { class: "conn conn--unknown" }, t("op.no_data")));
+    const hearing = expected.get(officeId);
+    cells.hearing.replaceChildren(
+      hearing ? h("span", { class: "muted" }, t("op.expected", { title: hearing.title })) : t("common.none"),
+    );
+    cells.at.textContent = t("common.none");
+    cells.row.dataset.online = "unknown";
+    return;
+  }
+  cells.row.dataset.online = status.online ? "true" : "false";
+  cells.status.replaceChildren(
+    h("span", { class: `conn conn--${status.online ? "online" : "offline"}` }, t(status.online ? "op.online" : "op.offline")),
+  );
+  cells.hearing.replaceChildren(status.hearing_id ? hearingLink(status.hearing_id) : t("common.none"));
+  cells.at.textContent = fmtTime(status.at);
+}
+
+function renderSummary() {
+  let online = 0;
+  let offline = 0;
+  for (const id of rows.keys()) {
+    const status = state.get(id);
+    if (!status) continue;
+    if (status.online) online += 1;
+    else offline += 1;
+  }
+  const total = rows.size;
+  document.getElementById("op-summary").textContent = `(${t("op.summary", {
+    online,
+    offline,
+    unknown: total - online - offline,
+    total,
+  })})`;
+}
+
+/** Apply one site_status message {office_id, online, hearing_id}. */
+export function apply(message) {
+  if (!message || typeof message.office_id !== "number") return;
+  state.set(message.office_id, {
+    online: Boolean(message.online),
+    hearing_id: typeof message.hearing_id === "number" ? message.hearing_id : null,
+    at: new Date(),
+  });
+  renderRow(message.office_id);
+  renderSummary();
+}
+
+async function connect() {
+  if (!page.signaling) {
+    setLive("off");
+    return;
+  }
+  setLive("connecting");
+  const { io } = await import("/static/vendor/socket.io.esm.min.js");
+  const socket = io({ path: "/socket.io/", withCredentials: true });
+  socket.on("connect", () => {
+    setLive("connected");
+    socket.emit("monitor_subscribe", {}, (ack) => {
+      if (ack && ack.ok && Array.isArray(ack.sites)) ack.sites.forEach(apply);
+    });
+  });
+  socket.on("disconnect", () => setLive("lost"));
+  socket.on("connect_error", () => setLive("lost"));
+  socket.on("site_status", apply);
+  // The protocol reports refused events as `error` events; the board has nothing to add.
+  socket.on("error", () => {});
+}
+
+async function load() {
+  const board = document.getElementById("op-board");
+  try {
+    const [offices, live] = await Promise.all([
+      api("/api/v1/offices", { query: { bridge_only: "true" } }),
+      api("/api/v1/hearings", { query: { status: "live", limit: 200 } }),
+    ]);
+    for (const hearing of live.items) {
+      hearings.set(hearing.id, hearing);
+      for (const officeId of [hearing.host_office_id, ...hearing.site_office_ids]) expected.set(officeId, hearing);
+    }
+    const body = document.querySelector("#op-table tbody");
+    body.replaceChildren(
+      ...offices.items.map((office) => {
+        const cells = {
+          status: h("td", {}),
+          hearing: h("td", {}),
+          at: h("td", { class: "nowrap" }),
+        };
+        cells.row = h(
+          "tr",
+          { dataset: { officeId: String(office.id), code: office.code } },
+          h(
+            "th",
+            { scope: "row", style: `--depth: ${office.depth || 0}`, class: "indent" },
+            office.name,
+            " ",
+            h("span", { class: "muted" }, office.code),
+          ),
+          h("td", {}, label("level", office.level)),
+          cells.status,
+          cells.hearing,
+          cells.at,
+        );
+        rows.set(office.id, cells);
+        return cells.row;
+      }),
+    );
+    for (const id of rows.keys()) renderRow(id);
+    renderSummary();
+    const list = document.getElementById("op-hearings");
+    list.replaceChildren(
+      ...(live.items.length
+        ? live.items.map((hearing) =>
+            h(
+              "li",
+              { dataset: { hearingId: String(hearing.id) } },
+              h("a", { href: `/staff/hearings/${hearing.id}` }, hearing.title),
+              h("br"),
+              h("span", { class: "muted" }, `${fmtTime(hearing.starts_at)}–${fmtTime(hearing.ends_at)} · ${hearing.host_office_name}`),
+            ),
+          )
+        : [h("li", { class: "muted" }, t("op.no_live"))]),
+    );
+  } catch (error) {
+    showError(document.getElementById("op-error"), error);
+  } finally {
+    board.setAttribute("aria-busy", "false");
+  }
+  // A hook for tests and for the monitoring work to come: feed statuses by hand.
+  window.tcdOperator = { apply, state };
+  try {
+    await connect();
+  } catch {
+    setLive("lost");
+  }
+}
+
+load();
