@@ -112,6 +112,8 @@ def make_templates() -> jinja2.Environment:
     env.filters["vn_date"] = vn_date
     env.filters["vn_time"] = vn_time
     env.filters["vn_datetime"] = vn_datetime
+    # The message catalogue goes into every page as JSON: keep Vietnamese letters as they are.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.filters["weekday"] = lambda day: date.fromisoformat(str(day)[:10]).weekday()
     return env
 
@@ -435,8 +437,9 @@ def log_detail(t: Translator, event: dict[str, Any]) -> str:
         return t("logd.reason", reason=detail["reason"])
     if kind == "scheduled" and detail.get("starts_at"):
         return t("logd.starts", time=vn_datetime(detail["starts_at"]))
-    if detail.get("fields"):
-        return t("logd.fields", fields=", ".join(str(f) for f in detail["fields"]))
+    if detail.get("fields") and kind != "minutes":
+        names = [t.label("field", str(f)) for f in detail["fields"]]
+        return t("logd.fields", fields=", ".join(names))
     site = detail.get("office_name") or detail.get("site")
     if site:
         return t("logd.site", site=site)
@@ -493,12 +496,13 @@ async def leader_page(request: web.Request) -> web.StreamResponse:
         live, _ = await hearings.list_(session, actor, status="live", limit=50)
         rows = {r.id: r for r in [*live, *ranged]}
         views = [await hearings.view(session, r, with_petitions=False) for r in rows.values()]
-        paths = {o.id: o.path for o in await offices.list_offices(session)}
     views.sort(key=lambda v: (v["starts_at"], v["id"]))
     today_items: list[dict[str, Any]] = []
     upcoming: dict[str, list[dict[str, Any]]] = {}
     for view in views:
-        view["hosted"] = actor.sees(paths.get(view["host_office_id"], "\0"))
+        # Start and end are offered for the leader's own office's hearings, although the API
+        # also lets an office above the host run them.
+        view["hosted"] = view["host_office_id"] == actor.office_id
         day = view["starts_at"][:10]
         if view["status"] == "live" or day <= today.isoformat():
             today_items.append(view)

@@ -150,6 +150,9 @@ class Publication:
         self.subscriptions: list[Subscription] = []
         self.frames = 0
         self.keyframe_requests_sent = 0
+        # Held back from every subscriber (the host muted the site, or it is in the waiting
+        # room); frames are still received and counted.
+        self.held = False
         self._on_first_frame = on_first_frame
         self._on_audio_level = on_audio_level
         self._ssrc: int | None = None
@@ -168,12 +171,26 @@ class Publication:
         self.frames += 1
         if self.frames == 1 and self._on_first_frame is not None:
             self._on_first_frame(self)
+        if self.held:
+            return
         if frame.audio_level is not None and self._on_audio_level is not None:
             self._on_audio_level(self, frame.audio_level)
         if frame.discontinuity and self.kind == "video" and self.subscriptions:
             self.request_keyframe("upstream gap")
         for subscription in self.subscriptions:
             subscription.deliver(frame)
+
+    def hold(self, held: bool) -> None:
+        """Stop (True) or resume (False) forwarding to every subscriber, without renegotiating."""
+        if held == self.held:
+            return
+        self.held = held
+        if not held and self.kind == "video" and self.subscriptions:
+            # The subscribers missed frames: restart them on a keyframe.
+            for subscription in self.subscriptions:
+                subscription.waiting_keyframe = True
+                subscription.waiting_since = time.monotonic()
+            self.request_keyframe("forwarding resumed")
 
     def subscribe(self, track: ForwardedTrack) -> Subscription:
         """Start forwarding into `track`; asks the publisher for a keyframe."""

@@ -34,6 +34,7 @@ from rooms.aiortc_internals import (
     set_stream_id,
 )
 from rooms.forwarder import ForwardedTrack, Publication, Subscription
+from rooms.quality import QualityMeter
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,9 @@ class Slot:
     publication: Publication | None = None
     subscription: Subscription | None = None
     attached: bool = False
+    # Codecs and header extensions last offered on the m-line: an emptied (inactive) slot keeps
+    # them, or createOffer's defaults would clash with the client's numbering in the BUNDLE.
+    media: tuple[list[RTCRtpCodecParameters], list[Any]] | None = None
 
 
 @dataclass
@@ -131,6 +135,11 @@ class Participant:
         self.user_id = user_id
         self.audio_muted = False
         self.video_muted = False
+        # "waiting": in the waiting room, nothing forwarded either way; "admitted": in the room.
+        self.state = "admitted"
+        # The host stopped forwarding this site's audio (only the host can undo it).
+        self.muted_by_host = False
+        self.quality = QualityMeter()
         self.emit = emit
         self.options = options
         self.pc: RTCPeerConnection | None = None
@@ -150,8 +159,15 @@ class Participant:
         self._pending: _PendingOffer | None = None
         self._early_candidates: list[dict[str, Any]] = []
         self._wanted = asyncio.Event()
+        # Slots were emptied outside _plan_slots (forget): the next renegotiation must offer.
+        self._stale = False
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def admitted(self) -> bool:
+        """In the room proper (not in the waiting room)."""
+        return self.state == "admitted"
 
     def describe(self) -> dict[str, Any]:
         """The participant as listed to others (join ack, participant_joined)."""
@@ -163,7 +179,26 @@ class Participant:
             "role": self.role,
             "audio_muted": self.audio_muted,
             "video_muted": self.video_muted,
+            "state": self.state,
+            "muted_by_host": self.muted_by_host,
         }
+
+    def describe_state(self) -> dict[str, Any]:
+        """The participant_state event's payload."""
+        return {
+            "participant_id": self.id,
+            "state": self.state,
+            "audio_muted": self.audio_muted,
+            "video_muted": self.video_muted,
+            "muted_by_host": self.muted_by_host,
+        }
+
+    def set_host_mute(self, muted: bool) -> None:
+        """Stop (or resume) forwarding this site's audio to everyone, at once."""
+        self.muted_by_host = muted
+        audio = self.publications.get("audio")
+        if audio is not None:
+            audio.hold(muted)
 
     async def accept_offer(self, sdp: str) -> str:
         """Apply the client's first offer and return the hub's answer SDP."""
@@ -228,6 +263,8 @@ class Participant:
         )
         codecs = negotiated_codecs(transceiver)
         publication.codec = codecs[0] if codecs else None
+        if kind == "audio" and self.muted_by_host:
+            publication.hold(True)
         self.publications[kind] = publication
         if not tap and self._relay is not None:
             # Stock path: decode once, MediaRelay shares frames; keep the track drained
@@ -319,7 +356,10 @@ class Participant:
             offer = await pc.createOffer()
             plan = dict(self._own)
             for slot in self.slots:
-                plan[slot.transceiver] = self._slot_media(slot)
+                if slot.publication is not None:
+                    slot.media = self._slot_media(slot)
+                if slot.media is not None:
+                    plan[slot.transceiver] = slot.media
             pinned = pin_offer_media(offer.sdp, plan)
             restrict_host_candidates(pc, self.options.ice_announced_ips)
             await pc.setLocalDescription(RTCSessionDescription(sdp=pinned, type="offer"))
@@ -366,7 +406,7 @@ class Participant:
 
     def _plan_slots(self, sources: list[Publication]) -> bool:
         """Bring slots in line with `sources`; True when an offer is needed."""
-        changed = False
+        changed, self._stale = self._stale, False
         wanted = {id(p): p for p in sources}
         for slot in self.slots:
             if slot.publication is not None and id(slot.publication) not in wanted:
@@ -475,6 +515,13 @@ class Participant:
             if slot.publication is publication:
                 self._detach(slot)
                 slot.transceiver.direction = "inactive"
+                self._stale = True
+
+    def forget_all(self) -> None:
+        """Stop feeding every slot now (sent to the waiting room; renegotiation follows)."""
+        for slot in self.slots:
+            if slot.publication is not None:
+                self.forget(slot.publication)
 
     def _on_connection_state(self) -> None:
         if self.pc is not None and self.pc.connectionState == "failed":

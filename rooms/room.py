@@ -1,4 +1,5 @@
-"""One SFU room per live hearing: membership, who receives what, active speaker, session log."""
+"""One SFU room per live hearing: membership and admission, who receives what, host controls,
+active speaker, connection quality, session log."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 
 from aiortc.contrib.media import MediaRelay
 
+from hub.domain.sessionlog import LogKind
 from hub.services.live import LiveGateway
 from rooms.forwarder import Publication
 from rooms.participant import MediaOptions, Participant
+from rooms.quality import QUALITY_INTERVAL, Quality
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,19 @@ SPEAKER_INTERVAL = 0.35
 SPEAKER_THRESHOLD_DBOV = -50
 
 Broadcast = Callable[[str, dict[str, Any], "str | None"], Awaitable[None]]
+# Told when a participant joins, is admitted, is sent to the waiting room or leaves
+# ("joined" | "admitted" | "waiting" | "left"): the signaling side keeps its sessions and the
+# operators' site board in step, including for drops the room detects itself.
+StateHook = Callable[[Participant, str], Awaitable[None]]
+QualityHook = Callable[[Participant, Quality], Awaitable[None]]
+
+
+async def ignore_state(_participant: Participant, _change: str) -> None:
+    """The default StateHook: nobody is told."""
+
+
+async def ignore_quality(_participant: Participant, _quality: Quality) -> None:
+    """The default QualityHook: nobody is told."""
 
 
 class Room:
@@ -34,18 +50,34 @@ class Room:
         gateway: LiveGateway,
         options: MediaOptions,
         broadcast: Broadcast,
+        *,
+        admitted_offices: set[int] | None = None,
+        on_state: StateHook = ignore_state,
+        on_quality: QualityHook = ignore_quality,
+        quality_interval: float = QUALITY_INTERVAL,
     ) -> None:
         self.hearing_id = hearing_id
         self.gateway = gateway
         self.options = options
         self.participants: dict[str, Participant] = {}
         self.active_speaker: str | None = None
+        self.spotlight: str | None = None
+        # The petition being heard (the now_hearing payload), for sites that join later.
+        self.now_hearing: dict[str, Any] | None = None
+        # Offices a moderator admitted while the hearing was live: they rejoin without waiting.
+        # Owned by the RoomManager so it outlives a room that emptied after a network drop.
+        self.admitted_offices = admitted_offices if admitted_offices is not None else set()
         self._broadcast = broadcast
+        self._on_state = on_state
+        self._on_quality = on_quality
+        self._quality_interval = quality_interval
         self._relay = MediaRelay() if options.mode == "mediarelay" else None
         self._levels: dict[str, list[int]] = {}
         self._media_started: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._speaker_task: asyncio.Task[None] | None = None
+        self._quality_task: asyncio.Task[None] | None = None
+        self._ending = False
         self._closed = False
 
     @property
@@ -82,23 +114,95 @@ class Room:
         return participant
 
     async def join(self, participant: Participant) -> list[dict[str, Any]]:
-        """Add a participant; returns everyone present (the newcomer included)."""
+        """Add a participant (its state already decided); returns everyone present, the
+        newcomer included. A waiting participant receives and sends nothing until admitted."""
         if self._closed:
             raise RuntimeError("room is closed")
         self.participants[participant.id] = participant
+        if participant.admitted:
+            self.admitted_offices.add(participant.office_id)
+        loop = asyncio.get_running_loop()
         if self._speaker_task is None:
-            self._speaker_task = asyncio.get_running_loop().create_task(self._speaker_loop())
+            self._speaker_task = loop.create_task(self._speaker_loop())
+        if self._quality_task is None:
+            self._quality_task = loop.create_task(self._quality_loop())
         logger.info(
-            "hearing %s: participant %s joined (office %s)",
+            "hearing %s: participant %s joined (office %s, %s)",
             self.hearing_id,
             participant.id,
             participant.office_id,
+            participant.state,
         )
-        await self._record("participant_joined", participant)
+        await self._record(LogKind.PARTICIPANT_JOINED, participant, {"state": participant.state})
         await self._broadcast(
             "participant_joined", {"participant": participant.describe()}, participant.id
         )
+        await self._on_state(participant, "joined")
         return [p.describe() for p in self.participants.values()]
+
+    async def admit(self, participant: Participant, by: Participant) -> None:
+        """Let a waiting participant in: media flows both ways after the next offers."""
+        if participant.admitted:
+            return
+        participant.state = "admitted"
+        self.admitted_offices.add(participant.office_id)
+        self._renegotiate_all()
+        logger.info(
+            "hearing %s: participant %s admitted by %s", self.hearing_id, participant.id, by.id
+        )
+        await self._record(LogKind.PARTICIPANT_ADMITTED, participant, by=by)
+        await participant.emit("admitted", {"hearing_id": self.hearing_id})
+        await self._broadcast("participant_state", participant.describe_state(), None)
+        await self._on_state(participant, "admitted")
+
+    async def send_to_waiting(self, participant: Participant, by: Participant) -> None:
+        """Back to the waiting room: its media stops both ways at once."""
+        if not participant.admitted:
+            return
+        participant.state = "waiting"
+        self.admitted_offices.discard(participant.office_id)
+        self._withdraw(participant)
+        self._levels.pop(participant.id, None)
+        logger.info(
+            "hearing %s: participant %s sent to the waiting room by %s",
+            self.hearing_id,
+            participant.id,
+            by.id,
+        )
+        await participant.emit("waiting", {"hearing_id": self.hearing_id})
+        await self._broadcast("participant_state", participant.describe_state(), None)
+        await self._clear_spotlight(participant.id)
+        await self._on_state(participant, "waiting")
+
+    async def host_mute(self, participant: Participant, audio: bool, by: Participant) -> None:
+        """The host stops (audio=True) or resumes forwarding a site's audio; the site is told."""
+        if participant.muted_by_host == audio:
+            return
+        participant.set_host_mute(audio)
+        if audio:
+            self._levels.pop(participant.id, None)
+        logger.info(
+            "hearing %s: participant %s %s by %s",
+            self.hearing_id,
+            participant.id,
+            "muted" if audio else "unmuted",
+            by.id,
+        )
+        await self._record(LogKind.PARTICIPANT_MUTED, participant, {"audio": audio}, by=by)
+        await participant.emit("muted_by_host", {"audio": audio})
+        await self._broadcast("participant_state", participant.describe_state(), None)
+
+    async def set_spotlight(self, participant_id: str | None) -> None:
+        """Spotlight a participant (or nobody) and tell everyone."""
+        if participant_id is not None and participant_id not in self.participants:
+            raise KeyError(participant_id)
+        self.spotlight = participant_id
+        await self._broadcast("spotlight", {"participant_id": participant_id}, None)
+
+    async def set_now_hearing(self, heard: dict[str, Any]) -> None:
+        """Tell everyone which petition is being heard (heard_to set: no longer)."""
+        self.now_hearing = heard if heard.get("heard_to") is None else None
+        await self._broadcast("now_hearing", heard, None)
 
     async def accept_offer(self, participant: Participant, sdp: str) -> str:
         """Answer a participant's first offer, then offer its media to everyone else."""
@@ -108,28 +212,50 @@ class Room:
                 other.request_renegotiation()
         return answer
 
-    async def leave(self, participant_id: str, reason: str) -> None:
-        """Remove a participant ("left" or "dropped") and renegotiate with the others."""
+    async def leave(
+        self, participant_id: str, reason: str, *, by: Participant | None = None
+    ) -> Participant | None:
+        """Take a participant out ("left", "dropped", "removed" by a moderator, or "ended")
+        and renegotiate with the others; returns it, or None if it was not here."""
         participant = self.participants.pop(participant_id, None)
         if participant is None:
-            return
-        for other in self.participants.values():
-            for publication in participant.publications.values():
-                other.forget(publication)
-            other.request_renegotiation()
+            return None
+        self._withdraw(participant)
         self._levels.pop(participant_id, None)
         await participant.close()
         logger.info("hearing %s: participant %s %s", self.hearing_id, participant_id, reason)
-        kind = "participant_left" if reason == "left" else "participant_dropped"
-        await self._record(kind, participant, {"reason": reason})
+        kind = {
+            "left": LogKind.PARTICIPANT_LEFT,
+            "ended": LogKind.PARTICIPANT_LEFT,
+            "removed": LogKind.PARTICIPANT_REMOVED,
+        }.get(reason, LogKind.PARTICIPANT_DROPPED)
+        if reason == "removed":
+            self.admitted_offices.discard(participant.office_id)
+        await self._record(kind, participant, {"reason": reason}, by=by)
         if self.active_speaker == participant_id:
             self.active_speaker = None
-        await self._broadcast(
-            "participant_left", {"participant_id": participant_id, "reason": reason}, None
-        )
+        if reason != "ended":
+            await self._broadcast(
+                "participant_left", {"participant_id": participant_id, "reason": reason}, None
+            )
+            await self._clear_spotlight(participant_id)
+        await self._on_state(participant, "left")
+        return participant
+
+    async def end(self) -> list[Participant]:
+        """The hearing ended: everyone leaves (logged), then the room closes."""
+        self._ending = True  # nobody renegotiates or counts as dropped from here on
+        gone = []
+        for participant_id in list(self.participants):
+            participant = await self.leave(participant_id, "ended")
+            if participant is not None:
+                gone.append(participant)
+        self.admitted_offices.clear()
+        await self.close()
+        return gone
 
     async def set_mute(self, participant: Participant, audio: bool, video: bool) -> None:
-        """Record a participant's mute state and tell everyone."""
+        """Record a participant's own mute state and tell everyone."""
         participant.audio_muted = audio
         participant.video_muted = video
         await self._broadcast(
@@ -137,16 +263,43 @@ class Room:
             {"participant_id": participant.id, "audio_muted": audio, "video_muted": video},
             None,
         )
+        await self._broadcast("participant_state", participant.describe_state(), None)
+
+    def _withdraw(self, participant: Participant) -> None:
+        """Stop forwarding to and from a participant now; everyone's next offer follows."""
+        participant.forget_all()
+        for other in self.participants.values():
+            if other is participant:
+                continue
+            for publication in participant.publications.values():
+                other.forget(publication)
+        self._renegotiate_all()
+
+    def _renegotiate_all(self) -> None:
+        if self._ending:
+            return
+        for participant in self.participants.values():
+            if participant.ready:
+                participant.request_renegotiation()
+
+    async def _clear_spotlight(self, participant_id: str) -> None:
+        if self.spotlight == participant_id:
+            await self.set_spotlight(None)
 
     def _sources_for(self, participant: Participant) -> list[Publication]:
+        # The waiting room: a waiting participant neither receives nor is received.
+        if not participant.admitted:
+            return []
         return [
             publication
             for other in self.participants.values()
-            if other is not participant and other.ready
+            if other is not participant and other.ready and other.admitted
             for publication in other.publications.values()
         ]
 
     def _on_failed(self, participant: Participant) -> None:
+        if self._ending:
+            return
         self._spawn(self.leave(participant.id, "dropped"))
 
     def _on_first_frame(self, publication: Publication) -> None:
@@ -165,7 +318,13 @@ class Room:
             best: tuple[float, str] | None = None
             for participant_id, levels in self._levels.items():
                 participant = self.participants.get(participant_id)
-                if not levels or participant is None or participant.audio_muted:
+                if (
+                    not levels
+                    or participant is None
+                    or participant.audio_muted
+                    or participant.muted_by_host
+                    or not participant.admitted
+                ):
                     continue
                 average = sum(levels) / len(levels)
                 if average >= SPEAKER_THRESHOLD_DBOV and (best is None or average > best[0]):
@@ -179,16 +338,44 @@ class Room:
                     None,
                 )
 
+    async def _quality_loop(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._quality_interval)
+            for participant in list(self.participants.values()):
+                if participant.pc is None or participant.id not in self.participants:
+                    continue
+                try:
+                    quality = await participant.quality.sample(participant.pc)
+                except Exception:
+                    logger.debug("participant %s: getStats failed", participant.id, exc_info=True)
+                    continue
+                if quality is not None and participant.id in self.participants:
+                    await self._on_quality(participant, quality)
+
     async def _record(
-        self, kind: str, participant: Participant, detail: dict[str, Any] | None = None
+        self,
+        kind: str,
+        participant: Participant,
+        detail: dict[str, Any] | None = None,
+        *,
+        by: Participant | None = None,
     ) -> None:
+        """Log an event about a participant: office = the site it concerns; user = whoever did
+        it (the moderator for admitted/muted/removed, the site's own user otherwise)."""
+        extra: dict[str, Any] = {"participant_id": participant.id, "at": time.time()}
+        if by is not None:
+            extra.update(
+                by_participant_id=by.id,
+                by_office_id=by.office_id,
+                site_user_id=participant.user_id,
+            )
         try:
             await self.gateway.record(
                 self.hearing_id,
                 kind,
                 office_id=participant.office_id,
-                user_id=participant.user_id,
-                detail={"participant_id": participant.id, "at": time.time(), **(detail or {})},
+                user_id=by.user_id if by is not None else participant.user_id,
+                detail={**extra, **(detail or {})},
             )
         except Exception:
             # The session log must not take the media down with it.
@@ -204,10 +391,11 @@ class Room:
         if self._closed:
             return
         self._closed = True
-        if self._speaker_task is not None:
-            self._speaker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._speaker_task
+        for loop_task in (self._speaker_task, self._quality_task):
+            if loop_task is not None and loop_task is not asyncio.current_task():
+                loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop_task
         for participant in list(self.participants.values()):
             self.participants.pop(participant.id, None)
             await participant.close()

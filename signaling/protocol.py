@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -25,6 +25,9 @@ NOT_JOINED = "not_joined"
 RATE_LIMITED = "rate_limited"
 INVALID_SDP = "invalid_sdp"
 INTERNAL = "internal"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+CONFLICT = "conflict"
 
 
 class _In(BaseModel):
@@ -95,6 +98,39 @@ class LeaveIn(_In):
     """leave {}"""
 
 
+_ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TargetIn(_In):
+    """admit / send_to_waiting / remove {participant_id} (moderators)"""
+
+    participant_id: _ParticipantId
+
+
+class MuteSiteIn(_In):
+    """mute_site {participant_id, audio}: the host stops (or resumes) forwarding a site's audio."""
+
+    participant_id: _ParticipantId
+    audio: bool
+
+
+class SpotlightIn(_In):
+    """spotlight {participant_id | null}: the site where the citizen sits."""
+
+    participant_id: _ParticipantId | None
+
+
+class NowHearingIn(_In):
+    """now_hearing {petition_id, action}: marks heard_from ("start") or heard_to ("stop")."""
+
+    petition_id: Annotated[int, Field(gt=0, lt=2**63)]
+    action: Literal["start", "stop"]
+
+
+class EmptyIn(_In):
+    """An event without fields: start_hearing, end_hearing, watch_sites, unwatch_sites."""
+
+
 INCOMING: dict[str, type[_In]] = {
     "join": JoinIn,
     "offer": OfferIn,
@@ -102,11 +138,28 @@ INCOMING: dict[str, type[_In]] = {
     "ice_candidate": IceCandidateIn,
     "mute": MuteIn,
     "leave": LeaveIn,
+    "admit": TargetIn,
+    "send_to_waiting": TargetIn,
+    "remove": TargetIn,
+    "mute_site": MuteSiteIn,
+    "spotlight": SpotlightIn,
+    "now_hearing": NowHearingIn,
+    "start_hearing": EmptyIn,
+    "end_hearing": EmptyIn,
+    "watch_sites": EmptyIn,
+    # The operator board's first name for watch_sites.
+    "monitor_subscribe": EmptyIn,
+    "unwatch_sites": EmptyIn,
 }
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # Events whose null fields mean something ("no spotlight", "in no hearing") keep them.
+    keep_nulls: ClassVar[bool] = False
+
+
+ParticipantState = Literal["waiting", "admitted"]
 
 
 class ParticipantOut(_Out):
@@ -119,6 +172,8 @@ class ParticipantOut(_Out):
     role: str
     audio_muted: bool
     video_muted: bool
+    state: ParticipantState = "admitted"
+    muted_by_host: bool = False
 
 
 class HearingOut(_Out):
@@ -137,14 +192,32 @@ class IceServerOut(_Out):
     credential: str | None = None
 
 
+class NowHearingOut(_Out):
+    """now_hearing: the petition being heard (heard_to set once it is no longer)."""
+
+    keep_nulls: ClassVar[bool] = True
+
+    petition_id: int
+    case_code: str
+    heard_from: str | None
+    heard_to: str | None
+
+
 class JoinAck(_Out):
     """Ack of join."""
 
     ok: Literal[True] = True
     participant_id: str
+    # waiting: in the waiting room until a moderator admits it (then `admitted`).
+    state: ParticipantState = "admitted"
+    # May start_hearing, end_hearing, admit, mute_site, send_to_waiting, remove, spotlight and
+    # now_hearing.
+    moderator: bool = False
     hearing: HearingOut
     participants: list[ParticipantOut]
     ice_servers: list[IceServerOut]
+    spotlight: str | None = None
+    now_hearing: NowHearingOut | None = None
 
 
 class AnswerAck(_Out):
@@ -182,7 +255,7 @@ class ParticipantLeftOut(_Out):
     """participant_left"""
 
     participant_id: str
-    reason: Literal["left", "dropped"]
+    reason: Literal["left", "dropped", "removed"]
 
 
 class MuteStateOut(_Out):
@@ -208,6 +281,68 @@ class ErrorOut(_Out):
     event: str
 
 
+class ParticipantStateOut(_Out):
+    """participant_state: admission or mute state of a participant changed."""
+
+    participant_id: str
+    state: ParticipantState
+    audio_muted: bool
+    video_muted: bool
+    muted_by_host: bool
+
+
+class HearingIdOut(_Out):
+    """waiting / admitted / removed / hearing_ended (to the one participant concerned)."""
+
+    hearing_id: int
+
+
+class MutedByHostOut(_Out):
+    """muted_by_host: the host stopped (audio true) or resumed forwarding this site's audio."""
+
+    audio: bool
+
+
+class HearingStatusOut(_Out):
+    """hearing_status: a moderator started or ended the hearing."""
+
+    hearing_id: int
+    status: Literal["scheduled", "live", "ended", "cancelled"]
+
+
+class SpotlightOut(_Out):
+    """spotlight: the participant every site should show large (null: none)."""
+
+    keep_nulls: ClassVar[bool] = True
+
+    participant_id: str | None
+
+
+class SiteStatusOut(_Out):
+    """site_status: one office's connection as operators see it."""
+
+    keep_nulls: ClassVar[bool] = True
+
+    office_id: int
+    office_name: str
+    online: bool
+    hearing_id: int | None
+    participant_id: str | None
+    state: ParticipantState | None
+    since: str
+    # Connection quality while in a hearing (null when not measured yet).
+    rtt_ms: float | None = None
+    loss_pct: float | None = None
+    bitrate_kbps: float | None = None
+
+
+class WatchSitesAck(_Out):
+    """Ack of watch_sites: the snapshot of this hub process's sites."""
+
+    ok: Literal[True] = True
+    sites: list[SiteStatusOut]
+
+
 OUTGOING: dict[str, type[_Out]] = {
     "offer": OfferOut,
     "participant_joined": ParticipantJoinedOut,
@@ -215,6 +350,16 @@ OUTGOING: dict[str, type[_Out]] = {
     "mute_state": MuteStateOut,
     "active_speaker": ActiveSpeakerOut,
     "error": ErrorOut,
+    "participant_state": ParticipantStateOut,
+    "waiting": HearingIdOut,
+    "admitted": HearingIdOut,
+    "removed": HearingIdOut,
+    "hearing_ended": HearingIdOut,
+    "muted_by_host": MutedByHostOut,
+    "hearing_status": HearingStatusOut,
+    "spotlight": SpotlightOut,
+    "now_hearing": NowHearingOut,
+    "site_status": SiteStatusOut,
 }
 
 
@@ -244,7 +389,7 @@ def decode(event: str, args: tuple[Any, ...], *, max_bytes: int, max_sdp_bytes: 
     model = INCOMING.get(event)
     if model is None:
         raise ProtocolError(UNKNOWN_EVENT, f"unknown event {event!r}")
-    if len(args) == 0 and model is LeaveIn:
+    if len(args) == 0 and model in (LeaveIn, EmptyIn):
         args = ({},)
     if len(args) != 1 or not isinstance(args[0], dict):
         raise ProtocolError(INVALID_MESSAGE, f"{event} takes one JSON object")
@@ -257,7 +402,7 @@ def decode(event: str, args: tuple[Any, ...], *, max_bytes: int, max_sdp_bytes: 
 def encode(event: str, data: dict[str, Any]) -> dict[str, Any]:
     """Check an outgoing event against its schema; returns the JSON-ready payload."""
     model = OUTGOING[event]
-    return model.model_validate(data).model_dump(exclude_none=True)
+    return model.model_validate(data).model_dump(exclude_none=not model.keep_nulls)
 
 
 def error_ack(code: str, message: str) -> dict[str, Any]:

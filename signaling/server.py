@@ -1,9 +1,15 @@
-"""Socket.IO signaling mounted on the hub's aiohttp app: decode, call rooms/gateway, encode."""
+"""Socket.IO signaling mounted on the hub's aiohttp app: decode, call rooms/gateway, encode.
+
+Hearing events (offers, participants, host controls) stay in this process: a hearing's room
+lives in one process. Only the operators' site_status goes through AsyncRedisManager.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,12 +22,14 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.domain.errors import DomainError
-from hub.services.live import LiveGateway, Principal
+from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.participant import NegotiationError, Participant
+from rooms.quality import Quality
 from rooms.room import Room
 from rooms.sdp_guard import SdpRejected
 from signaling import protocol
+from signaling.presence import WATCHER_ROLES, SiteBoard, SiteUpdate, operators_room
 from signaling.protocol import ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -81,6 +89,9 @@ class _Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     room: Room | None = None
     participant: Participant | None = None
+    # May run the hearing it joined (chair, or a leader/admin of the host office or above).
+    moderator: bool = False
+    watching: bool = False
 
 
 def _room_name(hearing_id: int) -> str:
@@ -100,6 +111,28 @@ def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
         if morsel is not None and morsel.value:
             return morsel.value
     return None
+
+
+# Roles at the host office that are let in without waiting.
+HOST_ROLES = frozenset({"leader", "staff", "admin"})
+# Roles that moderate when at the host office or above it.
+MODERATOR_ROLES = frozenset({"leader", "admin"})
+FORBIDDEN_MESSAGE = "only the hearing's chair or a leader of the host office may do this"
+
+
+def starts_admitted(principal: Principal, access: HearingAccess, admitted: set[int]) -> bool:
+    """Whether a participant skips the waiting room: a leader, staff member or admin at the
+    host office, the chair, or a site admitted earlier while the hearing was live (a rejoin)."""
+    if principal.office_id == access.host_office_id and principal.role in HOST_ROLES:
+        return True
+    if access.chair:
+        return True
+    return access.status == "live" and principal.office_id in admitted
+
+
+def is_moderator(principal: Principal, access: HearingAccess) -> bool:
+    """The chair, or a leader or admin at the host office or an office above it."""
+    return access.chair or (principal.role in MODERATOR_ROLES and access.host_side)
 
 
 def media_options(settings: Settings) -> MediaOptions:
@@ -132,7 +165,13 @@ class SignalingServer:
             logger=False,
             engineio_logger=False,
         )
-        self.rooms = RoomManager(gateway, media_options(settings))
+        self.rooms = RoomManager(
+            gateway,
+            media_options(settings),
+            on_state=self._on_room_state,
+            on_quality=self._on_room_quality,
+        )
+        self.board = SiteBoard()
         self._sessions: dict[str, _Session] = {}
         self._sids: dict[str, str] = {}  # participant id -> sid
         self.sio.on("connect", self._on_connect)
@@ -145,20 +184,47 @@ class SignalingServer:
             "ice_candidate": self._ice_candidate,
             "mute": self._mute,
             "leave": self._leave,
+            "admit": self._admit,
+            "send_to_waiting": self._send_to_waiting,
+            "mute_site": self._mute_site,
+            "remove": self._remove,
+            "spotlight": self._spotlight,
+            "now_hearing": self._now_hearing,
+            "start_hearing": self._start_hearing,
+            "end_hearing": self._end_hearing,
+            "watch_sites": self._watch_sites,
+            "monitor_subscribe": self._watch_sites,
+            "unwatch_sites": self._unwatch_sites,
         }
         for event, handler in handlers.items():
             self.sio.on(event, self._wrap(event, handler))
 
     async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
-        """aiohttp cleanup_ctx: on shutdown close every room and cancel every task."""
+        """aiohttp cleanup_ctx: start the Redis listener; on shutdown close every room and
+        cancel every task, the Redis listener included."""
+        manager = self.sio.manager
+        if self.settings.redis_url and not self.sio.manager_initialized:
+            # Listen from the start, not from the first connection: this process's operators
+            # must see sites connected to the other processes straight away.
+            self.sio.manager_initialized = True
+            manager.initialize()
         yield
         await self.rooms.close()
         for sid in list(self._sessions):
             try:
-                await self.sio.disconnect(sid)
+                await self.sio.disconnect(sid, ignore_queue=True)
             except Exception:
                 logger.debug("disconnect of %s failed during shutdown", sid, exc_info=True)
         self._sessions.clear()
+        listener = getattr(manager, "thread", None)
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+        redis = getattr(manager, "redis", None)
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                await redis.aclose()
 
     # -- connection -------------------------------------------------------------------------
 
@@ -174,13 +240,17 @@ class SignalingServer:
             raise socketio.exceptions.ConnectionRefusedError({"message": exc.message}) from None
         self._sessions[sid] = _Session(sid, principal)
         logger.info("signaling: %s connected (office %s)", sid, principal.office_id)
+        await self._publish_site(self.board.connect(sid, principal))
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
         if session is None:
             return
+        # Gone from the board first: operators get one "offline", not "left" then "offline".
+        update = self.board.disconnect(sid)
         async with session.lock:
             await self._depart(session, "dropped")
+        await self._publish_site(update)
 
     async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         return await self._fail(sid, event, protocol.UNKNOWN_EVENT, f"unknown event {event!r}")
@@ -232,34 +302,83 @@ class SignalingServer:
                 "error",
                 protocol.encode("error", {"code": code, "message": message, "event": event}),
                 to=sid,
+                ignore_queue=True,
             )
         return protocol.error_ack(code, message)
 
+    # Hearing traffic is for this process's connections only (ignore_queue): a hearing's room
+    # lives in one process, and offers have no business crossing Redis.
+
     async def _emit_to(self, sid: str, event: str, data: dict[str, Any]) -> None:
-        await self.sio.emit(event, protocol.encode(event, data), to=sid)
+        await self.sio.emit(event, protocol.encode(event, data), to=sid, ignore_queue=True)
 
     async def _broadcast(
         self, hearing_id: int, event: str, data: dict[str, Any], skip: str | None
     ) -> None:
         skip_sid = self._sids.get(skip) if skip is not None else None
         await self.sio.emit(
-            event, protocol.encode(event, data), room=_room_name(hearing_id), skip_sid=skip_sid
+            event,
+            protocol.encode(event, data),
+            room=_room_name(hearing_id),
+            skip_sid=skip_sid,
+            ignore_queue=True,
         )
+
+    async def _publish_site(self, update: SiteUpdate | None) -> None:
+        """site_status to the operators watching the office (through Redis when configured)."""
+        if update is None:
+            return
+        try:
+            await self.sio.emit(
+                "site_status", protocol.encode("site_status", update.status), room=update.rooms
+            )
+        except Exception:
+            logger.exception("signaling: site_status of office %s failed", update.status)
 
     def _participant(self, session: _Session) -> tuple[Room, Participant]:
         if session.room is None or session.participant is None:
             raise ProtocolError(protocol.NOT_JOINED, "join a hearing first")
         return session.room, session.participant
 
-    async def _depart(self, session: _Session, reason: str) -> None:
+    async def _depart(self, session: _Session, reason: str, by: Participant | None = None) -> None:
         room, participant = session.room, session.participant
         if room is None or participant is None:
             return
         session.room = session.participant = None
-        self._sids.pop(participant.id, None)
-        await self.sio.leave_room(session.sid, _room_name(room.hearing_id))
-        await room.leave(participant.id, reason)
+        session.moderator = False
+        # The room's "left" hook (_on_room_state) does the rest of the bookkeeping.
+        await room.leave(participant.id, reason, by=by)
         await self.rooms.close_if_empty(room.hearing_id)
+
+    async def _on_room_state(self, participant: Participant, change: str) -> None:
+        """Rooms report joins, admissions and departures (drops they detect themselves too)."""
+        sid = self._sids.get(participant.id)
+        if sid is None:
+            return
+        if change == "left":
+            del self._sids[participant.id]
+            session = self._sessions.get(sid)
+            if session is not None and session.participant is participant:
+                session.room = session.participant = None
+                session.moderator = False
+            with contextlib.suppress(Exception):
+                await self.sio.leave_room(sid, _room_name(participant.hearing_id))
+            await self._publish_site(self.board.out_of_hearing(sid, participant.id))
+        else:
+            await self._publish_site(
+                self.board.in_hearing(
+                    sid,
+                    participant.hearing_id,
+                    participant.id,
+                    participant.state,
+                    participant.office_name,
+                )
+            )
+
+    async def _on_room_quality(self, participant: Participant, quality: Quality) -> None:
+        sid = self._sids.get(participant.id)
+        if sid is not None:
+            await self._publish_site(self.board.measured(sid, participant.id, quality))
 
     def _ice_servers(self) -> list[dict[str, Any]]:
         servers = []
@@ -298,17 +417,28 @@ class SignalingServer:
             user_id=principal.user_id,
             emit=emit,
         )
+        if not starts_admitted(principal, access, room.admitted_offices):
+            participant.state = "waiting"
         await self.sio.enter_room(session.sid, _room_name(hearing_id))
         self._sids[participant.id] = session.sid
         session.room, session.participant = room, participant
+        session.moderator = is_moderator(principal, access)
         participants = await room.join(participant)
+        if not participant.admitted:
+            await emit("waiting", {"hearing_id": hearing_id})
         ack = protocol.JoinAck(
             participant_id=participant.id,
+            state="admitted" if participant.admitted else "waiting",
+            moderator=session.moderator,
             hearing=protocol.HearingOut(id=hearing_id, title=access.title, status=access.status),
             participants=[protocol.ParticipantOut.model_validate(p) for p in participants],
             ice_servers=[protocol.IceServerOut.model_validate(s) for s in self._ice_servers()],
+            spotlight=room.spotlight,
         )
-        return ack.model_dump(exclude_none=True, exclude={"ok"})
+        out = ack.model_dump(exclude_none=True, exclude={"ok"})
+        if room.now_hearing is not None:
+            out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
+        return out
 
     async def _offer(self, session: _Session, message: Any) -> dict[str, Any]:
         assert isinstance(message, protocol.OfferIn)
@@ -337,6 +467,133 @@ class SignalingServer:
     async def _leave(self, session: _Session, message: Any) -> dict[str, Any]:
         self._participant(session)
         await self._depart(session, "left")
+        return {}
+
+    # -- host controls ----------------------------------------------------------------------
+
+    def _moderating(self, session: _Session) -> tuple[Room, Participant]:
+        room, me = self._participant(session)
+        if not session.moderator:
+            raise ProtocolError(protocol.FORBIDDEN, FORBIDDEN_MESSAGE)
+        return room, me
+
+    def _target(
+        self, room: Room, participant_id: str, me: Participant, *, not_me: str = ""
+    ) -> Participant:
+        target = room.participants.get(participant_id)
+        if target is None:
+            raise ProtocolError(
+                protocol.NOT_FOUND, f"no participant {participant_id} in hearing {room.hearing_id}"
+            )
+        if not_me and target is me:
+            raise ProtocolError(protocol.CONFLICT, not_me)
+        return target
+
+    async def _admit(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.TargetIn)
+        room, me = self._moderating(session)
+        await room.admit(self._target(room, message.participant_id, me), by=me)
+        return {}
+
+    async def _send_to_waiting(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.TargetIn)
+        room, me = self._moderating(session)
+        target = self._target(
+            room, message.participant_id, me, not_me="you cannot send yourself to the waiting room"
+        )
+        await room.send_to_waiting(target, by=me)
+        return {}
+
+    async def _mute_site(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.MuteSiteIn)
+        room, me = self._moderating(session)
+        await room.host_mute(self._target(room, message.participant_id, me), message.audio, by=me)
+        return {}
+
+    async def _remove(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.TargetIn)
+        room, me = self._moderating(session)
+        target = self._target(
+            room, message.participant_id, me, not_me="you cannot remove yourself; leave instead"
+        )
+        sid = self._sids.get(target.id)
+        target_session = self._sessions.get(sid) if sid is not None else None
+        if sid is not None:
+            await self._emit_to(sid, "removed", {"hearing_id": room.hearing_id})
+        if target_session is not None and target_session.participant is target:
+            await self._depart(target_session, "removed", by=me)
+        else:
+            await room.leave(target.id, "removed", by=me)
+        if sid is not None:
+            # A server-side disconnect: Socket.IO clients do not reconnect by themselves.
+            await self.sio.disconnect(sid, ignore_queue=True)
+        return {}
+
+    async def _spotlight(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.SpotlightIn)
+        room, me = self._moderating(session)
+        if message.participant_id is not None:
+            self._target(room, message.participant_id, me)
+        await room.set_spotlight(message.participant_id)
+        return {}
+
+    async def _now_hearing(self, session: _Session, message: Any) -> dict[str, Any]:
+        assert isinstance(message, protocol.NowHearingIn)
+        room, _me = self._moderating(session)
+        heard = await self.gateway.mark_petition(
+            session.principal, room.hearing_id, message.petition_id, message.action
+        )
+        payload = dataclasses.asdict(heard)
+        await room.set_now_hearing(payload)
+        return protocol.encode("now_hearing", payload)
+
+    async def _start_hearing(self, session: _Session, message: Any) -> dict[str, Any]:
+        room, _me = self._moderating(session)
+        status = await self.gateway.set_status(session.principal, room.hearing_id, "live")
+        payload = {"hearing_id": room.hearing_id, "status": status}
+        await self._broadcast(room.hearing_id, "hearing_status", payload, None)
+        return {"status": status}
+
+    async def _end_hearing(self, session: _Session, message: Any) -> dict[str, Any]:
+        room, _me = self._moderating(session)
+        hearing_id = room.hearing_id
+        status = await self.gateway.set_status(session.principal, hearing_id, "ended")
+        await self._broadcast(
+            hearing_id, "hearing_status", {"hearing_id": hearing_id, "status": status}, None
+        )
+        await self._broadcast(hearing_id, "hearing_ended", {"hearing_id": hearing_id}, None)
+        # Everyone leaves the room (the room's hook clears their sessions and tells the
+        # operators); their sockets stay connected, e.g. a kiosk waits for the next hearing.
+        for other in self._sessions.values():
+            if other.room is room:
+                other.room = other.participant = None
+                other.moderator = False
+        await room.end()
+        await self.rooms.close_room(hearing_id)
+        self.rooms.forget_hearing(hearing_id)
+        logger.info("hearing %s: ended by %s", hearing_id, session.sid)
+        return {"status": status}
+
+    # -- operators --------------------------------------------------------------------------
+
+    async def _watch_sites(self, session: _Session, message: Any) -> dict[str, Any]:
+        principal = session.principal
+        if principal.role not in WATCHER_ROLES or principal.hearing_id is not None:
+            raise ProtocolError(
+                protocol.FORBIDDEN, "sign in as an operator, admin or leader to watch the sites"
+            )
+        if not session.watching:
+            session.watching = True
+            await self.sio.enter_room(session.sid, operators_room(principal.office_id))
+            if session.room is None:
+                await self._publish_site(self.board.watching(session.sid))
+        sites = self.board.snapshot(principal.office_path)
+        return protocol.WatchSitesAck.model_validate({"sites": sites}).model_dump(exclude={"ok"})
+
+    async def _unwatch_sites(self, session: _Session, message: Any) -> dict[str, Any]:
+        if session.watching:
+            session.watching = False
+            await self.sio.leave_room(session.sid, operators_room(session.principal.office_id))
         return {}
 
 

@@ -159,6 +159,25 @@ class ReplayVideoTrack(MediaStreamTrack):
         return packet
 
 
+# Server events a site agent keeps in `events` (offers are handled, not recorded).
+RECORDED_EVENTS = (
+    "participant_joined",
+    "participant_left",
+    "participant_state",
+    "mute_state",
+    "active_speaker",
+    "waiting",
+    "admitted",
+    "muted_by_host",
+    "removed",
+    "spotlight",
+    "now_hearing",
+    "hearing_status",
+    "hearing_ended",
+    "error",
+)
+
+
 @dataclass
 class _Remote:
     participant_id: str | None
@@ -225,10 +244,11 @@ class SiteAgent:
         self._offer_task: asyncio.Task[None] | None = None
         self._joined_at = 0.0
         self._first_remote: float | None = None
+        self.state: str | None = None  # waiting | admitted, as the hub last said
+        self.moderator = False
         self.closed = asyncio.Event()
-        for event in ("participant_joined", "participant_left", "mute_state", "active_speaker"):
+        for event in RECORDED_EVENTS:
             self._sio.on(event, self._recorder(event))
-        self._sio.on("error", self._recorder("error"))
         self._sio.on("offer", self._on_offer)
         self._sio.on("disconnect", self._on_disconnect)
 
@@ -240,6 +260,12 @@ class SiteAgent:
                 self.participants[str(participant.get("participant_id"))] = participant
             elif event == "participant_left":
                 self.participants.pop(str(data.get("participant_id")), None)
+            elif event in ("waiting", "admitted"):
+                self.state = event
+            elif event == "participant_state" and data.get("participant_id") in self.participants:
+                self.participants[str(data["participant_id"])].update(data)
+            elif event in ("hearing_ended", "removed"):
+                self.closed.set()  # the hub is done with this site (run_site returns)
 
         return handler
 
@@ -254,6 +280,8 @@ class SiteAgent:
         self._joined_at = time.monotonic()
         joined = await self._call("join", {"hearing_id": self.hearing_id})
         self.participant_id = joined["participant_id"]
+        self.state = joined.get("state", "admitted")
+        self.moderator = bool(joined.get("moderator"))
         for participant in joined["participants"]:
             self.participants[participant["participant_id"]] = participant
         pc = RTCPeerConnection(
@@ -290,6 +318,15 @@ class SiteAgent:
         if not isinstance(reply, dict) or not reply.get("ok"):
             raise RuntimeError(f"{event} refused: {reply!r}")
         return reply
+
+    async def call(self, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send any event and return its ack as it is (`{"ok": false, ...}` included)."""
+        reply = await self._sio.call(event, data if data is not None else {}, timeout=15)
+        return dict(reply) if isinstance(reply, dict) else {"ok": False, "reply": reply}
+
+    def received_of(self, event: str) -> list[dict[str, Any]]:
+        """Payloads of one kind of server event, oldest first."""
+        return [data for name, data in self.events if name == event]
 
     async def _on_offer(self, data: dict[str, Any]) -> None:
         await self._offers.put(data)
@@ -374,6 +411,12 @@ class SiteAgent:
         if self._sio.connected:
             with contextlib.suppress(Exception):
                 await self._call("leave", {})
+
+    async def drop(self) -> None:
+        """Vanish without leaving, as a site does when its network goes (the hub sees a drop)."""
+        if self._sio.connected:
+            await self._sio.disconnect()
+        await self.close()
 
     async def close(self) -> None:
         """Leave and release everything."""

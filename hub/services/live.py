@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.domain.errors import Conflict, NotFound, Unauthorized
+from hub.clock import local_iso
+from hub.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from hub.domain.hearings import HearingStatus
 from hub.domain.offices import path_in_scope
-from hub.services import auth, sessionlog
+from hub.services import auth, hearings, sessionlog
+from hub.services.access import Actor
 from hub.storage.db import Database
-from hub.storage.tables import HearingRow, HearingSiteRow, OfficeRow, UserRow
+from hub.storage.tables import HearingRow, HearingSiteRow, OfficeRow, PetitionRow, UserRow
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Principal:
     office_name: str
     # Set for join tokens: the one hearing the token covers.
     hearing_id: int | None = None
+    # Materialised path of office_id ('/1/5/'): whose sites an operator may watch.
+    office_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,20 @@ class HearingAccess:
     # office id -> office name, host included
     site_offices: dict[int, str] = field(default_factory=dict)
     chair_user_id: int | None = None
+    # The principal's office is the host office or an office above it.
+    host_side: bool = False
+    # The principal is the hearing's chair, sitting at the chair's own office.
+    chair: bool = False
+
+
+@dataclass(frozen=True)
+class PetitionHeard:
+    """A petition marked as being heard now (or no longer) in a live hearing."""
+
+    petition_id: int
+    case_code: str
+    heard_from: str | None  # ISO 8601, Vietnam's offset
+    heard_to: str | None
 
 
 class LiveGateway:
@@ -74,6 +93,17 @@ class LiveGateway:
         participant_dropped, media_started, ...)."""
         raise NotImplementedError
 
+    async def set_status(self, principal: Principal, hearing_id: int, status: str) -> str:
+        """Start ("live") or end ("ended") a hearing as the principal; returns the new status.
+        Forbidden/NotFound/Conflict as the hearings service decides."""
+        raise NotImplementedError
+
+    async def mark_petition(
+        self, principal: Principal, hearing_id: int, petition_id: int, action: str
+    ) -> PetitionHeard:
+        """Mark a petition heard now: "start" sets heard_from, "stop" sets heard_to."""
+        raise NotImplementedError
+
 
 class DatabaseLiveGateway(LiveGateway):
     """LiveGateway over the hub's database: sessions, join tokens, hearing scope, session log."""
@@ -101,6 +131,7 @@ class DatabaseLiveGateway(LiveGateway):
                     office_id=office.id,
                     office_name=office.name,
                     hearing_id=claims.hearing_id,
+                    office_path=office.path,
                 )
             actor, _csrf = await auth.resolve_session(session, token)
             return Principal(
@@ -110,6 +141,7 @@ class DatabaseLiveGateway(LiveGateway):
                 role=str(actor.role),
                 office_id=actor.office_id,
                 office_name=actor.office_name,
+                office_path=actor.office_path,
             )
 
     async def admit(self, principal: Principal, hearing_id: int) -> HearingAccess:
@@ -133,15 +165,21 @@ class DatabaseLiveGateway(LiveGateway):
             host = await session.get(OfficeRow, hearing.host_office_id)
             assert host is not None
             sites[host.id] = host
+            own = await session.get(OfficeRow, principal.office_id)
+            above = own is not None and path_in_scope(own.path, host.path)
             if principal.hearing_id is None:
                 # A sign-in token: the user must be allowed to run hearings, at a site office
                 # or at an office above the host (observers from the centre).
-                own = await session.get(OfficeRow, principal.office_id)
                 allowed_role = principal.role in ("leader", "staff", "admin")
                 at_site = principal.office_id in sites
-                above = own is not None and path_in_scope(own.path, host.path)
                 if not allowed_role or not (at_site or above):
                     raise NotFound(f"hearing {hearing_id} not found")
+            chair = False
+            if principal.user_id is not None and principal.user_id == hearing.chair_user_id:
+                # A join token carries its issuer's user: the chair issuing a kiosk's token
+                # for another office does not make that kiosk the chair.
+                chair_user = await session.get(UserRow, principal.user_id)
+                chair = chair_user is not None and chair_user.office_id == principal.office_id
             if hearing.status in (HearingStatus.ENDED, HearingStatus.CANCELLED):
                 raise Conflict(f"hearing {hearing_id} is {hearing.status}; it cannot be joined")
             return HearingAccess(
@@ -151,6 +189,8 @@ class DatabaseLiveGateway(LiveGateway):
                 host_office_id=hearing.host_office_id,
                 site_offices={o.id: o.name for o in sites.values()},
                 chair_user_id=hearing.chair_user_id,
+                host_side=above,
+                chair=chair,
             )
 
     async def record(
@@ -167,3 +207,48 @@ class DatabaseLiveGateway(LiveGateway):
             await sessionlog.append(
                 session, hearing_id, kind, office_id=office_id, user_id=user_id, detail=detail
             )
+
+    async def set_status(self, principal: Principal, hearing_id: int, status: str) -> str:
+        """Start or end a hearing through the hearings service, as the principal's user."""
+        target = HearingStatus(status)
+        if target not in (HearingStatus.LIVE, HearingStatus.ENDED):
+            raise ValidationFailed("invalid status", {"status": "must be live or ended"})
+        async with self.db.transaction() as session:
+            actor = await _actor(session, principal)
+            row = await hearings.set_status(session, actor, hearing_id, target)
+            return str(row.status)
+
+    async def mark_petition(
+        self, principal: Principal, hearing_id: int, petition_id: int, action: str
+    ) -> PetitionHeard:
+        """Mark heard_from ("start") or heard_to ("stop") now, through the hearings service."""
+        if action not in ("start", "stop"):
+            raise ValidationFailed("invalid action", {"action": "must be start or stop"})
+        async with self.db.transaction() as session:
+            actor = await _actor(session, principal)
+            link = await hearings.link_petition(
+                session,
+                actor,
+                hearing_id,
+                petition_id,
+                heard_from="now" if action == "start" else None,
+                heard_to="now" if action == "stop" else None,
+            )
+            petition = await session.get(PetitionRow, petition_id)
+            assert petition is not None  # link_petition checked it
+            return PetitionHeard(
+                petition_id=petition.id,
+                case_code=petition.case_code,
+                heard_from=local_iso(link.heard_from),
+                heard_to=local_iso(link.heard_to),
+            )
+
+
+async def _actor(session: AsyncSession, principal: Principal) -> Actor:
+    """The Actor of a principal's user (a site token without a user may not act)."""
+    if principal.user_id is None:
+        raise Forbidden("a site token cannot do this; sign in as a leader")
+    user = await session.get(UserRow, principal.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("account disabled")
+    return await auth.actor_for_user(session, user)

@@ -1,7 +1,9 @@
-"""Fixtures for signaling tests: a real aiohttp server with setup_signaling and a fake gateway."""
+"""Fixtures for signaling tests: a real aiohttp server with setup_signaling and a fake gateway
+(fast protocol tests), plus helpers for tests against the real hub (`hub_server`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,15 +25,20 @@ class FakeGateway(LiveGateway):
         self.hearings: dict[int, HearingAccess] = {}
         self.records: list[dict[str, Any]] = []
 
-    def add_site(self, token: str, office_id: int, *, hearing_id: int | None = None) -> None:
+    def add_site(
+        self, token: str, office_id: int, *, hearing_id: int | None = None, role: str = "staff"
+    ) -> None:
+        # Office 1 is the root; the others sit below it.
+        path = "/1/" if office_id == 1 else f"/1/{office_id}/"
         self.tokens[token] = Principal(
             user_id=100 + office_id,
             username=f"user{office_id}",
             display_name=f"User {office_id}",
-            role="staff",
+            role=role,
             office_id=office_id,
             office_name=f"Office {office_id}",
             hearing_id=hearing_id,
+            office_path=path,
         )
 
     async def authenticate(self, token: str) -> Principal:
@@ -50,7 +57,7 @@ class FakeGateway(LiveGateway):
             raise NotFound("hearing not found")
         if access.status in ("ended", "cancelled"):
             raise Conflict(f"hearing is {access.status}")
-        return access
+        return dataclasses.replace(access, host_side=principal.office_id == access.host_office_id)
 
     async def record(
         self,
@@ -90,7 +97,10 @@ def gateway() -> FakeGateway:
     )
     gw.hearings[2] = HearingAccess(hearing_id=2, title="Other", status="live", host_office_id=1)
     gw.hearings[3] = HearingAccess(hearing_id=3, title="Done", status="ended", host_office_id=1)
-    for office in (1, 2, 3, 4):
+    # site1: a leader of the host office (a moderator); site2-4: staff at the other sites, who
+    # wait to be admitted.
+    gw.add_site("site1", 1, role="leader")
+    for office in (2, 3, 4):
         gw.add_site(f"site{office}", office)
     gw.add_site("join-h2", 2, hearing_id=2)
     return gw

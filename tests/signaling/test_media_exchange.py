@@ -33,6 +33,10 @@ async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub) -> None:
     try:
         for agent in agents:
             await agent.start()
+        # site1 leads the host office; the others wait until it admits them.
+        assert [a.state for a in agents] == ["admitted", "waiting", "waiting"]
+        for agent in agents[1:]:
+            assert (await agents[0].call("admit", {"participant_id": agent.participant_id}))["ok"]
 
         def everyone_receives(minimum: int) -> bool:
             for agent in agents:
@@ -45,6 +49,7 @@ async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub) -> None:
         await wait_for(lambda: everyone_receives(30), within=15)
         kinds = hub.gateway.kinds()
         assert kinds.count("participant_joined") == 3
+        assert kinds.count("participant_admitted") == 2
         assert kinds.count("media_started") == 3
 
         leaver = agents.pop()

@@ -19,6 +19,7 @@ const liveBox = document.getElementById("op-live");
 
 function setLive(kind) {
   liveBox.dataset.state = kind;
+  liveBox.setAttribute("aria-busy", kind === "connecting" ? "true" : "false");
   liveBox.textContent = t(
     { connected: "op.live_connected", connecting: "op.live_connecting", lost: "op.live_lost", off: "op.live_off" }[kind],
   );
@@ -131,7 +132,7 @@ async function load() {
             " ",
             h("span", { class: "muted" }, office.code),
           ),
-          h("td", {}, label("level", office.level)),
+          h("td", { class: "nowrap" }, label("level", office.level)),
           cells.status,
           cells.hearing,
           cells.at,
@@ -150,8 +151,12 @@ async function load() {
               "li",
               { dataset: { hearingId: String(hearing.id) } },
               h("a", { href: `/staff/hearings/${hearing.id}` }, hearing.title),
-              h("br"),
-              h("span", { class: "muted" }, `${fmtTime(hearing.starts_at)}–${fmtTime(hearing.ends_at)} · ${hearing.host_office_name}`),
+              " ",
+              h(
+                "span",
+                { class: "muted" },
+                `${fmtTime(hearing.starts_at)}–${fmtTime(hearing.ends_at)} · ${hearing.host_office_name} · ${t("ld.sites", { n: hearing.site_office_ids.length + 1 })}`,
+              ),
             ),
           )
         : [h("li", { class: "muted" }, t("op.no_live"))]),

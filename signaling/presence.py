@@ -1,0 +1,181 @@
+"""The operators' site board: which office is online, in which hearing, and how well connected.
+
+One status per office, built from this process's Socket.IO connections. Statuses go to the
+Socket.IO rooms `operators:<office id>` of every office on the site's path, so an operator
+watching from an office sees the sites in its subtree, on whichever hub process they are
+connected (the rooms are fanned out through AsyncRedisManager when Redis is configured).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.clock import local_iso, now
+from hub.domain.offices import path_in_scope
+from hub.services.live import Principal
+from rooms.quality import Quality
+
+# Roles that may watch the board (operators watch connectivity; admins and leaders too).
+WATCHER_ROLES = frozenset({"operator", "admin", "leader"})
+# A connection in a hearing outranks one that is only connected; admitted outranks waiting.
+_RANK = {None: 0, "waiting": 1, "admitted": 2}
+
+
+def operators_room(office_id: int) -> str:
+    """The Socket.IO room of the operators watching from an office."""
+    return f"operators:{office_id}"
+
+
+def office_ids_on_path(path: str, office_id: int) -> list[int]:
+    """Ids of an office and everything above it, from its materialised path ('/1/5/')."""
+    ids = [int(part) for part in path.strip("/").split("/") if part.isdigit()]
+    return ids or [office_id]
+
+
+@dataclass
+class _Connection:
+    sid: str
+    office_id: int
+    # Counts toward its office being online: not an operator's board, not a watcher that is
+    # in no hearing. A connection in a hearing always counts.
+    counts: bool
+    order: int
+    hearing_id: int | None = None
+    participant_id: str | None = None
+    state: str | None = None
+    quality: Quality | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.counts or self.hearing_id is not None
+
+
+@dataclass
+class _Office:
+    name: str
+    path: str
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SiteUpdate:
+    """A site_status payload and the operator rooms it goes to."""
+
+    status: dict[str, Any]
+    rooms: list[str]
+
+
+class SiteBoard:
+    """Per-office status from this process's connections; every change returns a SiteUpdate."""
+
+    def __init__(self) -> None:
+        self._connections: dict[str, _Connection] = {}
+        self._offices: dict[int, _Office] = {}
+        self._order = 0
+
+    def connect(self, sid: str, principal: Principal) -> SiteUpdate | None:
+        """A connection authenticated."""
+        self._offices.setdefault(
+            principal.office_id, _Office(principal.office_name, principal.office_path)
+        )
+        self._connections[sid] = _Connection(
+            sid, principal.office_id, counts=principal.role != "operator", order=self._next()
+        )
+        return self._update(principal.office_id)
+
+    def disconnect(self, sid: str) -> SiteUpdate | None:
+        """A connection went away."""
+        connection = self._connections.pop(sid, None)
+        return self._update(connection.office_id) if connection is not None else None
+
+    def watching(self, sid: str) -> SiteUpdate | None:
+        """The connection is a board: it no longer makes its office look online by itself."""
+        connection = self._connections.get(sid)
+        if connection is None or not connection.counts:
+            return None
+        connection.counts = False
+        return self._update(connection.office_id)
+
+    def in_hearing(
+        self,
+        sid: str,
+        hearing_id: int,
+        participant_id: str,
+        state: str,
+        office_name: str | None = None,
+    ) -> SiteUpdate | None:
+        """The connection joined a hearing, or its state there changed."""
+        connection = self._connections.get(sid)
+        if connection is None:
+            return None
+        if connection.participant_id != participant_id:
+            connection.quality = None
+        connection.hearing_id = hearing_id
+        connection.participant_id = participant_id
+        connection.state = state
+        connection.order = self._next()
+        if office_name:
+            # The hearing's name for the office (as the hearing lists its sites).
+            self._offices[connection.office_id].name = office_name
+        return self._update(connection.office_id)
+
+    def out_of_hearing(self, sid: str, participant_id: str) -> SiteUpdate | None:
+        """The connection's participant left its hearing (left, dropped, removed, ended)."""
+        connection = self._connections.get(sid)
+        if connection is None or connection.participant_id != participant_id:
+            return None
+        connection.hearing_id = connection.participant_id = connection.state = None
+        connection.quality = None
+        connection.order = self._next()
+        return self._update(connection.office_id)
+
+    def measured(self, sid: str, participant_id: str, quality: Quality) -> SiteUpdate | None:
+        """New quality figures: a status for the office if this connection is what it shows."""
+        connection = self._connections.get(sid)
+        if connection is None or connection.participant_id != participant_id:
+            return None
+        connection.quality = quality
+        return self._update(connection.office_id, measured=connection)
+
+    def snapshot(self, scope_path: str) -> list[dict[str, Any]]:
+        """The last status of every office seen by this process within a scope, by office id."""
+        return [
+            dict(office.status)
+            for office_id, office in sorted(self._offices.items())
+            if office.status and (not scope_path or path_in_scope(scope_path, office.path))
+        ]
+
+    def rooms_for(self, office_id: int) -> list[str]:
+        """The operator rooms an office's status goes to: its own and every office above."""
+        office = self._offices.get(office_id)
+        path = office.path if office is not None else ""
+        return [operators_room(i) for i in office_ids_on_path(path, office_id)]
+
+    def _next(self) -> int:
+        self._order += 1
+        return self._order
+
+    def _update(self, office_id: int, measured: _Connection | None = None) -> SiteUpdate | None:
+        office = self._offices[office_id]
+        present = [c for c in self._connections.values() if c.office_id == office_id and c.present]
+        shown = max(present, key=lambda c: (_RANK.get(c.state, 0), c.order), default=None)
+        status: dict[str, Any] = {
+            "office_id": office_id,
+            "office_name": office.name,
+            "online": shown is not None,
+            "hearing_id": shown.hearing_id if shown else None,
+            "participant_id": shown.participant_id if shown else None,
+            "state": shown.state if shown else None,
+        }
+        if measured is not None and shown is not measured:
+            return None  # another connection of the office is what operators see
+        previous = office.status
+        same = bool(previous) and all(previous.get(k) == v for k, v in status.items())
+        if same and measured is None:
+            return None
+        status["since"] = previous["since"] if same else local_iso(now())
+        if shown is not None and shown.quality is not None:
+            status.update(shown.quality.as_dict())
+        office.status = status
+        return SiteUpdate(dict(status), self.rooms_for(office_id))
