@@ -1,9 +1,12 @@
 """`tcd-hub bench sfu`: forwarded streams per hub CPU core, passthrough against stock MediaRelay.
 
-The hub runs in its own process (its CPU is read from /proc/<pid>/stat); the site agents run
-together in another process, publish pre-encoded VP8 (encoded once, replayed) and count the
-frames they receive without decoding, so the load generator stays light on a small machine.
-Everything is on 127.0.0.1.
+The hub under test is the real one: `create_app` on a temporary SQLite database, migrated and
+seeded with the demo data, with a live hearing hosted by the central office. It runs in its own
+process (its CPU is read from /proc/<pid>/stat). The site agents run together in another
+process with join tokens for the hearing: the chair's seat first, then one seat per site office,
+which wait in the waiting room until the chair admits them. They publish pre-encoded VP8
+(encoded once, replayed) and count the frames they receive without decoding, so the load
+generator stays light on a small machine. Everything is on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -26,7 +33,8 @@ WARMUP_TIMEOUT = 30.0
 
 
 def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `tcd-hub bench sfu`."""
+    """Arguments of `tcd-hub bench sfu` (and the command it runs: args.func)."""
+    parser.set_defaults(func=cmd_bench_sfu)
     parser.add_argument("--sites", type=int, default=6, help="sites in the passthrough room")
     parser.add_argument(
         "--relay-sites",
@@ -92,13 +100,125 @@ class _Child:
             self.proc.wait()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    data_dir: Path
+    secret_key: str
+    hearing_id: int
+    tokens_file: Path  # JSON list of join tokens, the chair's first
+
+
+def _bench_settings(data_dir: Path, secret_key: str, mode: str) -> Any:
+    from hub.config import Settings
+
+    return Settings(
+        data_dir=data_dir,
+        secret_key=secret_key,
+        ice_announced_ips=("127.0.0.1",),
+        log_level="WARNING",
+        media_mode=mode,
+    )
+
+
+async def _prepare(data_dir: Path, sites: int) -> _Prepared:
+    """Migrate and seed a fresh database; a live hearing with `sites` seats and their tokens."""
+    from sqlalchemy import select
+
+    from hub.clock import now
+    from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus
+    from hub.seed import seed_demo
+    from hub.services import hearings
+    from hub.services.auth import actor_for_user
+    from hub.storage.db import Database
+    from hub.storage.migrate import upgrade
+    from hub.storage.tables import OfficeRow, UserRow
+
+    secret_key = secrets.token_urlsafe(32)
+    settings = _bench_settings(data_dir, secret_key, "passthrough")
+    await upgrade(settings)
+    await seed_demo(settings, password=secrets.token_urlsafe(12))
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            users = {u.username: u for u in (await session.execute(select(UserRow))).scalars()}
+            staff = await actor_for_user(session, users["staff"])
+            leader = await actor_for_user(session, users["leader"])
+            bridges = [
+                o.id
+                for o in (await session.execute(select(OfficeRow).order_by(OfficeRow.id))).scalars()
+                if o.has_bridge_point and o.id != staff.office_id
+            ]
+            # More sites than bridge points: several seats per office.
+            seats = [bridges[i % len(bridges)] for i in range(max(0, sites - 1))]
+            start = now()
+            (row,) = await hearings.create(
+                session,
+                staff,
+                HearingDraft(
+                    title="SFU benchmark",
+                    kind=HearingKind.ADHOC,
+                    host_office_id=staff.office_id,
+                    site_office_ids=tuple(sorted(set(seats))),
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=2),
+                    chair_user_id=leader.user_id,
+                ),
+            )
+            await hearings.set_status(session, leader, row.id, HearingStatus.LIVE)
+
+            async def token(actor: Any, office_id: int | None) -> str:
+                issued = await hearings.join_token(
+                    session,
+                    actor,
+                    row.id,
+                    office_id=office_id,
+                    secret=secret_key,
+                    ttl_seconds=3600,
+                )
+                return str(issued["token"])
+
+            tokens = [await token(leader, None)] + [await token(staff, o) for o in seats]
+            hearing_id = row.id
+    finally:
+        await db.close()
+    tokens_file = data_dir / "tokens.json"
+    tokens_file.write_text(json.dumps(tokens), encoding="utf-8")
+    return _Prepared(data_dir, secret_key, hearing_id, tokens_file)
+
+
 def _measure(mode: str, sites: int, seconds: float) -> dict[str, Any]:
-    hub = _Child(["--serve", "--media-mode", mode])
+    with tempfile.TemporaryDirectory(prefix="tcd-bench-sfu-") as tmp:
+        prepared = asyncio.run(_prepare(Path(tmp), sites))
+        return _measure_prepared(mode, sites, seconds, prepared)
+
+
+def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared) -> dict[str, Any]:
+    hub = _Child(
+        [
+            "--serve",
+            "--media-mode",
+            mode,
+            "--data-dir",
+            str(prepared.data_dir),
+            "--secret-key-file",
+            str(_write_secret(prepared)),
+        ]
+    )
     agents: _Child | None = None
     try:
         port = int(hub.read()["port"])
-        agents = _Child(["--agents", "--hub", f"http://127.0.0.1:{port}", "--sites", str(sites)])
-        agents.read()  # all sites joined
+        agents = _Child(
+            [
+                "--agents",
+                "--hub",
+                f"http://127.0.0.1:{port}",
+                "--hearing",
+                str(prepared.hearing_id),
+                "--tokens-file",
+                str(prepared.tokens_file),
+            ]
+        )
+        agents.read()  # all sites joined and admitted
         deadline = time.monotonic() + WARMUP_TIMEOUT
         while True:
             snap = agents.ask("snap")
@@ -166,6 +286,12 @@ def _all_flowing(snap: dict[str, Any], minimum: int) -> bool:
     return True
 
 
+def cmd_bench_sfu(args: argparse.Namespace) -> int:
+    """`tcd-hub bench sfu`: run the benchmark and print its JSON."""
+    run_bench_sfu(args)
+    return 0
+
+
 def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark; returns {"passthrough": {...}, "mediarelay": {...}, "ratio"}."""
     result: dict[str, Any] = {}
@@ -187,34 +313,23 @@ def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
 # -- child processes ----------------------------------------------------------------------
 
 
-async def _serve(mode: str) -> None:
-    """The hub under test: signaling + rooms on 127.0.0.1 with a bench-only gateway."""
+def _write_secret(prepared: _Prepared) -> Path:
+    # The secret goes by file, not on a command line other users can read.
+    path = prepared.data_dir / "secret"
+    path.write_text(prepared.secret_key, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+async def _serve(mode: str, data_dir: Path, secret_key: str) -> None:
+    """The hub under test: the real create_app on the prepared database, on 127.0.0.1."""
     from aiohttp import web
 
-    from hub.config import Settings
-    from hub.services.live import HearingAccess, LiveGateway, Principal
-    from rooms import RoomManager
-    from signaling.server import media_options, setup_signaling
+    from hub.app import create_app
+    from signaling.server import SIGNALING_KEY
 
-    class BenchGateway(LiveGateway):
-        """Tokens bench-<n> for office n, one live hearing (id 1); nothing is stored."""
-
-        async def authenticate(self, token: str) -> Principal:
-            office = int(token.removeprefix("bench-"))
-            return Principal(
-                office, f"site{office}", f"Site {office}", "site", office, f"Site {office}"
-            )
-
-        async def admit(self, principal: Principal, hearing_id: int) -> HearingAccess:
-            return HearingAccess(hearing_id, "Benchmark", "live", 1)
-
-        async def record(self, hearing_id: int, kind: str, **kwargs: Any) -> None:
-            return None
-
-    settings = Settings(ice_announced_ips=("127.0.0.1",), log_level="WARNING")
-    app = web.Application()
-    server = setup_signaling(app, settings, BenchGateway())
-    server.rooms = RoomManager(server.gateway, replace(media_options(settings), mode=mode))
+    app = create_app(_bench_settings(data_dir, secret_key, mode))
+    server = app[SIGNALING_KEY]
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -249,18 +364,27 @@ def _room_stats(rooms: Any) -> dict[str, Any]:
     return out
 
 
-async def _agents(hub_url: str, sites: int) -> None:
-    """N site agents in this one process: publish replayed VP8, count frames, answer 'snap'."""
+async def _agents(hub_url: str, hearing_id: int, tokens: list[str]) -> None:
+    """Site agents in this one process: the chair joins first and admits the others as they
+    wait; all publish replayed VP8, count frames and answer 'snap'."""
     from signaling.site_agent import SiteAgent, encode_clip
 
     clip = encode_clip(seconds=3.0)
-    agents = [
-        SiteAgent(hub_url, f"bench-{n}", 1, clip=clip, audio=False) for n in range(1, sites + 1)
-    ]
+    agents = [SiteAgent(hub_url, t, hearing_id, clip=clip, audio=False) for t in tokens]
+    chair = agents[0]
     try:
         for agent in agents:
             await agent.start()
-        print(json.dumps({"joined": sites}), flush=True)
+            if agent.state == "waiting":
+                reply = await chair.call("admit", {"participant_id": agent.participant_id})
+                if not reply.get("ok"):
+                    raise RuntimeError(f"the chair could not admit a site: {reply}")
+        deadline = time.monotonic() + WARMUP_TIMEOUT
+        while any(a.state != "admitted" for a in agents):
+            if time.monotonic() > deadline:
+                raise RuntimeError("sites were not admitted")
+            await asyncio.sleep(0.05)
+        print(json.dumps({"joined": len(agents)}), flush=True)
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -287,12 +411,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--hub", help=argparse.SUPPRESS)
     parser.add_argument("--media-mode", default="passthrough", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--secret-key-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--hearing", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tokens-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.serve:
-        asyncio.run(_serve(args.media_mode))
+        secret = args.secret_key_file.read_text(encoding="utf-8").strip()
+        asyncio.run(_serve(args.media_mode, args.data_dir, secret))
     elif args.agents:
-        asyncio.run(_agents(args.hub, args.sites))
+        tokens = json.loads(args.tokens_file.read_text(encoding="utf-8"))
+        asyncio.run(_agents(args.hub, args.hearing, tokens))
     else:
         run_bench_sfu(args)
     return 0

@@ -455,6 +455,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "op.no_data": ("Chưa có dữ liệu", "No data yet"),
     "op.online": ("Trực tuyến", "Online"),
     "op.offline": ("Mất kết nối", "Offline"),
+    "op.waiting": ("đang ở phòng chờ", "in the waiting room"),
     "op.expected": ("Dự kiến: {title}", "Expected in: {title}"),
     "op.summary": (
         "{online} trực tuyến, {offline} mất kết nối, {unknown} chưa có dữ liệu / {total} điểm cầu",

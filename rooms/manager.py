@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from collections import OrderedDict
 
 from hub.services.live import LiveGateway

@@ -171,6 +171,8 @@ class SiteBoard:
         if measured is not None and shown is not measured:
             return None  # another connection of the office is what operators see
         previous = office.status
+        if not previous and shown is None:
+            return None  # never online here: nothing to tell (e.g. an operator's own office)
         same = bool(previous) and all(previous.get(k) == v for k, v in status.items())
         if same and measured is None:
             return None

@@ -346,7 +346,7 @@ class SiteAgent:
                 await pc.setLocalDescription(await pc.createAnswer())
                 for transceiver in pc.getTransceivers():
                     self._label(transceiver)
-                await self._call(
+                reply = await self.call(
                     "answer",
                     {
                         "sdp": pc.localDescription.sdp,
@@ -356,6 +356,11 @@ class SiteAgent:
                 )
             except Exception:
                 logger.exception("site agent: could not answer hub offer %s", data.get("revision"))
+                continue
+            if not reply.get("ok"):
+                # not_joined: the hearing ended or this site was sent away meanwhile.
+                level = logging.INFO if _code(reply) == "not_joined" else logging.ERROR
+                logger.log(level, "site agent: answer %s refused: %s", data["revision"], reply)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         assert self._pc is not None
@@ -435,6 +440,11 @@ class SiteAgent:
                     track.stop()
 
 
+def _code(reply: dict[str, Any]) -> str | None:
+    error = reply.get("error")
+    return str(error.get("code")) if isinstance(error, dict) else None
+
+
 def _prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
     from aiortc import RTCRtpSender
 
@@ -476,7 +486,8 @@ async def run_site(
 
 
 def add_site_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `tcd-hub site`."""
+    """Arguments of `tcd-hub site` (and the command it runs: args.func)."""
+    parser.set_defaults(func=cmd_site)
     parser.add_argument("--hub", required=True, help="hub URL, e.g. http://127.0.0.1:8080")
     parser.add_argument("--token", required=True, help="join token or sign-in token")
     parser.add_argument("--hearing", required=True, type=int, help="hearing id")
@@ -487,6 +498,12 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-audio", action="store_true", help="publish video only")
     parser.add_argument("--seconds", type=float, help="leave after this many seconds")
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """`tcd-hub site`: join a hearing until it ends, the hub hangs up or --seconds pass."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return asyncio.run(site_main(args))
 
 
 async def site_main(args: argparse.Namespace) -> int:

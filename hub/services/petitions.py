@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import math
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Date, bindparam, false, func, insert, select, text, true
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    select,
+    text,
+    true,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from hub.clock import local_iso, now
 from hub.domain.errors import NotFound, ValidationFailed
@@ -156,8 +171,10 @@ async def _in_scope(session: AsyncSession, actor: Actor, petition_id: int) -> Pe
 async def _audit(session: AsyncSession, actor: Actor, ids: list[int], action: str) -> None:
     if ids:
         stamp = now()
+        # A Core insert of the table: one executemany, without the ORM's per-row bulk machinery
+        # (a list page writes 50 of these on every request).
         await session.execute(
-            insert(AuditRow),
+            insert(cast(Table, AuditRow.__table__)),
             [
                 {"at": stamp, "user_id": actor.user_id, "petition_id": i, "action": action}
                 for i in ids
@@ -243,9 +260,18 @@ class PetitionQuery:
     offset: int = 0
 
 
+def _is_word_char(c: str) -> bool:
+    # FTS5's tokenizer knows Unicode 6.1: a letter newer than that would split one of our words
+    # into two tokens, a phrase, which the detail=column index refuses. Letters and digits
+    # already in Unicode 3.2 (Python keeps those tables) are word characters on both sides.
+    if c.isascii():
+        return c.isalnum()
+    return unicodedata.ucd_3_2_0.category(c)[0] in "LN"
+
+
 def _words(text_query: str) -> list[str]:
     """The folded words of a search (at most 8); FTS syntax in the text is just text."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in fold(text_query)).split() if w]
+    words = "".join(c if _is_word_char(c) else " " for c in fold(text_query)).split()
     if not words:
         raise ValidationFailed("invalid search", {"text": "type at least one letter or digit"})
     return words[:8]
@@ -255,36 +281,48 @@ def _quoted(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _fts_match(words: list[str], query: PetitionQuery, scope: OfficeRow | None) -> str:
+def _fts_match(
+    words: list[str], query: PetitionQuery, scope: _Scope | None, months: Sequence[str] = ()
+) -> str:
     """An FTS5 expression: each word a prefix of a word of the petition's text, all required,
     and the filters as exact tokens of the index's own columns (see migration 0002)."""
     parts = ["search_text : (" + " AND ".join(f"{_quoted(w)}*" for w in words) + ")"]
     if scope is not None:
         # The office path '/1/2/7/' is indexed as the tokens 1, 2 and 7: a subtree is one token.
-        parts.append(f"office_path : {_quoted(str(scope.id))}")
+        parts.append(f"office_path : {_quoted(str(scope.office_id))}")
     if query.type:
         parts.append(f"type : {_quoted(query.type)}")
     if query.status:
         parts.append(f"status : {_quoted(query.status)}")
     if query.crowd is not None:
         parts.append(f"crowd : {_quoted(str(int(query.crowd)))}")
+    if months:
+        parts.append("received_month : (" + " OR ".join(_quoted(m) for m in months) + ")")
     return " AND ".join(parts)
 
 
-async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> OfficeRow | None:
-    """The office whose subtree is listed: the filter's office, else the actor's own unless it
-    is a root (the central office sees all); None lists everything."""
+@dataclass(frozen=True)
+class _Scope:
+    """The office whose subtree a search lists."""
+
+    office_id: int
+    path: str
+
+
+async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> _Scope | None:
+    """The filter's office, else the actor's own unless it is a root (the central office sees
+    all); None lists everything."""
     if office_id is not None:
         office = await session.get(OfficeRow, office_id)
         if office is None or not actor.sees(office.path):
             raise ValidationFailed("invalid filter", {"office": "no such office in your scope"})
-        return office
+        return _Scope(office.id, office.path)
     if actor.office_path.count("/") > 2:
-        return await session.get(OfficeRow, actor.office_id)
+        return _Scope(actor.office_id, actor.office_path)
     return None
 
 
-def _conditions(query: PetitionQuery, scope: OfficeRow | None) -> list[Any]:
+def _conditions(query: PetitionQuery, scope: _Scope | None) -> list[Any]:
     """WHERE terms on petitions' own columns, so one covering index answers them all."""
     conditions: list[Any] = []
     if scope is not None:
@@ -308,54 +346,136 @@ def _conditions(query: PetitionQuery, scope: OfficeRow | None) -> list[Any]:
     return conditions
 
 
+# What summary_view reads: a page loads these, not the long texts.
+SUMMARY_COLUMNS = (
+    PetitionRow.case_code,
+    PetitionRow.national_code,
+    PetitionRow.type,
+    PetitionRow.status,
+    PetitionRow.office_id,
+    PetitionRow.petitioner_name,
+    PetitionRow.crowd,
+    PetitionRow.people_count,
+    PetitionRow.subject_field,
+    PetitionRow.source,
+    PetitionRow.received_on,
+    PetitionRow.handling_deadline,
+)
 NEWEST_FIRST = (PetitionRow.received_on.desc(), PetitionRow.id.desc())
 
 # A text search with more matches than this finds its page by walking the newest-first index
 # and testing each entry against the matches; with fewer, by fetching the matches and sorting
 # them. Either costs about the same near here (a few ms on 200 000 petitions).
 WALK_ABOVE = 2000
+_FTS_IDS = "SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH :match"
+
+
+def _months(last: date, count: int) -> tuple[list[str], date]:
+    """The month tokens of `count` months ending with `last`'s, and the first day of them."""
+    year, month, tokens = last.year, last.month, []
+    for _ in range(count):
+        tokens.append(f"m{year:04d}{month:02d}")
+        first = date(year, month, 1)
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return tokens, first
+
+
+class _FtsStatements:
+    """The statements of one text search on SQLite, sharing its words, filters and dates."""
+
+    def __init__(self, session: AsyncSession, query: PetitionQuery, scope: _Scope | None):
+        self.session = session
+        self.query = query
+        self.scope = scope
+        self.words = _words(query.text or "")
+        self.dates = ""
+        self.binds: list[BindParameter[Any]] = []
+        if query.received_from:
+            self.dates += " AND received_on >= :received_from"
+            self.binds.append(bindparam("received_from", query.received_from, type_=Date))
+        if query.received_to:
+            self.dates += " AND received_on <= :received_to"
+            self.binds.append(bindparam("received_to", query.received_to, type_=Date))
+
+    def _match(self, months: Sequence[str] = ()) -> BindParameter[Any]:
+        return bindparam("match", _fts_match(self.words, self.query, self.scope, months))
+
+    async def matches(self) -> int:
+        """How many petitions match everything but the dates: FTS5 counts them on its own."""
+        sql = text("SELECT count(*) FROM petitions_fts WHERE petitions_fts MATCH :match")
+        return int((await self.session.execute(sql.bindparams(self._match()))).scalar_one())
+
+    async def count(self, hint: str) -> int:
+        """How many petitions match, dates included."""
+        sql = text(f"SELECT count(*) FROM petitions {hint} WHERE id IN ({_FTS_IDS}){self.dates}")
+        binds = [self._match(), *self.binds]
+        return int((await self.session.execute(sql.bindparams(*binds))).scalar_one())
+
+    async def page(
+        self, hint: str, months: Sequence[str] = (), since: date | None = None
+    ) -> list[int]:
+        """Ids of the page, newest first, looking only at `months` (from `since`) if given."""
+        window = " AND received_on >= :since" if since else ""
+        sql = text(
+            f"SELECT id FROM petitions {hint} WHERE id IN ({_FTS_IDS}){self.dates}{window} "
+            "ORDER BY received_on DESC, id DESC LIMIT :limit OFFSET :offset"
+        )
+        binds = [
+            self._match(months),
+            *self.binds,
+            bindparam("limit", self.query.limit),
+            bindparam("offset", self.query.offset),
+        ]
+        if since:
+            binds.append(bindparam("since", since, type_=Date))
+        return [int(i) for i in (await self.session.execute(sql.bindparams(*binds))).scalars()]
 
 
 async def _fts_search(
-    session: AsyncSession, query: PetitionQuery, scope: OfficeRow | None
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None
 ) -> tuple[int, list[int]]:
     """(total, ids of the page) of a text search on SQLite's FTS5 index."""
-    match = _fts_match(_words(query.text or ""), query, scope)
-    # Every filter but the dates is inside the index, so without dates it counts on its own.
-    total = int(
-        (
-            await session.execute(
-                text("SELECT count(*) FROM petitions_fts WHERE petitions_fts MATCH :match"),
-                {"match": match},
-            )
-        ).scalar_one()
-    )
-    # SQLite's planner cannot know how many rows match, so the plan is chosen here, by count.
-    hint = "INDEXED BY ix_petitions_received" if total > WALK_ABOVE else "NOT INDEXED"
-    where = "id IN (SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH :match)"
-    params: list[Any] = [bindparam("match", match)]
-    if query.received_from:
-        where += " AND received_on >= :received_from"
-        params.append(bindparam("received_from", query.received_from, type_=Date))
-    if query.received_to:
-        where += " AND received_on <= :received_to"
-        params.append(bindparam("received_to", query.received_to, type_=Date))
-    if total and (query.received_from or query.received_to):
-        count_sql = f"SELECT count(*) FROM petitions {hint} WHERE {where}"
-        total = int((await session.execute(text(count_sql).bindparams(*params))).scalar_one())
+    fts = _FtsStatements(session, query, scope)
+    matches = await fts.matches()
+    if not matches:
+        return 0, []
+    # SQLite's planner cannot know how many rows match; the count decides the plan.
+    walk = matches > WALK_ABOVE
+    hint = "INDEXED BY ix_petitions_received" if walk else "NOT INDEXED"
+    total = await fts.count(hint) if fts.dates else matches
     if total <= query.offset:
         return total, []
-    page_sql = (
-        f"SELECT id FROM petitions {hint} WHERE {where} "
-        "ORDER BY received_on DESC, id DESC LIMIT :limit OFFSET :offset"
-    )
-    params += [bindparam("limit", query.limit), bindparam("offset", query.offset)]
-    ids = (await session.execute(text(page_sql).bindparams(*params))).scalars().all()
-    return total, [int(i) for i in ids]
+    if not walk:
+        return total, await fts.page(hint)
+    # Walking the index needs every match in hand first, so look in the latest months, where
+    # about twice the page's worth of matches should be, and widen the window if they are not.
+    first, last = (
+        await session.execute(
+            select(
+                select(func.min(PetitionRow.received_on)).scalar_subquery(),
+                select(func.max(PetitionRow.received_on)).scalar_subquery(),
+            )
+        )
+    ).one()
+    if query.received_from and query.received_from > first:
+        first = query.received_from
+    if query.received_to and query.received_to < last:
+        last = query.received_to
+    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    months = max(1, math.ceil(2 * (query.offset + query.limit) * span / total))
+    while months < span:
+        tokens, since = _months(last, months)
+        ids = await fts.page(hint, tokens, since)
+        # Every row of the window is newer than every row outside it: a full page found in it
+        # is the page, and so is a short one that ends at the last match.
+        if len(ids) == query.limit or query.offset + len(ids) == total:
+            return total, ids
+        months *= 4
+    return total, await fts.page(hint)
 
 
 async def _sql_search(
-    session: AsyncSession, query: PetitionQuery, scope: OfficeRow | None
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None
 ) -> tuple[int, list[int]]:
     """(total, ids of the page) from the covering indexes; text by tsvector on PostgreSQL."""
     conditions = _conditions(query, scope)
@@ -402,6 +522,7 @@ async def search(
             select(PetitionRow, OfficeRow.name)
             .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
             .where(PetitionRow.id.in_(ids))
+            .options(load_only(*SUMMARY_COLUMNS))
         )
         by_id = {row.id: summary_view(row, name) for row, name in rows}
         items = [by_id[i] for i in ids if i in by_id]

@@ -54,6 +54,7 @@ _PLAYING_JS = """(ids) => ids.every((id) => {
 
 _TIMINGS_JS = """() => ({
   joinCalled: window.tcdJoin.client.timings.joinCalled ?? null,
+  admitted: window.tcdJoin.client.timings.admitted ?? null,
   timings: window.tcdJoin.client.timings,
   firstRemoteFrame: window.tcdJoin.metrics.firstRemoteFrame,
   byParticipant: window.tcdJoin.metrics.firstFrameByParticipant,
@@ -65,13 +66,16 @@ class JoinTiming:
     """Join-to-first-remote-frame of one browser, in ms (page clock)."""
 
     site: str
-    # From HearingClient.join() (socket, camera, join, offer) to the first decoded remote frame.
+    # From HearingClient.join() (socket, camera, join, offer) to the first decoded remote frame;
+    # for a site that waited in the waiting room, from its admission.
     from_join_ms: float
     # From navigation start (page load and scripts included) to the same frame.
     from_page_open_ms: float
     # From join() until every participant present at join time showed a frame.
     all_remotes_ms: float
     remotes: int
+    # Time spent in the waiting room (0 for a site let in at once).
+    waited_ms: float
     steps: dict[str, float]
 
 
@@ -85,6 +89,8 @@ class SitePage:
     page: Page
     console_errors: list[str] = field(default_factory=list)
     participant_id: str | None = None
+    # "admitted", or "waiting" (the waiting room) until a moderator lets this site in.
+    admission: str | None = None
 
     @property
     def office_name(self) -> str:
@@ -121,6 +127,18 @@ class SitePage:
         assert state == "joined", f"{self.username} could not join: {status}"
         self.participant_id = await self.page.get_attribute("#local-tile", "data-participant-id")
         assert self.participant_id, f"{self.username}: no participant id after joining"
+        self.admission = await self.page.get_attribute("#hearing", "data-admission")
+
+    async def admit(self, participant_id: str, timeout_ms: float = 10_000) -> None:
+        """As a moderator, let a site in from the waiting room with its tile's button."""
+        tile = f'.tile--remote[data-participant-id="{participant_id}"]'
+        await self.page.click(f"{tile} .tile__admit", timeout=timeout_ms)
+        await self.page.wait_for_selector(f'{tile}[data-state="admitted"]', timeout=timeout_ms)
+
+    async def wait_admitted(self, timeout_ms: float = 10_000) -> None:
+        """Wait until this site's page says it is in the hearing (not the waiting room)."""
+        await self.page.wait_for_selector("#hearing[data-admission=admitted]", timeout=timeout_ms)
+        self.admission = "admitted"
 
     async def remote_tiles(self) -> list[dict[str, Any]]:
         """The remote tiles as shown: participant id, office label, video size, frames decoded."""
@@ -158,17 +176,21 @@ class SitePage:
         )
         data = await self.page.evaluate(_TIMINGS_JS)
         first = data["firstRemoteFrame"]
-        joined = data["joinCalled"]
-        assert first is not None and joined is not None, f"{self.username}: no remote frame yet"
+        called = data["joinCalled"]
+        assert first is not None and called is not None, f"{self.username}: no remote frame yet"
+        assert self.admission == "admitted", f"{self.username}: still in the waiting room"
+        # Set only for a site that waited: then the hearing starts for it at its admission.
+        start = data["admitted"] if data["admitted"] is not None else called
         by_participant = data["byParticipant"]
         last = max(by_participant[pid] for pid in expected_remotes)
-        steps = {k: round(v - joined, 1) for k, v in data["timings"].items() if v is not None}
+        steps = {k: round(v - called, 1) for k, v in data["timings"].items() if v is not None}
         return JoinTiming(
             site=self.username,
-            from_join_ms=first - joined,
+            from_join_ms=first - start,
             from_page_open_ms=first,
-            all_remotes_ms=last - joined,
+            all_remotes_ms=last - start,
             remotes=len(expected_remotes),
+            waited_ms=start - called,
             steps=steps,
         )
 

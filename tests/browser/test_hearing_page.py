@@ -10,9 +10,11 @@ from tests.browser.sites import HubApi, JoinTiming, OpenSite, SitePage, frames_k
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
-# One user per site: the central office hosts, two provinces take part.
+# One user per site: the central office hosts (its leader moderates: provinces wait in the
+# waiting room until the leader lets them in), two provinces take part.
 HOST, PROVINCE_1, PROVINCE_2 = "leader", "leader.hungyen", "staff.bacgiang"
-# Joins late; another user of the host office (the demo data has no fourth office's account).
+# Joins late; another user of the host office (the demo data has no fourth office's account),
+# so the hub lets it in at once and its join-to-first-frame is all media.
 LATE = "staff"
 
 
@@ -29,10 +31,14 @@ async def _live_hearing(api: HubApi, sites: list[SitePage]) -> int:
 async def _join_in_turn(
     sites: list[SitePage], hearing_id: int, record: Callable[[JoinTiming], None]
 ) -> None:
-    """Join one site after another; every site that finds others publishing is timed."""
+    """Join one site after another, the first (the host's leader) letting in those who wait;
+    every site that finds others publishing is timed."""
     present: list[SitePage] = []
     for site in sites:
         await site.join(hearing_id)
+        if site.admission == "waiting":
+            await sites[0].admit(str(site.participant_id))
+            await site.wait_admitted()
         if present:
             ids = [str(p.participant_id) for p in present]
             await site.wait_playing(ids)
@@ -92,6 +98,7 @@ async def test_late_joiner_plays_video_within_a_second(
 
     late = await open_site(LATE)
     await late.join(hearing_id)
+    assert late.admission == "admitted", "the host office's staff should not wait"
     earlier = [str(s.participant_id) for s in sites]
     await late.wait_playing(earlier)
     timing = await late.join_timing(earlier)
@@ -107,8 +114,7 @@ async def test_sites_see_a_leaving_site_go(open_site: OpenSite, api: HubApi) -> 
     sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
     host, stays, leaves = sites
     hearing_id = await _live_hearing(api, sites)
-    for site in sites:
-        await site.join(hearing_id)
+    await _join_in_turn(sites, hearing_id, lambda _timing: None)
     await _all_playing(sites)
 
     # Leaving with the button ("Rời phiên")...
@@ -133,6 +139,9 @@ async def test_join_page_is_in_vietnamese_and_console_clean(
     hearing_id = await _live_hearing(api, [site])
     await site.join(hearing_id)
 
+    # Nobody has let this province in yet: the page says so.
+    assert site.admission == "waiting"
+    assert "chờ" in str(await site.page.text_content("#hearing-status"))
     assert await site.page.get_attribute("html", "lang") == "vi"
     assert await site.page.text_content("h1") == "Phiên tiếp công dân thử nghiệm"
     assert await site.page.text_content("#local-tile .tile__office") == site.office_name

@@ -1,1 +1,1 @@
-"""Tests of the records core (hub/): domain rules, storage on both back ends, the API, pages, CLI."""
+"""Tests of the records core (hub/): domain rules, storage on both back ends, API, pages, CLI."""

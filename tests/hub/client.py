@@ -282,9 +282,7 @@ class ThreadedHub:
         """Run a coroutine on the hub's own loop (e.g. to read its database directly)."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=timeout)
 
-    def call(
-        self, method: str, path: str, *, user: str | None = None, json: Any = None
-    ) -> Reply:
+    def call(self, method: str, path: str, *, user: str | None = None, json: Any = None) -> Reply:
         """A request from the hub's own loop: for fixtures that set records up."""
         # Signed in here, in the caller's thread: signing in itself goes through this method.
         headers = {"Authorization": f"Bearer {self.tokens.token(user)}"} if user else {}

@@ -1,7 +1,8 @@
-"""Fixtures of the hub's tests: a module-wide hub, a JSON client, a module-wide PostgreSQL database.
+"""Fixtures of the hub's tests: one seeded hub for the API and page tests, a JSON client, and a
+module-wide PostgreSQL database.
 
-Sign-in hashes with argon2 and seeding hashes eight demo passwords, so a hub is started once per
-module (or per package, see api/conftest.py) and each user signs in once per hub.
+Seeding hashes eight demo passwords with argon2 and every sign-in hashes once more, so the tests
+share one hub (each test creates the records it asserts on) and each user signs in once.
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ def run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-@pytest.fixture(scope="module")
-def module_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedHub]:
-    """A migrated, seeded hub on SQLite for one test module."""
-    hub = ThreadedHub.start(tmp_path_factory.mktemp("hub"))
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedHub]:
+    """The demo hub on SQLite, migrated and seeded, served on an ephemeral port."""
+    server = ThreadedHub.start(tmp_path_factory.mktemp("hub"))
     try:
-        yield hub
+        yield server
     finally:
-        hub.close()
+        server.close()
+
+
+@pytest.fixture
+async def api(hub: ThreadedHub) -> AsyncIterator[Api]:
+    """A client of the shared hub in the test's own event loop; `user=` signs a call in."""
+    async with aiohttp.ClientSession() as session:
+        yield Api(hub.url, session, hub.tokens)
 
 
 async def _pg(user: str, sql: str) -> None:
@@ -55,10 +63,3 @@ def module_postgres_url(postgres_admin_user: str) -> Iterator[str]:
         yield f"postgresql+asyncpg://{postgres_admin_user}@127.0.0.1:5432/{name}"
     finally:
         run_in_thread(_pg(postgres_admin_user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-async def module_api(module_hub: ThreadedHub) -> AsyncIterator[Api]:
-    """A client of the module's hub, living in the test's own event loop."""
-    async with aiohttp.ClientSession() as session:
-        yield Api(module_hub.url, session, module_hub.tokens)

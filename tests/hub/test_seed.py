@@ -26,7 +26,9 @@ COUNTED = (OfficeRow, UserRow, HearingRow, PetitionRow, LogEventRow, SequenceRow
 async def _counts(db: Database) -> dict[str, int]:
     async with db.transaction() as session:
         return {
-            t.__tablename__: int((await session.execute(select(func.count()).select_from(t))).scalar_one())
+            t.__tablename__: int(
+                (await session.execute(select(func.count()).select_from(t))).scalar_one()
+            )
             for t in COUNTED
         }
 

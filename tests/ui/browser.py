@@ -4,6 +4,7 @@ scripts, and collecting browser console errors (a page must log none)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -26,8 +27,13 @@ VN = timezone(timedelta(hours=7))
 LAPTOP = {"width": 1366, "height": 768}
 ROOM_SCREEN = {"width": 1920, "height": 1080}
 
+# open_context(username=None, viewport=None): a browser profile on the hub, maybe signed in.
+OpenContext = Callable[..., Awaitable[BrowserContext]]
+
 # True once no element on the page still says it is loading.
-_READY_JS = "() => document.readyState === 'complete' && !document.querySelector('[aria-busy=\"true\"]')"
+_READY_JS = (
+    "() => document.readyState === 'complete' && !document.querySelector('[aria-busy=\"true\"]')"
+)
 
 
 @dataclass
@@ -79,9 +85,9 @@ async def sign_in_api(context: BrowserContext, username: str) -> None:
     assert response.ok, f"sign-in of {username} failed: {response.status} {await response.text()}"
 
 
-async def ready(page: Page, timeout: float = 10_000) -> None:
+async def ready(page: Page, wait_ms: float = 10_000) -> None:
     """Wait until the page and its scripts have finished loading their data."""
-    await page.wait_for_function(_READY_JS, timeout=timeout)
+    await page.wait_for_function(_READY_JS, timeout=wait_ms)
 
 
 async def open_page(page: Page, path: str) -> None:
@@ -100,7 +106,9 @@ class HubApi:
 
     async def login(self, username: str) -> dict[str, Any]:
         """Sign in; later calls carry the bearer token."""
-        out = await self.call("POST", "/api/v1/auth/login", {"username": username, "password": PASSWORD})
+        out: dict[str, Any] = await self.call(
+            "POST", "/api/v1/auth/login", {"username": username, "password": PASSWORD}
+        )
         self.token = str(out["token"])
         return out
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import NoReturn
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from tests.fixtures_hub import HubFactory, HubServer
-from tests.ui.browser import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE, HubApi
+from tests.ui.browser import (
+    CHROMIUM_ARGS,
+    CHROMIUM_EXECUTABLE,
+    HubApi,
+    new_context,
+    sign_in_api,
+)
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -49,3 +55,27 @@ async def staff_api(hub: HubServer) -> AsyncIterator[HubApi]:
         client = HubApi(hub.url, session)
         await client.login("staff")
         yield client
+
+
+@pytest.fixture
+async def open_context(
+    browser: Browser, hub: HubServer
+) -> AsyncIterator[Callable[..., Awaitable[BrowserContext]]]:
+    """Opens browser profiles on the hub, signed in as a demo user when one is named; closes
+    them before the hub stops, so no page's socket holds the hub's shutdown up."""
+    contexts: list[BrowserContext] = []
+
+    async def open_(
+        username: str | None = None, viewport: dict[str, int] | None = None
+    ) -> BrowserContext:
+        context = await new_context(browser, hub.url, viewport)
+        contexts.append(context)
+        if username:
+            await sign_in_api(context, username)
+        return context
+
+    try:
+        yield open_
+    finally:
+        for context in contexts:
+            await context.close()

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from playwright.async_api import Browser, async_playwright
@@ -32,6 +33,8 @@ from tests.ui.browser import (
 )
 
 SIZES = (LAPTOP, ROOM_SCREEN)
+# Their offices show as online on the operator board.
+SITE_USERS = ("staff", "staff.hungyen", "staff.bacgiang")
 
 
 @dataclass(frozen=True)
@@ -189,22 +192,42 @@ async def shoot(browser: Browser, base_url: str, shots: list[Shot], out: Path) -
                 if not shot.error_page:
                     watch.watch(page)
                 await open_page(page, shot.path)
-                await page.screenshot(path=out / f"{shot.name}-{size['width']}x{size['height']}.png")
+                await page.screenshot(
+                    path=out / f"{shot.name}-{size['width']}x{size['height']}.png"
+                )
             finally:
                 await context.close()
     return watch.take()
+
+
+async def connect_sites(base_url: str, usernames: tuple[str, ...]) -> list[Any]:
+    """Socket.IO clients signed in as these users, so the operator board shows their offices
+    online (when the hub has signaling)."""
+    import socketio
+
+    clients: list[Any] = []
+    async with aiohttp.ClientSession() as session:
+        api = HubApi(base_url, session)
+        for username in usernames:
+            await api.login(username)
+            client = socketio.AsyncClient(reconnection=False)
+            await client.connect(base_url, auth={"token": api.token}, transports=["websocket"])
+            clients.append(client)
+    return clients
 
 
 async def run(out: Path) -> int:
     """Start the hub, prepare the records, take every shot."""
     from hub.config import Settings
 
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tcd-screens-") as tmp:
         settings = Settings(data_dir=Path(tmp), secret_key="tcd-hub-screenshots")
         server, runner = await start_hub(settings)
+        sites: list[Any] = []
         try:
             story = await prepare(server.url)
+            if any(r.canonical.startswith("/socket.io") for r in server.app.router.resources()):
+                sites = await connect_sites(server.url, SITE_USERS)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
                     executable_path=CHROMIUM_EXECUTABLE, headless=True, args=CHROMIUM_ARGS
@@ -214,6 +237,8 @@ async def run(out: Path) -> int:
                 finally:
                     await browser.close()
         finally:
+            for site in sites:
+                await site.disconnect()
             await runner.cleanup()
     count = len(plan(story)) * len(SIZES)
     print(f"saved {count} screenshots in {out}")
@@ -227,6 +252,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     return asyncio.run(run(args.out))
 
 

@@ -8,10 +8,9 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.fixtures_hub import HubServer
-from tests.ui.browser import ConsoleWatch, HubApi, new_context, open_page, ready, vn_now
+from tests.ui.browser import ConsoleWatch, HubApi, OpenContext, open_page, ready, vn_now
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +31,10 @@ async def _sign_in_with_form(page: Page, path: str, username: str) -> None:
 
 
 async def test_staff_schedules_a_periodic_hearing_with_a_crowd_petition(
-    browser: Browser, hub: HubServer
+    open_context: OpenContext,
 ) -> None:
     watch = ConsoleWatch()
-    context = await new_context(browser, hub.url)
+    context = await open_context()
     page = watch.watch(await context.new_page())
 
     await _sign_in_with_form(page, "/staff/calendar", "staff")
@@ -109,9 +108,9 @@ async def test_staff_schedules_a_periodic_hearing_with_a_crowd_petition(
     hearing_id = int(page.url.split("?")[0].rsplit("/", 1)[1])
     await expect(page.locator("#hearing-created")).to_have_text("Đã tạo 3 phiên.")
     await expect(page.locator("#hd-sites li")).to_have_count(4)
-    await expect(page.locator(f'#hd-petitions tr[data-petition-id="{petition_id}"]')).to_contain_text(
-        case_code
-    )
+    await expect(
+        page.locator(f'#hd-petitions tr[data-petition-id="{petition_id}"]')
+    ).to_contain_text(case_code)
     await expect(page.locator('#hd-log tr[data-kind="petition_linked"]')).to_contain_text(case_code)
     await expect(page.locator(".details")).to_contain_text("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=3")
 
@@ -144,12 +143,10 @@ async def test_staff_schedules_a_periodic_hearing_with_a_crowd_petition(
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text(case_code)
     await expect(rows.first).to_contain_text("Đã thụ lý")
-
-    await context.close()
     assert watch.take() == []
 
 
-async def test_hearing_page_controls(browser: Browser, hub: HubServer, staff_api: HubApi) -> None:
+async def test_hearing_page_controls(open_context: OpenContext, staff_api: HubApi) -> None:
     offices = await staff_api.office_ids()
     start = (vn_now() + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
     hearing = await staff_api.call(
@@ -165,8 +162,7 @@ async def test_hearing_page_controls(browser: Browser, hub: HubServer, staff_api
         },
     )
     watch = ConsoleWatch()
-    context = await new_context(browser, hub.url)
-    await context.request.post("/api/v1/auth/login", data={"username": "staff", "password": "demo"})
+    context = await open_context("staff")
     page = watch.watch(await context.new_page())
     await open_page(page, f"/staff/hearings/{hearing['id']}")
 
@@ -181,7 +177,9 @@ async def test_hearing_page_controls(browser: Browser, hub: HubServer, staff_api
     assert "Phiên đột xuất để kiểm thử điều khiển" in await public.text()
 
     # The minutes (biên bản) are saved and kept.
-    await page.get_by_role("textbox", name="Biên bản phiên").fill("Thành phần tham dự: đại diện Ban Tiếp công dân.")
+    await page.get_by_role("textbox", name="Biên bản phiên").fill(
+        "Thành phần tham dự: đại diện Ban Tiếp công dân."
+    )
     await page.get_by_role("button", name="Lưu biên bản").click()
     await expect(page.locator("#hd-minutes-status")).to_contain_text("Đã lưu lúc")
     await page.reload()
@@ -207,6 +205,4 @@ async def test_hearing_page_controls(browser: Browser, hub: HubServer, staff_api
         "Lãnh đạo bận họp đột xuất"
     )
     await expect(page.get_by_role("button", name="Bắt đầu phiên")).to_have_count(0)
-
-    await context.close()
     assert watch.take() == []

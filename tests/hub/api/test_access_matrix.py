@@ -192,7 +192,7 @@ def records(hub: ThreadedHub) -> dict[str, Any]:
     """The matrix's hearings and petitions, made by the central admin; ids by name."""
     word = unique("matrix")
     made: dict[str, Any] = {"word": word}
-    for name, (host, sites) in HEARINGS.items():
+    for name in HEARINGS:
         made[name] = new_hearing(hub, name)
     for name, office in PETITIONS.items():
         body = petition_body(hub.office(office), content=f"Đơn thử quyền truy cập {word}.")

@@ -18,7 +18,10 @@ JSON = {"Content-Type": "application/json"}
 def ids(hub: ThreadedHub) -> dict[str, int]:
     """A scheduled hearing hosted by the centre with Hưng Yên invited, and a Hưng Yên petition."""
     hearing = hub.call(
-        "POST", "/api/v1/hearings", user="staff", json=hearing_body(hub.office("TW"), [hub.office("HY")])
+        "POST",
+        "/api/v1/hearings",
+        user="staff",
+        json=hearing_body(hub.office("TW"), [hub.office("HY")]),
     )
     petition = hub.call(
         "POST", "/api/v1/petitions", user="staff.hungyen", json=petition_body(hub.office("HY"))
@@ -70,7 +73,14 @@ CASES = [
     Bad("array body", "POST", P, 422, field="body", data="[]"),
     Bad("string body", "POST", P, 422, field="body", data='"đơn"'),
     Bad("text/plain", "POST", P, 415, headers={"Content-Type": "text/plain"}, data="{}"),
-    Bad("form body", "POST", P, 415, headers={"Content-Type": "application/x-www-form-urlencoded"}, data="type=complaint"),
+    Bad(
+        "form body",
+        "POST",
+        P,
+        415,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        data="type=complaint",
+    ),
     Bad("no content type", "POST", P, 415, headers={}, data=b"{}"),
     Bad("oversized body", "POST", P, 413, data='{"content": "' + "đ" * 140_000 + '"}'),
     Bad(
@@ -80,11 +90,14 @@ CASES = [
         400,
         data="[" * 100_000,
         bug="BUG hub/api/edge.py read_body(): json.loads raises RecursionError (not ValueError) on "
-        "deeply nested arrays, which falls through to the 500 handler; expected 400 'not valid JSON'",
+        "deeply nested arrays, which falls through to the 500 handler; expected 400 "
+        "'not valid JSON'",
     ),
     # --- wrong types are refused, not coerced (strict)
     Bad("string for an int", "POST", P, 422, field="office_id", json=petition(office_id="2")),
-    Bad("string for a count", "POST", P, 422, field="people_count", json=petition(people_count="1")),
+    Bad(
+        "string for a count", "POST", P, 422, field="people_count", json=petition(people_count="1")
+    ),
     Bad("float for an int", "POST", P, 422, field="people_count", json=petition(people_count=1.0)),
     Bad("bool for an int", "POST", P, 422, field="people_count", json=petition(people_count=True)),
     Bad("huge int", "POST", P, 422, field="people_count", json=petition(people_count=10**30)),
@@ -94,28 +107,122 @@ CASES = [
     Bad("int for a bool", "POST", P, 422, field="crowd", json=petition(crowd=1)),
     Bad("unknown type", "POST", P, 422, field="type", json=petition(type="complain")),
     Bad("unknown source", "POST", P, 422, field="source", json=petition(source="email")),
-    Bad("impossible date", "POST", P, 422, field="received_on", json=petition(received_on="2026-02-30")),
-    Bad("local date format", "POST", P, 422, field="received_on", json=petition(received_on="15/11/2026")),
-    Bad("number for a date", "POST", P, 422, field="received_on", json=petition(received_on=20260101)),
-    Bad("string for a list", "POST", P, 422, field="representatives", json=petition(representatives="An")),
-    Bad("null for a required field", "POST", P, 422, field="petitioner_name", json=petition(petitioner_name=None)),
-    Bad("too long", "POST", P, 422, field="petitioner_id_number", json=petition(petitioner_id_number="1" * 21)),
+    Bad(
+        "impossible date",
+        "POST",
+        P,
+        422,
+        field="received_on",
+        json=petition(received_on="2026-02-30"),
+    ),
+    Bad(
+        "local date format",
+        "POST",
+        P,
+        422,
+        field="received_on",
+        json=petition(received_on="15/11/2026"),
+    ),
+    Bad(
+        "number for a date",
+        "POST",
+        P,
+        422,
+        field="received_on",
+        json=petition(received_on=20260101),
+    ),
+    Bad(
+        "string for a list",
+        "POST",
+        P,
+        422,
+        field="representatives",
+        json=petition(representatives="An"),
+    ),
+    Bad(
+        "null for a required field",
+        "POST",
+        P,
+        422,
+        field="petitioner_name",
+        json=petition(petitioner_name=None),
+    ),
+    Bad(
+        "too long",
+        "POST",
+        P,
+        422,
+        field="petitioner_id_number",
+        json=petition(petitioner_id_number="1" * 21),
+    ),
     # --- unknown and missing fields
     Bad("unknown field", "POST", P, 422, field="colour", json=petition(colour="đỏ")),
     Bad("missing field", "POST", P, 422, field="content", json=without("content")),
-    Bad("several missing", "POST", P, 422, field="received_on", json=without("content", "received_on")),
+    Bad(
+        "several missing",
+        "POST",
+        P,
+        422,
+        field="received_on",
+        json=without("content", "received_on"),
+    ),
     Bad("empty object", "POST", P, 422, field="type", json={}),
     # --- hearings
     Bad("unknown kind", "POST", H, 422, field="kind", json=hearing_body(1, kind="weekly")),
-    Bad("time as a number", "POST", H, 422, field="starts_at", json=hearing_body(1, starts_at=1765760400)),
-    Bad("time as words", "POST", H, 422, field="starts_at", json=hearing_body(1, starts_at="tomorrow")),
-    Bad("time without offset", "POST", H, 422, field="starts_at", json=hearing_body(1, starts_at="2027-05-04T08:00:00")),
-    Bad("float in an id list", "POST", H, 422, field="site_office_ids", json=hearing_body(1, site_office_ids=[1.5])),
-    Bad("id list as a string", "POST", H, 422, field="site_office_ids", json=hearing_body(1, site_office_ids="2")),
+    Bad(
+        "time as a number",
+        "POST",
+        H,
+        422,
+        field="starts_at",
+        json=hearing_body(1, starts_at=1765760400),
+    ),
+    Bad(
+        "time as words",
+        "POST",
+        H,
+        422,
+        field="starts_at",
+        json=hearing_body(1, starts_at="tomorrow"),
+    ),
+    Bad(
+        "time without offset",
+        "POST",
+        H,
+        422,
+        field="starts_at",
+        json=hearing_body(1, starts_at="2027-05-04T08:00:00"),
+    ),
+    Bad(
+        "float in an id list",
+        "POST",
+        H,
+        422,
+        field="site_office_ids",
+        json=hearing_body(1, site_office_ids=[1.5]),
+    ),
+    Bad(
+        "id list as a string",
+        "POST",
+        H,
+        422,
+        field="site_office_ids",
+        json=hearing_body(1, site_office_ids="2"),
+    ),
     Bad("title too long", "POST", H, 422, field="title", json=hearing_body(1, title="x" * 301)),
     Bad("unknown patch field", "PATCH", H + "/{H}", 422, field="kind", json={"kind": "periodic"}),
-    Bad("unknown status body field", "POST", H + "/{H}/cancel", 422, field="why", json={"why": "x"}),
-    Bad("heard_from not a time", "POST", H + "/{H}/petitions/{P}", 422, field="heard_from", json={"heard_from": "later"}, user="staff.hungyen"),
+    Bad(
+        "unknown status body field", "POST", H + "/{H}/cancel", 422, field="why", json={"why": "x"}
+    ),
+    Bad(
+        "heard_from not a time",
+        "POST",
+        H + "/{H}/petitions/{P}",
+        422,
+        field="heard_from",
+        json={"heard_from": "later"},
+        user="staff.hungyen",
+    ),
     Bad(
         "heard_from without offset",
         "POST",
@@ -129,15 +236,48 @@ CASES = [
         "datetime and the API answers 500; expected 422 naming heard_from (as for starts_at)",
     ),
     Bad("note text empty", "POST", H + "/{H}/log", 422, field="text", json={"text": ""}),
-    Bad("login extra field", "POST", "/api/v1/auth/login", 422, field="remember", json={"username": "staff", "password": "demo", "remember": True}, user=""),
-    Bad("login password number", "POST", "/api/v1/auth/login", 422, field="password", json={"username": "staff", "password": 1234}, user=""),
+    Bad(
+        "login extra field",
+        "POST",
+        "/api/v1/auth/login",
+        422,
+        field="remember",
+        json={"username": "staff", "password": "demo", "remember": True},
+        user="",
+    ),
+    Bad(
+        "login password number",
+        "POST",
+        "/api/v1/auth/login",
+        422,
+        field="password",
+        json={"username": "staff", "password": 1234},
+        user="",
+    ),
     # --- explicit nulls in changes
     *[
         Bad(f"null {name}", "PATCH", H + "/{H}", 422, field=name, json={name: None}, bug=NULL_BUG)
-        for name in ("title", "starts_at", "ends_at", "description", "location", "published", "minutes")
+        for name in (
+            "title",
+            "starts_at",
+            "ends_at",
+            "description",
+            "location",
+            "published",
+            "minutes",
+        )
     ],
     *[
-        Bad(f"null {name}", "PATCH", P + "/{P}", 422, field=name, json={name: None}, user="staff.hungyen", bug=NULL_BUG)
+        Bad(
+            f"null {name}",
+            "PATCH",
+            P + "/{P}",
+            422,
+            field=name,
+            json={name: None},
+            user="staff.hungyen",
+            bug=NULL_BUG,
+        )
         for name in (
             "type",
             "petitioner_name",
@@ -157,7 +297,7 @@ CASES = [
     # --- ids in the path
     *[
         Bad(f"hearing id {raw!r}", "GET", f"{H}/{raw}", 404)
-        for raw in ("abc", "0", "-1", "1.5", "1e3", "%20", "99999999", "00000000001")
+        for raw in ("abc", "0", "-1", "1.5", "1e3", "%20", "99999999", "9999999999", "00000000001")
     ],
     Bad("petition id not a number", "GET", P + "/x1", 404),
     Bad("petition id missing", "PATCH", P + "/987654321", 404, json={"subject_field": "x"}),
@@ -211,7 +351,9 @@ CASES = [
         )
         for raw in ("2027-01-01T00:00:00", "2027-01-01")
     ],
-    Bad("audit filter", "GET", "/api/v1/audit?petition_id=x", 422, field="petition_id", user="admin"),
+    Bad(
+        "audit filter", "GET", "/api/v1/audit?petition_id=x", 422, field="petition_id", user="admin"
+    ),
     Bad("offices filter", "GET", "/api/v1/offices?bridge_only=maybe", 422, field="bridge_only"),
 ]
 

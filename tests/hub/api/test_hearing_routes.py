@@ -25,7 +25,10 @@ async def create(api: Api, body: dict[str, Any], user: str = "staff") -> dict[st
 
 
 async def log_kinds(api: Api, hearing_id: int, user: str = "staff") -> list[str]:
-    return [e["kind"] for e in assert_list(await api.get(f"/api/v1/hearings/{hearing_id}/log", user=user))]
+    return [
+        e["kind"]
+        for e in assert_list(await api.get(f"/api/v1/hearings/{hearing_id}/log", user=user))
+    ]
 
 
 async def test_staff_schedule_a_monthly_reception_with_three_sites(
@@ -93,7 +96,9 @@ async def test_a_hearing_runs_scheduled_live_ended_and_refuses_other_moves(
 ) -> None:
     hid = (await create(api, hearing_body(hub.office("TW"), [hub.office("HY")])))["id"]
     path = f"/api/v1/hearings/{hid}"
-    assert_error(await api.post(f"{path}/end", user="staff"), 409, says="scheduled cannot become ended")
+    assert_error(
+        await api.post(f"{path}/end", user="staff"), 409, says="scheduled cannot become ended"
+    )
     live = await api.post(f"{path}/start", user="leader")
     assert live.status == 200 and live.json["status"] == "live" and live.json["started_at"]
     assert_error(await api.post(f"{path}/cancel", user="staff"), 409, field="status")
@@ -198,8 +203,14 @@ async def test_petitions_heard_are_linked_both_ways_and_logged(api: Api, hub: Th
     )
 
     petition = (await api.get(f"/api/v1/petitions/{pid}", user="staff.hungyen")).json
-    assert [{k: h[k] for k in ("hearing_id", "heard_from", "heard_to")} for h in petition["hearings"]] == [
-        {"hearing_id": hid, "heard_from": done.json["heard_from"], "heard_to": done.json["heard_to"]}
+    assert [
+        {k: h[k] for k in ("hearing_id", "heard_from", "heard_to")} for h in petition["hearings"]
+    ] == [
+        {
+            "hearing_id": hid,
+            "heard_from": done.json["heard_from"],
+            "heard_to": done.json["heard_to"],
+        }
     ]
     shown = (await api.get(f"/api/v1/hearings/{hid}", user="leader.hungyen")).json
     assert [(p["petition_id"], p["crowd"], p["people_count"]) for p in shown["petitions"]] == [
@@ -227,11 +238,15 @@ async def test_petitions_heard_are_linked_both_ways_and_logged(api: Api, hub: Th
 async def test_marks_out_of_order_are_refused(api: Api, hub: ThreadedHub) -> None:
     hid = (await create(api, hearing_body(hub.office("HY")), user="staff.hungyen"))["id"]
     pid = (
-        await api.post("/api/v1/petitions", user="staff.hungyen", json=petition_body(hub.office("HY")))
+        await api.post(
+            "/api/v1/petitions", user="staff.hungyen", json=petition_body(hub.office("HY"))
+        )
     ).json["id"]
     link = f"/api/v1/hearings/{hid}/petitions/{pid}"
     before = hub.counts()
-    assert_error(await api.post(link, user="staff.hungyen", json={"heard_to": "now"}), 422, field="heard_to")
+    assert_error(
+        await api.post(link, user="staff.hungyen", json={"heard_to": "now"}), 422, field="heard_to"
+    )
     assert hub.counts() == before  # no link half-made
     await api.post(link, user="staff.hungyen", json={"heard_from": "2027-01-01T09:00:00+07:00"})
     assert_error(
@@ -241,15 +256,21 @@ async def test_marks_out_of_order_are_refused(api: Api, hub: ThreadedHub) -> Non
     )
     await api.post(f"/api/v1/hearings/{hid}/cancel", user="staff.hungyen")
     other = (
-        await api.post("/api/v1/petitions", user="staff.hungyen", json=petition_body(hub.office("HY")))
+        await api.post(
+            "/api/v1/petitions", user="staff.hungyen", json=petition_body(hub.office("HY"))
+        )
     ).json["id"]
-    assert_error(await api.post(f"/api/v1/hearings/{hid}/petitions/{other}", user="staff.hungyen"), 409)
+    assert_error(
+        await api.post(f"/api/v1/hearings/{hid}/petitions/{other}", user="staff.hungyen"), 409
+    )
 
 
 async def test_notes_are_added_to_the_log_and_attributed(api: Api, hub: ThreadedHub) -> None:
     hid = (await create(api, hearing_body(hub.office("TW"), [hub.office("HY")])))["id"]
     added = await api.post(
-        f"/api/v1/hearings/{hid}/log", user="leader.hungyen", json={"text": "Điểm cầu Hưng Yên sẵn sàng."}
+        f"/api/v1/hearings/{hid}/log",
+        user="leader.hungyen",
+        json={"text": "Điểm cầu Hưng Yên sẵn sàng."},
     )
     assert added.status == 201
     note = assert_list(await api.get(f"/api/v1/hearings/{hid}/log", user="staff"))[-1]
@@ -269,6 +290,10 @@ async def test_join_tokens_are_issued_for_a_seat_of_the_hearing(api: Api, hub: T
     assert mine.json["token"].startswith("j.") and mine.json["hearing_id"] == hid
     kiosk = await api.post(path, user="staff", json={"office_id": hub.office("HY")})
     assert kiosk.status == 201 and kiosk.json["office_id"] == hub.office("HY")
-    assert_error(await api.post(path, user="staff", json={"office_id": hub.office("BG")}), 422, field="office_id")
+    assert_error(
+        await api.post(path, user="staff", json={"office_id": hub.office("BG")}),
+        422,
+        field="office_id",
+    )
     await api.post(f"/api/v1/hearings/{hid}/cancel", user="staff")
     assert_error(await api.post(path, user="leader.hungyen"), 409)

@@ -48,9 +48,7 @@ async def test_an_admin_adds_a_commune_that_falls_into_the_provinces_scope(
     assert code in {o["code"] for o in listed}
 
     # A petition received at the new commune is in Hưng Yên's register, not in Bắc Giang's.
-    petition = await api.post(
-        "/api/v1/petitions", user="admin", json=petition_body(office["id"])
-    )
+    petition = await api.post("/api/v1/petitions", user="admin", json=petition_body(office["id"]))
     assert petition.status == 201, petition.text
     pid = petition.json["id"]
     assert (await api.get(f"/api/v1/petitions/{pid}", user="staff.hungyen")).status == 200
@@ -70,7 +68,9 @@ async def test_bad_offices_are_refused_by_field(api: Api, hub: ThreadedHub) -> N
         ({"code": "HY.C5", "name": "Xã", "level": "commune"}, 422, "parent_id"),
     ]
     for body, status, field in cases:
-        assert_error(await api.post("/api/v1/offices", user="admin", json=body), status, field=field)
+        assert_error(
+            await api.post("/api/v1/offices", user="admin", json=body), status, field=field
+        )
     assert hub.counts() == before
 
 

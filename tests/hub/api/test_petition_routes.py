@@ -46,9 +46,7 @@ async def test_a_registered_petition_comes_back_whole_with_a_case_code(
     assert petition["case_code"].startswith(f"HY-{received.year}-")
     assert petition["status"] == "received"
     assert petition["allowed_next_status"] == ["accepted", "filed", "returned", "transferred"]
-    assert [(h["from_status"], h["to_status"]) for h in petition["history"]] == [
-        (None, "received")
-    ]
+    assert [(h["from_status"], h["to_status"]) for h in petition["history"]] == [(None, "received")]
     assert petition["hearings"] == []
     again = await api.get(f"/api/v1/petitions/{petition['id']}", user="leader.hungyen")
     assert again.json["petitioner_id_number"] == "033180004321"
@@ -80,7 +78,9 @@ async def test_crowd_and_field_rules_are_enforced_by_field(
 ) -> None:
     before = hub.counts()
     body = petition_body(hub.office("HY"), **changes)
-    assert_error(await api.post("/api/v1/petitions", user="staff.hungyen", json=body), 422, field=field)
+    assert_error(
+        await api.post("/api/v1/petitions", user="staff.hungyen", json=body), 422, field=field
+    )
     assert hub.counts() == before
 
 
@@ -130,7 +130,9 @@ async def ids(api: Api, user: str, query: str) -> tuple[list[int], int]:
     return [p["id"] for p in assert_list(reply)], reply.json["total"]
 
 
-async def test_the_register_is_searched_and_filtered(api: Api, hub: ThreadedHub, batch: dict[str, Any]) -> None:
+async def test_the_register_is_searched_and_filtered(
+    api: Api, hub: ThreadedHub, batch: dict[str, Any]
+) -> None:
     b = batch
     text = f"text={b['word']}"
     hy_office = hub.office("HY")
@@ -152,15 +154,17 @@ async def test_the_register_is_searched_and_filtered(api: Api, hub: ThreadedHub,
     window = "received_from=2025-03-02&received_to=2025-03-04"
     assert await ids(api, "admin", f"{text}&{window}") == expect("b", "c", "d")
     assert await ids(api, "admin", f"{text}&status=accepted") == expect()
-    assert_error(await api.get(f"/api/v1/petitions?{text}&office={hub.office('BG')}", user="staff.hungyen"), 422, field="office")
+    assert_error(
+        await api.get(f"/api/v1/petitions?{text}&office={hub.office('BG')}", user="staff.hungyen"),
+        422,
+        field="office",
+    )
 
 
 async def test_the_register_is_paginated_with_a_total(api: Api, batch: dict[str, Any]) -> None:
     text = f"text={batch['word']}"
     every, total = await ids(api, "admin", text)
-    pages = [
-        await ids(api, "admin", f"{text}&limit=4&offset={offset}") for offset in (0, 4, 8)
-    ]
+    pages = [await ids(api, "admin", f"{text}&limit=4&offset={offset}") for offset in (0, 4, 8)]
     assert [p[1] for p in pages] == [total] * 3
     assert [p[0] for p in pages] == [every[:4], every[4:], []]
 
@@ -176,7 +180,9 @@ async def test_search_finds_vietnamese_with_or_without_marks(api: Api, hub: Thre
         ),
     )
     for text in ("Hường", "huong", "HUONG", "đặng", "dang huo", "đường giao", "duong giao thong"):
-        found, _ = await ids(api, "staff.hungyen", f"text={text}&received_from={petition['received_on']}")
+        found, _ = await ids(
+            api, "staff.hungyen", f"text={text}&received_from={petition['received_on']}"
+        )
         assert petition["id"] in found, text
 
 
@@ -185,14 +191,26 @@ async def test_the_workflow_moves_with_a_history_and_refuses_illegal_steps(
 ) -> None:
     pid = (await register(api, petition_body(hub.office("HY"))))["id"]
     path = f"/api/v1/petitions/{pid}"
-    steps = [("accepted", "Thụ lý giải quyết"), ("suspended", "Chờ kết quả giám định"), ("accepted", ""), ("resolved", "Đã giải quyết xong")]
+    steps = [
+        ("accepted", "Thụ lý giải quyết"),
+        ("suspended", "Chờ kết quả giám định"),
+        ("accepted", ""),
+        ("resolved", "Đã giải quyết xong"),
+    ]
     for status, note in steps:
-        moved = await api.patch(path, user="staff.hungyen", json={"status": status, "status_note": note})
+        moved = await api.patch(
+            path, user="staff.hungyen", json={"status": status, "status_note": note}
+        )
         assert moved.status == 200 and moved.json["status"] == status, moved.text
     error = assert_error(
-        await api.patch(path, user="staff.hungyen", json={"status": "accepted"}), 409, field="status"
+        await api.patch(path, user="staff.hungyen", json={"status": "accepted"}),
+        409,
+        field="status",
     )
-    assert error["message"] == "a petition that is resolved cannot become accepted; allowed: none (final state)"
+    assert (
+        error["message"]
+        == "a petition that is resolved cannot become accepted; allowed: none (final state)"
+    )
     history = (await api.get(path, user="admin")).json["history"]
     assert [(h["from_status"], h["to_status"], h["note"]) for h in history] == [
         (None, "received", ""),
@@ -205,7 +223,9 @@ async def test_the_workflow_moves_with_a_history_and_refuses_illegal_steps(
 
 
 @pytest.mark.parametrize("final", ["returned", "filed"])
-async def test_returned_or_filed_petitions_are_closed(api: Api, hub: ThreadedHub, final: str) -> None:
+async def test_returned_or_filed_petitions_are_closed(
+    api: Api, hub: ThreadedHub, final: str
+) -> None:
     pid = (await register(api, petition_body(hub.office("HY"))))["id"]
     path = f"/api/v1/petitions/{pid}"
     assert (await api.patch(path, user="staff.hungyen", json={"status": final})).status == 200
@@ -216,26 +236,45 @@ async def test_returned_or_filed_petitions_are_closed(api: Api, hub: ThreadedHub
 async def test_a_transfer_names_the_competent_body(api: Api, hub: ThreadedHub) -> None:
     pid = (await register(api, petition_body(hub.office("HY"))))["id"]
     path = f"/api/v1/petitions/{pid}"
-    assert_error(await api.patch(path, user="staff.hungyen", json={"status": "transferred"}), 422, field="competent_body")
+    assert_error(
+        await api.patch(path, user="staff.hungyen", json={"status": "transferred"}),
+        422,
+        field="competent_body",
+    )
     moved = await api.patch(
         path,
         user="staff.hungyen",
         json={"status": "transferred", "competent_body": "Thanh tra tỉnh Hưng Yên"},
     )
     assert moved.status == 200
-    assert (moved.json["status"], moved.json["competent_body"]) == ("transferred", "Thanh tra tỉnh Hưng Yên")
+    assert (moved.json["status"], moved.json["competent_body"]) == (
+        "transferred",
+        "Thanh tra tỉnh Hưng Yên",
+    )
 
 
 async def test_edits_are_rechecked_against_the_rules(api: Api, hub: ThreadedHub) -> None:
     pid = (await register(api, petition_body(hub.office("HY"))))["id"]
     path = f"/api/v1/petitions/{pid}"
-    assert_error(await api.patch(path, user="staff.hungyen", json={"people_count": 9}), 422, field="crowd")
+    assert_error(
+        await api.patch(path, user="staff.hungyen", json={"people_count": 9}), 422, field="crowd"
+    )
     grown = await api.patch(
-        path, user="staff.hungyen", json={"crowd": True, "people_count": 9, "representatives": ["A", "B"]}
+        path,
+        user="staff.hungyen",
+        json={"crowd": True, "people_count": 9, "representatives": ["A", "B"]},
     )
     assert grown.status == 200 and grown.json["crowd"] is True
-    assert_error(await api.patch(path, user="staff.hungyen", json={"received_on": "2026-01-01"}), 422, field="received_on")
-    assert_error(await api.patch(path, user="staff.hungyen", json={"office_id": hub.office("BG")}), 422, field="office_id")
+    assert_error(
+        await api.patch(path, user="staff.hungyen", json={"received_on": "2026-01-01"}),
+        422,
+        field="received_on",
+    )
+    assert_error(
+        await api.patch(path, user="staff.hungyen", json={"office_id": hub.office("BG")}),
+        422,
+        field="office_id",
+    )
 
 
 async def test_reads_of_personal_data_are_in_the_audit_trail_for_admins(

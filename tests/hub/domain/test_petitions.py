@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -42,9 +43,7 @@ def refused(**changes: Any) -> dict[str, str]:
 # --- crowd cases (đông người) ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("people", "most"), [(5, 2), (6, 2), (10, 2), (11, 5), (12, 5), (300, 5)]
-)
+@pytest.mark.parametrize(("people", "most"), [(5, 2), (6, 2), (10, 2), (11, 5), (12, 5), (300, 5)])
 def test_crowds_of_5_to_10_pick_2_representatives_and_of_11_or_more_pick_5(
     people: int, most: int
 ) -> None:
@@ -52,9 +51,7 @@ def test_crowds_of_5_to_10_pick_2_representatives_and_of_11_or_more_pick_5(
     reps = tuple(f"Người đại diện {i}" for i in range(most))
     draft(crowd=True, people_count=people, representatives=reps)
     fields = refused(crowd=True, people_count=people, representatives=(*reps, "Thêm một người"))
-    assert fields["representatives"] == (
-        f"{people} people choose at most {most} representatives"
-    )
+    assert fields["representatives"] == (f"{people} people choose at most {most} representatives")
 
 
 @pytest.mark.parametrize("people", [1, 4])
@@ -144,7 +141,7 @@ def test_the_refusal_lists_what_is_allowed_next() -> None:
 
 def test_a_suspended_case_resumes_and_is_then_resolved() -> None:
     path = [P.RECEIVED, P.ACCEPTED, P.SUSPENDED, P.ACCEPTED, P.RESOLVED]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_transition(current, target)
 
 

@@ -20,7 +20,9 @@ SECRET = "join-secret"
 
 
 def claims(expires_in: int = 3600) -> JoinClaims:
-    return JoinClaims(hearing_id=7, office_id=2, user_id=5, expires_at=int(time.time()) + expires_in)
+    return JoinClaims(
+        hearing_id=7, office_id=2, user_id=5, expires_at=int(time.time()) + expires_in
+    )
 
 
 def test_a_join_token_round_trips_its_claims() -> None:
@@ -36,7 +38,7 @@ def test_a_join_token_signed_with_another_secret_is_refused() -> None:
 
 def test_a_tampered_join_token_is_refused() -> None:
     token = issue_join_token(SECRET, claims())
-    prefix, payload, sig = token.split(".")
+    prefix, _, sig = token.split(".")
     forged = issue_join_token(SECRET, JoinClaims(8, 2, 5, claims().expires_at)).split(".")[1]
     with pytest.raises(Unauthorized):
         verify_join_token(SECRET, f"{prefix}.{forged}.{sig}")

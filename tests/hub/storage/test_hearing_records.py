@@ -39,7 +39,9 @@ async def test_a_periodic_hearing_becomes_dated_hearings_in_one_series(
         ids = [r.id for r in rows]
     async with db.transaction() as session:
         views = [
-            await hearings.view(session, await hearings.get(session, tree.staff_hy, i), with_petitions=True)
+            await hearings.view(
+                session, await hearings.get(session, tree.staff_hy, i), with_petitions=True
+            )
             for i in ids
         ]
     assert [v["starts_at"] for v in views] == [
@@ -160,7 +162,11 @@ async def test_petitions_heard_are_linked_both_ways_and_the_log_keeps_every_even
     assert [e["id"] for e in log] == sorted(e["id"] for e in log)
     times = [datetime.fromisoformat(e["at"]) for e in log]
     assert times == sorted(times) and {t.utcoffset() for t in times} == {timedelta(hours=7)}
-    assert {e["user_name"] for e in log} == {"Người dùng admin", "Người dùng leader.hy", "Người dùng staff.hy"}
+    assert {e["user_name"] for e in log} == {
+        "Người dùng admin",
+        "Người dùng leader.hy",
+        "Người dùng staff.hy",
+    }
     heard = [e for e in log if e["kind"] == "petition_heard"]
     assert heard[-1]["petition_id"] == petition.id
     assert heard[-1]["detail"]["heard_to"] == "2027-01-15T09:05:00+07:00"

@@ -64,7 +64,9 @@ async def test_a_user_signs_in_and_the_session_resolves_until_it_expires(
         user = await offices.add_user(
             session,
             tree.admin,
-            UserDraft("canbo.vanlam", "Cán bộ Văn Lâm", Role.STAFF, tree.office["HY.VANLAM"].id, "pw-1234"),
+            UserDraft(
+                "canbo.vanlam", "Cán bộ Văn Lâm", Role.STAFF, tree.office["HY.VANLAM"].id, "pw-1234"
+            ),
         )
         with pytest.raises(Conflict):
             await offices.add_user(

@@ -8,17 +8,27 @@
  * Events (CustomEvent, payload in `event.detail`):
  *   statechange        {state}  idle | connecting | joining | joined | reconnecting | left | failed
  *   localstream        {stream, error}  the camera/mic stream (error set when none could be opened)
- *   joined             {participantId, hearing, participants}
+ *   joined             {participantId, hearing, participants, admission, moderator, spotlight,
+ *                       nowHearing}
+ *   admission          {state}  this site's own place: "waiting" (waiting room) or "admitted"
  *   participantjoined  {participant}
- *   participantupdated {participant}  a participant first known from a track list got its details
- *   participantleft    {participantId, reason, participant}
+ *   participantupdated {participant}  details or state (waiting/admitted, muted) changed
+ *   participantleft    {participantId, reason, participant}  reason: left | dropped | removed
  *   remotestream       {participantId, stream}  stream is null when the participant has no media
  *   mute               {participantId, audioMuted, videoMuted, local}
+ *   mutedbyhost        {audio}  the host stopped (true) or resumed forwarding this site's audio
  *   activespeaker      {participantId, levelDbov}
+ *   spotlight          {participantId}  the site every site should show large (null: none)
+ *   hearingstatus      {status}  a moderator started or ended the hearing
+ *   nowhearing         {petition_id, case_code, heard_from, heard_to}
+ *   hubevent           {event, data}  every event from the hub, for pages that want more
  *   connectionstate    {state}  the RTCPeerConnection's connectionState
  *   signalingerror     {code, message, event, local}  an `error` event, a refused request,
  *                      or (local: true) a description this browser could not apply
- *   left               {reason}
+ *   left               {reason}  reason: left | removed | ended | closed | unload
+ *
+ * Moderators (the chair, leaders of the host office) also have admit(), sendToWaiting(),
+ * remove(), muteSite(), setSpotlight(), startHearing(), endHearing() and nowHearing().
  */
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
@@ -87,6 +97,12 @@ export class HearingClient extends EventTarget {
     this.localStream = localStream;
     this.audioMuted = false;
     this.videoMuted = false;
+    /** "waiting" while in the waiting room, "admitted" once a moderator let this site in. */
+    this.admission = null;
+    this.moderator = false;
+    this.mutedByHost = false;
+    this.spotlight = null;
+    this.nowHearing = null;
     /** performance.now() stamps of the join steps, for measuring join-to-first-frame. */
     this.timings = {};
 
@@ -179,6 +195,51 @@ export class HearingClient extends EventTarget {
   /** The peer connection, for statistics (getStats); null when not in a hearing. */
   get peerConnection() {
     return this._pc;
+  }
+
+  // --- moderator controls (the hub refuses them with `forbidden` for anyone else) ------------
+
+  /** Let a site in from the waiting room. */
+  admit(participantId) {
+    return this.request("admit", { participant_id: participantId });
+  }
+
+  /** Send a site back to the waiting room: its media stops both ways. */
+  sendToWaiting(participantId) {
+    return this.request("send_to_waiting", { participant_id: participantId });
+  }
+
+  /** Remove a site from the hearing. */
+  remove(participantId) {
+    return this.request("remove", { participant_id: participantId });
+  }
+
+  /** Stop (audio true) or resume forwarding a site's sound. */
+  muteSite(participantId, audio) {
+    return this.request("mute_site", { participant_id: participantId, audio: Boolean(audio) });
+  }
+
+  /** Show one site large everywhere (where the citizen sits); null clears it. */
+  setSpotlight(participantId) {
+    return this.request("spotlight", { participant_id: participantId ?? null });
+  }
+
+  startHearing() {
+    return this.request("start_hearing", {});
+  }
+
+  endHearing() {
+    return this.request("end_hearing", {});
+  }
+
+  /** Mark a petition as being heard ("start") or no longer ("stop"). */
+  nowHearing(petitionId, action) {
+    return this.request("now_hearing", { petition_id: petitionId, action });
+  }
+
+  /** Send any event of the protocol and await its ack (rejects with SignalingError). */
+  request(event, payload = {}) {
+    return this._request(event, payload);
   }
 
   // --- joining ---------------------------------------------------------------------------
@@ -278,6 +339,29 @@ export class HearingClient extends EventTarget {
         event: msg?.event ?? null,
       }),
     );
+    socket.on("waiting", () => this._setAdmission("waiting"));
+    socket.on("admitted", () => this._setAdmission("admitted"));
+    socket.on("participant_state", (msg) => this._onParticipantState(msg));
+    socket.on("muted_by_host", (msg) => {
+      this.mutedByHost = Boolean(msg?.audio);
+      this._emit("mutedbyhost", { audio: this.mutedByHost });
+    });
+    socket.on("spotlight", (msg) => {
+      this.spotlight = msg?.participant_id ?? null;
+      this._emit("spotlight", { participantId: this.spotlight });
+    });
+    socket.on("hearing_status", (msg) => {
+      if (this.hearing && msg?.status) this.hearing.status = msg.status;
+      this._emit("hearingstatus", { status: msg?.status ?? null });
+    });
+    socket.on("now_hearing", (msg) => {
+      this.nowHearing = msg ?? null;
+      this._emit("nowhearing", { ...(msg ?? {}) });
+    });
+    // The hub is done with this site: leaving on our side too stops the camera and the socket.
+    socket.on("removed", () => this.close("removed"));
+    socket.on("hearing_ended", () => this.close("ended"));
+    socket.onAny((event, data) => this._emit("hubevent", { event, data }));
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
     socket.on("connect", () => this._onReconnect());
   }
@@ -299,6 +383,11 @@ export class HearingClient extends EventTarget {
     this.timings.joinAcked = performance.now();
     this.participantId = ack.participant_id;
     this.hearing = ack.hearing ?? null;
+    this.admission = ack.state ?? "admitted";
+    this.moderator = Boolean(ack.moderator);
+    this.spotlight = ack.spotlight ?? null;
+    this.nowHearing = ack.now_hearing ?? null;
+    this.mutedByHost = false;
     this.participants.clear();
     for (const participant of ack.participants ?? []) {
       if (participant.participant_id !== this.participantId) {
@@ -318,6 +407,10 @@ export class HearingClient extends EventTarget {
       participantId: this.participantId,
       hearing: this.hearing,
       participants: [...this.participants.values()],
+      admission: this.admission,
+      moderator: this.moderator,
+      spotlight: this.spotlight,
+      nowHearing: this.nowHearing,
     });
     if (this.audioMuted || this.videoMuted) {
       this._request("mute", { audio_muted: this.audioMuted, video_muted: this.videoMuted }).catch(
@@ -473,6 +566,34 @@ export class HearingClient extends EventTarget {
       this._emit("remotestream", { participantId: pid, stream: null });
     }
     this._emit("participantleft", { participantId: pid, reason: msg.reason ?? "left", participant });
+  }
+
+  _setAdmission(state) {
+    if (this.admission === state) return;
+    this.admission = state;
+    // Join-to-first-frame of a site that waited counts from its admission (timings.admitted
+    // stays unset for a site let in at once).
+    if (state === "admitted") this.timings.admitted ??= performance.now();
+    this._emit("admission", { state });
+  }
+
+  _onParticipantState(msg) {
+    const pid = msg?.participant_id;
+    if (pid === undefined) return;
+    if (pid === this.participantId) {
+      this.mutedByHost = Boolean(msg.muted_by_host);
+      return;
+    }
+    const known = this.participants.has(pid);
+    const participant = this.participants.get(pid) ?? { participant_id: pid };
+    Object.assign(participant, {
+      state: msg.state,
+      audio_muted: msg.audio_muted,
+      video_muted: msg.video_muted,
+      muted_by_host: msg.muted_by_host,
+    });
+    this.participants.set(pid, participant);
+    this._emit(known ? "participantupdated" : "participantjoined", { participant });
   }
 
   _onMuteState(msg) {

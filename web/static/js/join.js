@@ -14,8 +14,11 @@ const STATUS_TEXT = {
   connecting: "Đang kết nối tới hệ thống…",
   joining: "Đang vào phiên…",
   joined: "Đã vào phiên.",
+  waiting: "Đang chờ chủ trì cho điểm cầu vào phiên…",
   reconnecting: "Mất kết nối, đang kết nối lại…",
   left: "Bạn đã rời phiên.",
+  removed: "Chủ trì đã mời điểm cầu ra khỏi phiên.",
+  ended: "Phiên đã kết thúc.",
   failed: "Không vào được phiên.",
 };
 
@@ -70,11 +73,20 @@ function updateEmptyNote() {
 
 function labelTile(tile, participant) {
   const officeName = participant.office_name || "Điểm cầu";
+  const waiting = participant.state === "waiting";
   tile.dataset.officeName = participant.office_name || "";
+  tile.dataset.state = participant.state ?? "admitted";
   tile.querySelector(".tile__office").textContent = officeName;
   tile.querySelector(".tile__note").textContent = participant.display_name || "";
+  tile.querySelector(".tile__waiting").hidden = !waiting;
+  tile.querySelector(".tile__admit").hidden = !(waiting && client.moderator);
+  tile.classList.toggle("tile--waiting", waiting);
   tile.setAttribute("aria-label", officeName);
-  setTileMuted(tile, Boolean(participant.audio_muted), Boolean(participant.video_muted));
+  setTileMuted(
+    tile,
+    Boolean(participant.audio_muted || participant.muted_by_host),
+    Boolean(participant.video_muted),
+  );
 }
 
 function setTileMuted(tile, audioMuted, videoMuted) {
@@ -82,11 +94,25 @@ function setTileMuted(tile, audioMuted, videoMuted) {
   tile.classList.toggle("tile--camera-off", videoMuted);
 }
 
+function showAdmission(state) {
+  root.dataset.admission = state;
+  if (client.state === "joined") {
+    setStatus(state === "waiting" ? STATUS_TEXT.waiting : STATUS_TEXT.joined);
+  }
+}
+
 function ensureTile(participantId) {
   let tile = remoteTiles.get(participantId);
   if (tile) return tile;
   tile = tileTemplate.content.firstElementChild.cloneNode(true);
   tile.dataset.participantId = String(participantId);
+  tile.querySelector(".tile__admit").addEventListener("click", (event) => {
+    event.currentTarget.disabled = true;
+    client.admit(participantId).catch((error) => {
+      event.currentTarget.disabled = false;
+      setStatus(`Không cho vào phiên được: ${error.message}`);
+    });
+  });
   remoteTiles.set(participantId, tile);
   tiles.append(tile);
   labelTile(tile, client.participants.get(participantId) ?? { participant_id: participantId });
@@ -160,6 +186,16 @@ client.addEventListener("statechange", ({ detail }) => {
   renderButtons();
 });
 
+client.addEventListener("admission", ({ detail }) => showAdmission(detail.state));
+
+client.addEventListener("left", ({ detail }) => {
+  if (STATUS_TEXT[detail.reason]) setStatus(STATUS_TEXT[detail.reason]);
+});
+
+client.addEventListener("mutedbyhost", ({ detail }) => {
+  localTile.querySelector(".tile__host-muted").hidden = !detail.audio;
+});
+
 client.addEventListener("localstream", ({ detail }) => {
   if (detail.stream) {
     localVideo.srcObject = detail.stream;
@@ -172,9 +208,11 @@ client.addEventListener("localstream", ({ detail }) => {
 
 client.addEventListener("joined", ({ detail }) => {
   localTile.dataset.participantId = String(detail.participantId);
+  root.dataset.moderator = String(detail.moderator);
   for (const participant of detail.participants) {
     labelTile(ensureTile(participant.participant_id), participant);
   }
+  showAdmission(detail.admission);
 });
 
 client.addEventListener("participantjoined", ({ detail }) => {

@@ -6,8 +6,9 @@
 // authenticates the operator):
 //   client -> server  monitor_subscribe {}  ack {ok: true, sites: [site_status, ...]} (a snapshot;
 //                     an unknown-event ack is tolerated, the board then waits for pushes)
-//   server -> client  site_status {office_id, online, hearing_id}  (hearing_id null when the site
-//                     is in no hearing), sent on every change.
+//   server -> client  site_status {office_id, online, hearing_id, state?, since?, ...}
+//                     (hearing_id null when the site is in no hearing; state "waiting" while it
+//                     waits to be admitted; since: ISO time of the change), on every change.
 // Until a site's first status arrives its row says "Chưa có dữ liệu" (no data yet).
 import { api, fmtTime, h, label, page, showError, t } from "./common.js";
 
@@ -48,7 +49,15 @@ function renderRow(officeId) {
   cells.status.replaceChildren(
     h("span", { class: `conn conn--${status.online ? "online" : "offline"}` }, t(status.online ? "op.online" : "op.offline")),
   );
-  cells.hearing.replaceChildren(status.hearing_id ? hearingLink(status.hearing_id) : t("common.none"));
+  const planned = expected.get(officeId);
+  cells.hearing.replaceChildren(
+    status.hearing_id
+      ? hearingLink(status.hearing_id)
+      : planned
+        ? h("span", { class: "muted" }, t("op.expected", { title: planned.title }))
+        : t("common.none"),
+    status.hearing_id && status.waiting ? h("span", { class: "badge badge--waiting" }, t("op.waiting")) : "",
+  );
   cells.at.textContent = fmtTime(status.at);
 }
 
@@ -73,10 +82,12 @@ function renderSummary() {
 /** Apply one site_status message {office_id, online, hearing_id}. */
 export function apply(message) {
   if (!message || typeof message.office_id !== "number") return;
+  const since = message.since ? new Date(message.since) : null;
   state.set(message.office_id, {
     online: Boolean(message.online),
     hearing_id: typeof message.hearing_id === "number" ? message.hearing_id : null,
-    at: new Date(),
+    waiting: message.state === "waiting",
+    at: since && !Number.isNaN(since.getTime()) ? since : new Date(),
   });
   renderRow(message.office_id);
   renderSummary();

@@ -6,10 +6,14 @@ Create Date: 2026-11-22 04:20:00.000000
 
 The register's list answers every filter (office, type, status, crowd, dates) from an index
 alone: each index carries all filter columns, so a count over a province's 50 000 petitions reads
-the index, not the table. On SQLite the full-text index also carries the office path, type,
-status and crowd flag as separate columns, so a search within a scope counts its matches inside
-FTS5 instead of looking every match up in `petitions`; its prefix indexes make a one- or
-two-letter prefix (a word still being typed) one doclist instead of a merge of thousands.
+the index, not the table.
+
+On SQLite the full-text index also carries the office path, type, status, crowd flag and month
+received as columns of their own, so a search within a scope is counted inside FTS5 instead of
+looking every match up in `petitions`, and its newest page can be looked for in the latest months
+first. Prefix indexes (1-4 letters) make a short prefix, such as a word still being typed, one
+list instead of a merge of every word that starts with it; detail=column keeps them small (the
+search needs no phrases: see hub.services.petitions._words).
 """
 
 from collections.abc import Sequence
@@ -42,18 +46,20 @@ OLD_INDEXES: dict[str, list[str]] = {
 }
 
 # What the FTS5 index holds per petition; its columns are this view's, so 'rebuild' works.
+# received_month is 'm' + YYYYMM (received_on is stored as 'YYYY-MM-DD' text on SQLite).
 SEARCH_VIEW = (
     "CREATE VIEW petitions_search AS "
-    "SELECT p.id, p.search_text, o.path AS office_path, p.type, p.status, p.crowd "
+    "SELECT p.id, p.search_text, o.path AS office_path, p.type, p.status, p.crowd, "
+    "'m' || substr(p.received_on, 1, 4) || substr(p.received_on, 6, 2) AS received_month "
     "FROM petitions p JOIN offices o ON o.id = p.office_id"
 )
 FTS_TABLE = (
     "CREATE VIRTUAL TABLE petitions_fts USING fts5("
-    "search_text, office_path, type, status, crowd, "
+    "search_text, office_path, type, status, crowd, received_month, "
     "content='petitions_search', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2', prefix='1 2')"
+    "tokenize='unicode61 remove_diacritics 2', detail=column, prefix='1 2 3 4')"
 )
-_COLUMNS = "rowid, search_text, office_path, type, status, crowd"
+_COLUMNS = "rowid, search_text, office_path, type, status, crowd, received_month"
 
 
 def _row(row: str) -> str:
@@ -61,7 +67,8 @@ def _row(row: str) -> str:
     # read here when a row is deleted is the one that was indexed: external-content FTS5 needs
     # exactly the indexed values to take a row out.
     return (
-        f"{row}.id, {row}.search_text, o.path, {row}.type, {row}.status, {row}.crowd "
+        f"{row}.id, {row}.search_text, o.path, {row}.type, {row}.status, {row}.crowd, "
+        f"'m' || substr({row}.received_on, 1, 4) || substr({row}.received_on, 6, 2) "
         f"FROM offices o WHERE o.id = {row}.office_id; "
     )
 
@@ -78,7 +85,7 @@ TRIGGERS = (
     f"CREATE TRIGGER petitions_fts_ai AFTER INSERT ON petitions BEGIN {_insert('new')}END",
     f"CREATE TRIGGER petitions_fts_ad AFTER DELETE ON petitions BEGIN {_delete('old')}END",
     "CREATE TRIGGER petitions_fts_au "
-    "AFTER UPDATE OF search_text, office_id, type, status, crowd ON petitions "
+    "AFTER UPDATE OF search_text, office_id, type, status, crowd, received_on ON petitions "
     f"BEGIN {_delete('old')}{_insert('new')}END",
 )
 
