@@ -322,9 +322,11 @@ def pin_offer_media(
     would misread packets), so existing and new m-lines are pinned to the peer's numbering.
     """
     description = aiortc_sdp.SessionDescription.parse(offer_sdp)
-    by_mid = {t.mid: (t, v) for t, v in plan.items() if t.mid is not None}
-    for media in description.media:
-        entry = by_mid.get(media.rtp.muxId)
+    # By m-line index, which createOffer() sets on every transceiver: a transceiver added since
+    # the last negotiation has no mid until setLocalDescription(), only its m-line.
+    by_index = {t._get_mline_index(): (t, v) for t, v in plan.items()}
+    for index, media in enumerate(description.media):
+        entry = by_index.get(index)
         if entry is None:
             continue
         transceiver, (codecs, extensions) = entry
@@ -441,6 +443,11 @@ def check_internals() -> None:
     transceiver_init = _source(RTCRtpTransceiver.__init__)
     _require("self._codecs" in transceiver_init, "RTCRtpTransceiver._codecs")
     _require("self._headerExtensions" in transceiver_init, "RTCRtpTransceiver._headerExtensions")
+    _require(
+        "transceiver._set_mline_index(" in _source(RTCPeerConnection.createOffer),
+        "createOffer no longer sets every transceiver's m-line index",
+    )
+    _require(hasattr(RTCRtpTransceiver, "_get_mline_index"), "RTCRtpTransceiver._get_mline_index")
     create_offer = _source(RTCPeerConnection.createOffer)
     _require("transceiver._codecs = filter_preferred_codecs(" in create_offer, "createOffer codecs")
     gather = _source(aioice.Connection.gather_candidates)

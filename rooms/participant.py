@@ -342,7 +342,11 @@ class Participant:
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("participant %s: renegotiation failed", self.id)
+            if self.pc is not None and self.pc.connectionState == "closed":
+                # The site closed its peer connection (aiortc closes ours on DTLS close).
+                logger.info("participant %s: peer connection closed", self.id)
+            else:
+                logger.exception("participant %s: renegotiation failed", self.id)
             self._fail()
 
     async def _renegotiate(self) -> None:
@@ -524,8 +528,10 @@ class Participant:
                 self.forget(slot.publication)
 
     def _on_connection_state(self) -> None:
-        if self.pc is not None and self.pc.connectionState == "failed":
-            logger.info("participant %s: connection failed", self.id)
+        # "closed" without close(): the site closed its side (DTLS close_notify) and aiortc
+        # closed ours; either way the site is gone.
+        if self.pc is not None and self.pc.connectionState in ("failed", "closed"):
+            logger.info("participant %s: connection %s", self.id, self.pc.connectionState)
             self._fail()
 
     def _fail(self) -> None:

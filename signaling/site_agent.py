@@ -336,7 +336,7 @@ class SiteAgent:
         while True:
             data = await self._offers.get()
             pc = self._pc
-            if pc is None:
+            if pc is None or pc.signalingState == "closed":
                 return
             for track in data.get("tracks", []):
                 self._mids[str(track["mid"])] = str(track["participant_id"])

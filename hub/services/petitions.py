@@ -6,7 +6,7 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -370,14 +370,22 @@ WALK_ABOVE = 2000
 _FTS_IDS = "SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH :match"
 
 
-def _months(last: date, count: int) -> tuple[list[str], date]:
-    """The month tokens of `count` months ending with `last`'s, and the first day of them."""
-    year, month, tokens = last.year, last.month, []
-    for _ in range(count):
-        tokens.append(f"m{year:04d}{month:02d}")
-        first = date(year, month, 1)
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return tokens, first
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _month_tokens(first: date, last: date) -> list[str]:
+    """The received_month tokens of the months from `first`'s to `last`'s, newest first."""
+    tokens = []
+    month = _month_start(last)
+    while month >= _month_start(first):
+        tokens.append(f"m{month.year:04d}{month.month:02d}")
+        month = _month_start(month - timedelta(days=1))
+    return tokens
 
 
 class _FtsStatements:
@@ -402,14 +410,79 @@ class _FtsStatements:
 
     async def matches(self) -> int:
         """How many petitions match everything but the dates: FTS5 counts them on its own."""
-        sql = text("SELECT count(*) FROM petitions_fts WHERE petitions_fts MATCH :match")
-        return int((await self.session.execute(sql.bindparams(self._match()))).scalar_one())
+        return await self.count_months(())
 
     async def count(self, hint: str) -> int:
-        """How many petitions match, dates included."""
+        """How many petitions match within the dates, checked row by row."""
         sql = text(f"SELECT count(*) FROM petitions {hint} WHERE id IN ({_FTS_IDS}){self.dates}")
         binds = [self._match(), *self.binds]
         return int((await self.session.execute(sql.bindparams(*binds))).scalar_one())
+
+    async def count_months(self, months: Sequence[str]) -> int:
+        """How many petitions match in the given months (all when none), by FTS5 alone."""
+        sql = text("SELECT count(*) FROM petitions_fts WHERE petitions_fts MATCH :match")
+        return int((await self.session.execute(sql.bindparams(self._match(months)))).scalar_one())
+
+    async def count_dated(self, hint: str, matches: int, first: date, last: date) -> int:
+        """How many of many matches lie within the dates, the register running first..last.
+
+        The months wholly inside the dates are counted by FTS5 alone (by their month tokens,
+        or by those of the months outside if fewer); only the part-months at either end are
+        checked row by row, which walks a few days of the index instead of the whole range.
+        """
+        low = max(self.query.received_from or first, first)
+        high = min(self.query.received_to or last, last)
+        if low > high:
+            return 0
+        # A month is whole when the dates take all of it that the register holds.
+        low_whole = low == first or low.day == 1
+        high_whole = high == last or _next_month(high) - timedelta(days=1) == high
+        inner_from = _month_start(low) if low_whole else _next_month(low)
+        inner_to = high if high_whole else _month_start(high) - timedelta(days=1)
+        total = 0
+        if inner_from <= inner_to:
+            inside = _month_tokens(inner_from, inner_to)
+            outside = (
+                _month_tokens(first, inner_from - timedelta(days=1)) if inner_from > first else []
+            )
+            if inner_to < last:
+                outside += _month_tokens(_next_month(inner_to), last)
+            if len(outside) < len(inside):
+                total += matches - (await self.count_months(outside) if outside else 0)
+            else:
+                total += await self.count_months(inside)
+        ends = []
+        if not low_whole:
+            ends.append((low, min(high, _next_month(low) - timedelta(days=1))))
+        if not high_whole and (low_whole or _month_start(high) != _month_start(low)):
+            ends.append((max(low, _month_start(high)), high))
+        for start, end in ends:
+            total += await self._count_days(hint, start, end)
+        return total
+
+    async def _count_days(self, hint: str, start: date, end: date) -> int:
+        sql = text(
+            f"SELECT count(*) FROM petitions {hint} WHERE id IN ({_FTS_IDS}) "
+            "AND received_on >= :start AND received_on <= :end"
+        )
+        binds = [
+            self._match(_month_tokens(start, end)),
+            bindparam("start", start, type_=Date),
+            bindparam("end", end, type_=Date),
+        ]
+        return int((await self.session.execute(sql.bindparams(*binds))).scalar_one())
+
+    async def bounds(self) -> tuple[date, date]:
+        """The first and the last day a petition in the register was received."""
+        row = (
+            await self.session.execute(
+                select(
+                    select(func.min(PetitionRow.received_on)).scalar_subquery(),
+                    select(func.max(PetitionRow.received_on)).scalar_subquery(),
+                )
+            )
+        ).one()
+        return row[0], row[1]
 
     async def page(
         self, hint: str, months: Sequence[str] = (), since: date | None = None
@@ -440,23 +513,17 @@ async def _fts_search(
     if not matches:
         return 0, []
     # SQLite's planner cannot know how many rows match; the count decides the plan.
-    walk = matches > WALK_ABOVE
-    hint = "INDEXED BY ix_petitions_received" if walk else "NOT INDEXED"
-    total = await fts.count(hint) if fts.dates else matches
+    if matches <= WALK_ABOVE:
+        hint = "NOT INDEXED"
+        total = await fts.count(hint) if fts.dates else matches
+        return total, (await fts.page(hint) if total > query.offset else [])
+    hint = "INDEXED BY ix_petitions_received"
+    first, last = await fts.bounds()
+    total = await fts.count_dated(hint, matches, first, last) if fts.dates else matches
     if total <= query.offset:
         return total, []
-    if not walk:
-        return total, await fts.page(hint)
     # Walking the index needs every match in hand first, so look in the latest months, where
     # about twice the page's worth of matches should be, and widen the window if they are not.
-    first, last = (
-        await session.execute(
-            select(
-                select(func.min(PetitionRow.received_on)).scalar_subquery(),
-                select(func.max(PetitionRow.received_on)).scalar_subquery(),
-            )
-        )
-    ).one()
     if query.received_from and query.received_from > first:
         first = query.received_from
     if query.received_to and query.received_to < last:
@@ -464,8 +531,10 @@ async def _fts_search(
     span = (last.year - first.year) * 12 + last.month - first.month + 1
     months = max(1, math.ceil(2 * (query.offset + query.limit) * span / total))
     while months < span:
-        tokens, since = _months(last, months)
-        ids = await fts.page(hint, tokens, since)
+        since = _month_start(last)
+        for _ in range(months - 1):
+            since = _month_start(since - timedelta(days=1))
+        ids = await fts.page(hint, _month_tokens(since, last), since)
         # Every row of the window is newer than every row outside it: a full page found in it
         # is the page, and so is a short one that ends at the last match.
         if len(ids) == query.limit or query.offset + len(ids) == total:

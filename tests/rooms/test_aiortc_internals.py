@@ -100,3 +100,29 @@ def test_loopback_only_hub_never_aims_media_elsewhere() -> None:
     assert not remote_candidate_allowed("192.168.1.20", ["127.0.0.1"])
     assert not remote_candidate_allowed("abcd.local", ["127.0.0.1"])
     assert remote_candidate_allowed("192.168.1.20", ["10.0.0.1"])
+
+
+async def test_offer_pins_a_transceiver_added_since_the_last_negotiation() -> None:
+    # A new slot has no mid until setLocalDescription(): it must still get the client's
+    # numbering (Chromium refuses an offer whose payload types clash inside the BUNDLE).
+    from aiortc import RTCPeerConnection
+    from aiortc.sdp import SessionDescription
+
+    client, hub = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        client.addTransceiver("video")
+        await client.setLocalDescription(await client.createOffer())
+        await hub.setRemoteDescription(client.localDescription)
+        await hub.setLocalDescription(await hub.createAnswer())
+        slot = hub.addTransceiver("video", direction="sendonly")
+        assert slot.mid is None
+        offer = await hub.createOffer()
+        vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=120)
+        pinned = aiortc_internals.pin_offer_media(offer.sdp, {slot: ([vp8], [])})
+        media = SessionDescription.parse(pinned).media
+        assert len(media) == 2
+        assert [c.payloadType for c in media[1].rtp.codecs] == [120]
+        assert media[0].rtp.codecs[0].payloadType != 120  # the existing m-line is untouched
+    finally:
+        await client.close()
+        await hub.close()

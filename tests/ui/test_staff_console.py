@@ -206,3 +206,43 @@ async def test_hearing_page_controls(open_context: OpenContext, staff_api: HubAp
     )
     await expect(page.get_by_role("button", name="Bắt đầu phiên")).to_have_count(0)
     assert watch.take() == []
+
+
+async def test_register_pages_through_results(open_context: OpenContext, staff_api: HubApi) -> None:
+    offices = await staff_api.office_ids()
+    for n in range(22):
+        await staff_api.call(
+            "POST",
+            "/api/v1/petitions",
+            {
+                "type": "feedback",
+                "office_id": offices["HP"],
+                "petitioner_name": f"Người phản ánh số {n + 1}",
+                "content": "Phản ánh về trật tự xây dựng trên địa bàn phường.",
+                "subject_field": "Xây dựng",
+                "received_on": (vn_now().date() - timedelta(days=n)).isoformat(),
+            },
+        )
+    watch = ConsoleWatch()
+    context = await open_context("staff")
+    page = watch.watch(await context.new_page())
+    await open_page(page, "/staff/petitions?type=feedback")
+    await expect(page.get_by_label("Loại đơn")).to_have_value("feedback")
+    rows = page.locator("#pl-table-results tbody tr")
+    await expect(rows).to_have_count(20)
+    await expect(page.locator("#pl-total")).to_have_text("(22 kết quả)")
+    await expect(page.locator(".pager__info")).to_have_text("Trang 1/2")
+    await page.get_by_role("link", name=re.compile("Trang sau")).click()
+    await ready(page)
+    await expect(rows).to_have_count(2)
+    await expect(page.locator(".pager__info")).to_have_text("Trang 2/2")
+    # The office filter covers the office's subtree; a date range narrows it down.
+    await page.get_by_label("Đơn vị").select_option(label="— Ban Tiếp công dân thành phố Hải Phòng")
+    today = vn_now().date()
+    await page.get_by_label("Nhận từ ngày").fill((today - timedelta(days=4)).strftime("%d/%m/%Y"))
+    await page.get_by_label("Đến ngày").fill(today.strftime("%d/%m/%Y"))
+    await page.get_by_role("button", name="Tìm kiếm").click()
+    await ready(page)
+    await expect(rows).to_have_count(5)
+    await expect(rows.first).to_contain_text("Ban Tiếp công dân thành phố Hải Phòng")
+    assert watch.take() == []

@@ -66,11 +66,12 @@ function pageLink(n) {
 function renderPager(total) {
   const pager = document.getElementById("pl-pager");
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  pager.replaceChildren(
+  const parts = [
     pageNo > 1 ? h("a", { class: "btn", href: pageLink(pageNo - 1), rel: "prev" }, `‹ ${t("common.prev")}`) : null,
     h("span", { class: "pager__info" }, t("common.page_of", { page: pageNo, pages })),
     pageNo < pages ? h("a", { class: "btn", href: pageLink(pageNo + 1), rel: "next" }, `${t("common.next")} ›`) : null,
-  );
+  ];
+  pager.replaceChildren(...parts.filter(Boolean));
 }
 
 function renderTable(items) {
@@ -90,7 +91,7 @@ function renderTable(items) {
     h(
       "tr",
       { dataset: { petitionId: String(p.id) } },
-      h("td", {}, h("a", { href: `/staff/petitions/${p.id}` }, p.case_code)),
+      h("td", { class: "nowrap" }, h("a", { href: `/staff/petitions/${p.id}` }, p.case_code)),
       h("td", { class: "nowrap" }, fmtDate(p.received_on)),
       h("td", {}, p.petitioner_name),
       h("td", {}, label("ptype", p.type)),
