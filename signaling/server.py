@@ -22,13 +22,14 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.domain.errors import DomainError
-from hub.services.live import HearingAccess, LiveGateway, Principal
+from hub.services.live import LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.participant import NegotiationError, Participant
 from rooms.quality import Quality
 from rooms.room import Room
 from rooms.sdp_guard import SdpRejected
 from signaling import protocol
+from signaling.admission import FORBIDDEN_MESSAGE, is_moderator, starts_admitted
 from signaling.presence import WATCHER_ROLES, SiteBoard, SiteUpdate, operators_room
 from signaling.protocol import ProtocolError
 
@@ -111,28 +112,6 @@ def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
         if morsel is not None and morsel.value:
             return morsel.value
     return None
-
-
-# Roles at the host office that are let in without waiting.
-HOST_ROLES = frozenset({"leader", "staff", "admin"})
-# Roles that moderate when at the host office or above it.
-MODERATOR_ROLES = frozenset({"leader", "admin"})
-FORBIDDEN_MESSAGE = "only the hearing's chair or a leader of the host office may do this"
-
-
-def starts_admitted(principal: Principal, access: HearingAccess, admitted: set[int]) -> bool:
-    """Whether a participant skips the waiting room: a leader, staff member or admin at the
-    host office, the chair, or a site admitted earlier while the hearing was live (a rejoin)."""
-    if principal.office_id == access.host_office_id and principal.role in HOST_ROLES:
-        return True
-    if access.chair:
-        return True
-    return access.status == "live" and principal.office_id in admitted
-
-
-def is_moderator(principal: Principal, access: HearingAccess) -> bool:
-    """The chair, or a leader or admin at the host office or an office above it."""
-    return access.chair or (principal.role in MODERATOR_ROLES and access.host_side)
 
 
 def media_options(settings: Settings) -> MediaOptions:

@@ -18,7 +18,7 @@ from hub.api.keys import (
     SESSION_COOKIE,
     TOKEN,
 )
-from hub.domain.errors import DomainError, Forbidden, Unauthorized
+from hub.domain.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
 from hub.services import auth
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,14 @@ def error_response(
 def _field_errors(exc: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
+        # Bodies are flat: keep the field and any list index, drop pydantic's union-member tags
+        # ('heard_from.datetime' is reported as 'heard_from').
+        loc = err["loc"]
+        where = (
+            ".".join([str(loc[0]), *(str(p) for p in loc[1:] if isinstance(p, int))])
+            if loc
+            else "body"
+        )
         out.setdefault(where, err["msg"])
     return out
 
@@ -108,10 +115,30 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         )
     raw = await request.read()
     try:
-        json.loads(raw)
+        data = json.loads(raw)
+    except RecursionError as exc:
+        raise DomainErrorWithStatus(400, "body is not valid JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise DomainErrorWithStatus(400, f"body is not valid JSON: {exc}") from exc
+    _refuse_nul(data, "body")
     return model.model_validate_json(raw)
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    """NUL characters have no place in any field, and PostgreSQL cannot store them."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            field = where.split(".", 1)[-1]
+            raise ValidationFailed(
+                f"invalid {field}: contains a NUL character", {field: "contains a NUL character"}
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{where}.{index}")
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
@@ -122,15 +149,20 @@ def read_query(request: web.Request, model: type[M]) -> M:
         if len(values) > 1:
             raise DomainErrorWithStatus(400, f"query parameter {key} given more than once")
         data[key] = values[0]
+    _refuse_nul(data, "query")
     return model.model_validate(data)
 
 
 def path_id(request: web.Request, name: str) -> int:
     """An integer id from the URL, or 404 naming it."""
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 10:
-        raise DomainErrorWithStatus(404, f"{name} must be a positive integer")
+    # isascii: '²'.isdigit() is true; the bound: ids are 32-bit on PostgreSQL.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
+        raise DomainErrorWithStatus(404, f"no such record: {name} {raw!r}")
     return int(raw)
+
+
+MAX_ID = 2**31 - 1
 
 
 class DomainErrorWithStatus(DomainError):

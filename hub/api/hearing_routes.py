@@ -75,7 +75,7 @@ async def get_hearing(request: web.Request) -> web.Response:
 @api.route("PATCH", "/api/v1/hearings/{id}", "Change a hearing", body=HearingPatch)
 async def patch_hearing(request: web.Request) -> web.Response:
     body = await read_body(request, HearingPatch)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.changes()
     async with request.app[DATABASE].transaction() as session:
         row = await hearings.update(session, actor_of(request), path_id(request, "id"), changes)
         out = await hearings.view(session, row, with_petitions=True)

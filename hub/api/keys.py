@@ -14,9 +14,9 @@ DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
 
 # Request keys (set by the auth middleware).
-ACTOR = "tcd.actor"
-TOKEN = "tcd.token"
-CSRF = "tcd.csrf"
+ACTOR = web.RequestKey("actor", Actor)
+TOKEN = web.RequestKey("token", str)
+CSRF = web.RequestKey("csrf", str)
 
 SESSION_COOKIE = "tcd_session"
 CSRF_COOKIE = "tcd_csrf"
@@ -25,6 +25,4 @@ CSRF_HEADER = "X-CSRF-Token"
 
 def actor_of(request: web.Request) -> Actor:
     """The signed-in Actor of a request that passed the auth middleware."""
-    actor = request.get(ACTOR)
-    assert isinstance(actor, Actor), "route reached without the auth middleware"
-    return actor
+    return request[ACTOR]

@@ -75,7 +75,7 @@ async def get_petition(request: web.Request) -> web.Response:
 )
 async def patch_petition(request: web.Request) -> web.Response:
     body = await read_body(request, PetitionPatch)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.changes()
     status = changes.pop("status", None)
     note = changes.pop("status_note", "")
     actor = actor_of(request)

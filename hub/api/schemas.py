@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
+from hub.domain.errors import ValidationFailed
 from hub.domain.hearings import HearingKind
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 
@@ -18,6 +25,25 @@ class Body(BaseModel):
     """Base of request bodies: unknown fields and wrong types are errors, not guesses."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Patch(Body):
+    """Base of PATCH bodies: a field left out stays as it is; null clears only what may be empty."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent; ValidationFailed for a null where a value is required.
+
+        (Checked here, not in a field validator: a "before" validator would make pydantic
+        validate the JSON strings in Python mode, where "2027-01-01T08:00+07:00" is no datetime.)
+        """
+        sent = self.model_dump(exclude_unset=True)
+        nulls = sorted(k for k, v in sent.items() if v is None and k not in self.NULLABLE)
+        if nulls:
+            problem = "must not be null (leave the field out to keep it)"
+            raise ValidationFailed(f"invalid {nulls[0]}: {problem}", dict.fromkeys(nulls, problem))
+        return sent
 
 
 class LoginBody(Body):
@@ -48,19 +74,21 @@ class HearingBody(Body):
     host_office_id: Id
     site_office_ids: Annotated[list[Id], Field(max_length=200)] = []
     chair_user_id: Id | None = None
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
     recurrence: Annotated[str, StringConstraints(max_length=500)] | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] = ""
     location: Text300 = ""
 
 
-class HearingPatch(Body):
+class HearingPatch(Patch):
+    NULLABLE = frozenset({"chair_user_id"})
+
     title: Text300 | None = None
     site_office_ids: Annotated[list[Id], Field(max_length=200)] | None = None
     chair_user_id: Id | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
     location: Text300 | None = None
     published: bool | None = None
@@ -78,8 +106,8 @@ class JoinTokenBody(Body):
 class LinkBody(Body):
     """heard_from / heard_to: an ISO 8601 time with offset, or "now"."""
 
-    heard_from: datetime | Literal["now"] | None = None
-    heard_to: datetime | Literal["now"] | None = None
+    heard_from: AwareDatetime | Literal["now"] | None = None
+    heard_to: AwareDatetime | Literal["now"] | None = None
 
 
 class NoteBody(Body):
@@ -106,7 +134,9 @@ class PetitionBody(Body):
     national_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
-class PetitionPatch(Body):
+class PetitionPatch(Patch):
+    NULLABLE = frozenset({"handling_deadline", "national_code"})
+
     status: PetitionStatus | None = None
     status_note: Annotated[str, StringConstraints(max_length=2000)] = ""
     type: PetitionType | None = None
@@ -150,8 +180,8 @@ class PetitionFilter(Page):
 class HearingFilter(Page):
     status: Literal["scheduled", "live", "ended", "cancelled"] | None = None
     office: Id | None = None
-    starts_from: datetime | None = None
-    starts_to: datetime | None = None
+    starts_from: AwareDatetime | None = None
+    starts_to: AwareDatetime | None = None
 
 
 class AuditFilter(Page):

@@ -263,6 +263,8 @@ async def update(
     """Change a hearing. Time, sites and chair only while scheduled; minutes until cancelled."""
     actor.require(Action.EDIT_HEARINGS)
     row = await _hosted(session, actor, hearing_id)
+    if not changes:
+        return row
     status = HearingStatus(row.status)
     if status is HearingStatus.CANCELLED:
         raise Conflict("a cancelled hearing cannot be changed", {"status": "cancelled"})

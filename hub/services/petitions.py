@@ -21,7 +21,8 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -61,22 +62,26 @@ def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
         draft.respondent,
         draft.content,
     ]
-    return fold(" ".join(p for p in parts if p))
+    folded = fold(" ".join(p for p in parts if p))
+    # Punctuation becomes spaces: PostgreSQL's parser would read 'hy-2026-000001' as 'hy' and
+    # two signed numbers, so a search for the case code would miss it.
+    return "".join(c if c.isalnum() else " " for c in folded)
 
 
 async def _next_case_code(session: AsyncSession, office: OfficeRow, year: int) -> str:
     name = f"{office.code}-{year}"
-    result = await session.execute(
-        sql_update(SequenceRow)
-        .where(SequenceRow.name == name)
-        .values(value=SequenceRow.value + 1)
-        .returning(SequenceRow.value)
+    # One atomic upsert: two requests registering an office-year's first petition at once
+    # must not both try to create the counter.
+    dialect = session.bind.dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(SequenceRow).values(
+        name=name, value=1
     )
-    value = result.scalar_one_or_none()
-    if value is None:
-        session.add(SequenceRow(name=name, value=1))
-        await session.flush()
-        value = 1
+    result = await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[SequenceRow.name], set_={"value": SequenceRow.value + 1}
+        ).returning(SequenceRow.value)
+    )
+    value = int(result.scalar_one())
     return f"{office.code}-{year}-{value:06d}"
 
 

@@ -63,7 +63,12 @@ class OfficeRow(Base):
     level: Mapped[str] = mapped_column(String(30))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     # Materialised path '/1/5/12/': a prefix match selects a subtree (see domain.offices).
-    path: Mapped[str] = mapped_column(String(400), index=True, default="")
+    path: Mapped[str] = mapped_column(
+        # Byte order on PostgreSQL, whatever the database's collation: see services.scope.
+        String(400).with_variant(String(400, collation="C"), "postgresql"),
+        index=True,
+        default="",
+    )
     has_bridge_point: Mapped[bool] = mapped_column(Boolean, default=True)
     address: Mapped[str] = mapped_column(String(500), default="")
 
@@ -185,6 +190,7 @@ class PetitionRow(Base):
             "office_id",
             "type",
             "status",
+            "crowd",
             sqlite_where=text("crowd = 1"),
             postgresql_where=text("crowd"),
         ),

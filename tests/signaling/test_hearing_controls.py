@@ -270,3 +270,35 @@ async def test_controls_need_a_joined_moderator(hearing: Hearing) -> None:
     finally:
         await leader.close()
         await operator.close()
+
+
+async def test_chair_and_leaders_above_moderate_but_the_chairs_kiosk_token_waits(
+    hub_server: HubFactory,
+) -> None:
+    hub = await hub_server()
+    async with aiohttp.ClientSession() as session:
+        rest = Rest(hub.url, session)
+        staff_hy, chair = await rest.login("staff.hungyen"), await rest.login("leader.hungyen")
+        central = await rest.login("leader")
+        offices = await rest.offices(staff_hy)
+        hid = await rest.schedule(staff_hy, sites=[offices["HY.VANLAM"]], chair=chair)
+        # The chair issues the district kiosk's token: the kiosk is not the chair.
+        kiosk_token = await rest.join_token(chair, hid, offices["HY.VANLAM"])
+        clients = [
+            await Client().connect(hub.url, token)
+            for token in (kiosk_token, chair.token, central.token)
+        ]
+        try:
+            acks = [await c.call("join", {"hearing_id": hid}) for c in clients]
+            assert [(a["state"], a["moderator"]) for a in acks] == [
+                ("waiting", False),  # the kiosk
+                ("admitted", True),  # the chair
+                ("admitted", True),  # the central office's leader, above the host office
+            ]
+            kiosk, _chair, leader = clients
+            ack = await leader.call("admit", {"participant_id": acks[0]["participant_id"]})
+            assert ack == {"ok": True}
+            await wait_for(lambda: bool(kiosk.of("admitted")))
+        finally:
+            for client in clients:
+                await client.close()

@@ -68,23 +68,11 @@ async def test_the_records_round_trip_through_the_api(pg_api: Api, pg_hub: Threa
     assert_error(await pg_api.get(f"/api/v1/petitions/{pid}", user="staff.bacgiang"), 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG hub/api/edge.py path_id(): ids of up to 10 digits pass, but 9999999999 overflows "
-    "PostgreSQL's integer column; asyncpg raises DataError and the API answers 500 (SQLite "
-    "answers 404). Expected 404: refuse ids above 2**31-1 like the schemas' Id type does",
-)
 @pytest.mark.parametrize("path", ["/api/v1/hearings/9999999999", "/api/v1/petitions/9999999999"])
 async def test_an_id_beyond_the_integer_range_is_404(pg_api: Api, path: str) -> None:
     assert_error(await pg_api.get(path, user="staff"), 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG hub/api/schemas.py (text fields): a NUL character (\\u0000) is valid JSON and is "
-    "stored by SQLite, but PostgreSQL text cannot hold it; asyncpg raises and the API answers "
-    "500. Expected 422 naming the field on both back ends (refuse control characters at the edge)",
-)
 async def test_a_nul_character_in_text_is_refused_by_field(
     pg_api: Api, pg_hub: ThreadedHub
 ) -> None:

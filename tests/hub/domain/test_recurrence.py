@@ -87,11 +87,6 @@ def test_bad_rules_are_refused_naming_the_recurrence_field(rule: str, says: str)
     assert says in caught.value.fields["recurrence"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG hub/domain/recurrence.py expand(): INTERVAL=0 yields the first start 60 times, "
-    "so POST /hearings creates 60 identical hearings; it should be refused naming recurrence",
-)
 def test_a_zero_interval_is_refused() -> None:
     with pytest.raises(ValidationFailed) as caught:
         expand("FREQ=MONTHLY;INTERVAL=0", FIRST)
@@ -106,12 +101,6 @@ def _expand_or_exit(rule: str) -> None:
     os._exit(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG hub/domain/recurrence.py expand(): a rule that never matches (30 February) is "
-    "searched by dateutil up to year 9999 (~9 s of CPU on the event loop, stalling every "
-    "request); it should stop at the horizon and be refused at once",
-)
 def test_a_rule_that_never_matches_is_refused_promptly() -> None:
     # In a child process, so the runaway search can be stopped after the second allowed.
     child = multiprocessing.get_context("fork").Process(

@@ -61,17 +61,6 @@ async def test_case_codes_count_per_office_and_year(db: Database, tree: Tree) ->
 async def test_a_first_petition_registered_while_another_is_pending_gets_the_next_code(
     db: Database, tree: Tree, db_url: str, request: pytest.FixtureRequest
 ) -> None:
-    if db_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG hub/services/petitions.py _next_case_code(): on PostgreSQL, when two "
-                "requests register an office-year's first petition at once, both find no "
-                "sequence row and both INSERT it; the second fails with UniqueViolation and the "
-                "API answers 500 (seen: 5 of 6 parallel POST /petitions failed). Expected: both "
-                "saved with distinct codes (e.g. INSERT ... ON CONFLICT DO UPDATE ... RETURNING)",
-            )
-        )
     hy = tree.office["HY"].id
     async with db.transaction() as session:
         first = await petitions.create(session, tree.staff_hy, complaint(hy))

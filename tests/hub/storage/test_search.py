@@ -139,16 +139,6 @@ async def test_a_petition_is_found_by_its_case_code(
     db_url: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    if db_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG hub/services/petitions.py search(): PostgreSQL's parser reads "
-                "'hy-2026-000001' as 'hy', '-2026', '-000001' (signed numbers), so the query "
-                "'hy:* & 2026:* & 000001:*' never matches and a case code finds nothing "
-                "(SQLite's FTS5 finds it)",
-            )
-        )
     row = register["duc_hy"]
     assert row.case_code == "HY-2026-000001"
     assert await found(db, tree.admin, row.case_code) == {row.id}

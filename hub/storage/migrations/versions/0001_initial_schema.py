@@ -32,7 +32,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("level", sa.String(length=30), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column("path", sa.String(length=400), nullable=False),
+        # Byte order ("C") on PostgreSQL: subtree ranges compare paths like '/1/2/' < '/1/20'.
+        sa.Column(
+            "path",
+            sa.String(length=400).with_variant(sa.String(length=400, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("has_bridge_point", sa.Boolean(), nullable=False),
         sa.Column("address", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(

@@ -34,9 +34,10 @@ INDEXES: dict[str, list[str]] = {
     "ix_petitions_type": ["type", "received_on", "id", "office_id", "status", "crowd"],
     "ix_petitions_status": ["status", "received_on", "id", "office_id", "type", "crowd"],
 }
-# Crowd cases are few: a partial index lists them without walking everything else.
+# Crowd cases are few: a partial index lists them without walking everything else. It carries
+# crowd too, or SQLite would not see that it covers the query and would prefer a full scan.
 CROWD_INDEX = "ix_petitions_crowd"
-CROWD_COLUMNS = ["received_on", "id", "office_id", "type", "status"]
+CROWD_COLUMNS = ["received_on", "id", "office_id", "type", "status", "crowd"]
 
 OLD_INDEXES: dict[str, list[str]] = {
     "ix_petitions_received": ["received_on", "id"],

@@ -1,0 +1,73 @@
+"""Who waits, who moderates (pure rules), and the operators' site board (no network)."""
+
+from __future__ import annotations
+
+from hub.services.live import HearingAccess, Principal
+from rooms.quality import Quality
+from signaling.admission import is_moderator, starts_admitted
+from signaling.presence import SiteBoard
+
+HOST, SITE, ABOVE = 5, 7, 1
+
+
+def principal(role: str, office: int, user: int | None = 1) -> Principal:
+    path = {ABOVE: "/1/", HOST: "/1/5/", SITE: "/1/5/7/"}.get(office, f"/{office}/")
+    return Principal(user, "u", "U", role, office, f"Office {office}", office_path=path)
+
+
+def access(status: str = "live", *, host_side: bool = False, chair: bool = False) -> HearingAccess:
+    return HearingAccess(1, "H", status, HOST, {HOST: "Host", SITE: "Site"}, 9, host_side, chair)
+
+
+def test_who_skips_the_waiting_room() -> None:
+    for role in ("leader", "staff", "admin"):
+        assert starts_admitted(principal(role, HOST), access(host_side=True), set())
+    assert not starts_admitted(principal("site", HOST, None), access(host_side=True), set())
+    assert not starts_admitted(principal("staff", SITE), access(), set())
+    assert not starts_admitted(principal("leader", SITE), access(), set())
+    # The chair, wherever it sits; a leader above the host office (both moderate).
+    assert starts_admitted(principal("leader", SITE), access(chair=True), set())
+    assert starts_admitted(principal("leader", ABOVE), access(host_side=True), set())
+    assert not starts_admitted(principal("staff", ABOVE), access(host_side=True), set())
+    # A rejoin keeps an admission given while the hearing was live, and only then.
+    assert starts_admitted(principal("staff", SITE), access("live"), {SITE})
+    assert not starts_admitted(principal("staff", SITE), access("scheduled"), {SITE})
+
+
+def test_who_moderates() -> None:
+    assert is_moderator(principal("leader", HOST), access(host_side=True))
+    assert is_moderator(principal("admin", ABOVE), access(host_side=True))
+    assert is_moderator(principal("staff", SITE), access(chair=True))
+    assert not is_moderator(principal("staff", HOST), access(host_side=True))
+    assert not is_moderator(principal("leader", SITE), access())
+
+
+def test_site_board_states_scope_and_quality() -> None:
+    board = SiteBoard()
+    # An operator's board does not make its office look online.
+    assert board.connect("op", principal("operator", ABOVE)) is None
+    update = board.connect("kiosk", principal("staff", SITE))
+    assert update is not None
+    assert update.status["online"] and update.status["hearing_id"] is None
+    assert update.rooms == ["operators:1", "operators:5", "operators:7"]
+    update = board.in_hearing("kiosk", 3, "p1", "waiting")
+    assert update is not None and update.status["state"] == "waiting"
+    since = update.status["since"]
+    # A second connection of the office, only connected: the one in the hearing is shown.
+    assert board.connect("laptop", principal("leader", SITE)) is None
+    update = board.measured("kiosk", "p1", Quality(rtt_ms=3.0, loss_pct=0.0, bitrate_kbps=900))
+    assert update is not None and update.status["since"] == since
+    assert update.status["bitrate_kbps"] == 900
+    assert board.measured("laptop", "p1", Quality(None, None, None)) is None
+    # Scope: the site's subtree and above see it; a sibling subtree does not.
+    assert [s["office_id"] for s in board.snapshot("/1/5/")] == [SITE]
+    assert board.snapshot("/2/") == []
+    update = board.out_of_hearing("kiosk", "p1")
+    assert update is not None and update.status["state"] is None and update.status["online"]
+    assert board.disconnect("kiosk") is None  # the laptop keeps the office online
+    update = board.disconnect("laptop")
+    assert update is not None and update.status["online"] is False
+    # A leader that starts watching while in no hearing stops counting.
+    board.connect("lead", principal("leader", HOST))
+    update = board.watching("lead")
+    assert update is not None and update.status["online"] is False
