@@ -188,16 +188,35 @@ def _add_media_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     bench_sub: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    """`tcd-hub site` and `tcd-hub bench sfu`, provided by the media modules."""
-    from hub.bench_sfu import add_bench_sfu_arguments
-    from signaling.site_agent import add_site_arguments
+    """`tcd-hub site` and `tcd-hub bench sfu`: their own parsers live with the media modules,
+    loaded only when asked for, so the records commands do not pay for importing aiortc."""
+    # Listed here for --help; main() hands their arguments to the modules' own parsers.
+    sub.add_parser("site", help="join a hearing as a bridge-point agent (see: tcd-hub site -h)")
+    bench_sub.add_parser("sfu", help="SFU forwarding benchmark (see: tcd-hub bench sfu -h)")
 
-    add_site_arguments(sub.add_parser("site", help="join a hearing as a bridge-point agent"))
-    add_bench_sfu_arguments(bench_sub.add_parser("sfu", help="SFU forwarding benchmark"))
+
+def _run_media_command(name: str, rest: list[str]) -> int:
+    if name == "site":
+        from signaling.site_agent import add_site_arguments as add_arguments
+
+        prog = "tcd-hub site"
+    else:
+        from hub.bench_sfu import add_bench_sfu_arguments as add_arguments
+
+        prog = "tcd-hub bench sfu"
+    parser = argparse.ArgumentParser(prog=prog)
+    add_arguments(parser)
+    args = parser.parse_args(rest)
+    return int(args.func(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `tcd-hub` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["site"]:
+        return _run_media_command("site", argv[1:])
+    if argv[:2] == ["bench", "sfu"]:
+        return _run_media_command("sfu", argv[2:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 
