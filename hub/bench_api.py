@@ -177,6 +177,9 @@ STATUS_WEIGHTS = [
 # Share of the register each office holds: the centre and the provinces most, communes least.
 OFFICE_WEIGHTS = {"central": 20, "province": 14, "district": 6, "commune": 3}
 
+# The list requests cycle through these, at offsets in the first eight pages, as a central and a
+# province user: no filter, single filters, combinations, a rare combination, date ranges and an
+# office (a district or commune within the user's scope). {dN} is N days ago.
 LIST_FILTERS: list[dict[str, str]] = [
     {},
     {},
@@ -191,6 +194,8 @@ LIST_FILTERS: list[dict[str, str]] = [
     {"office": "{office}", "status": "resolved"},
     {"office": "{office}", "type": "recommendation", "received_from": "{d365}"},
 ]
+# The searches: common words with and without diacritics, rare names, a case code, a word still
+# being typed (one or two letters: the costliest prefixes) and text with filters.
 SEARCHES: list[dict[str, str]] = [
     {"text": "đất"},
     {"text": "dat dai"},
@@ -362,7 +367,7 @@ class Register:
 Batch = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
-def _batches(
+def petition_batches(
     offices: list[Office], count: int, first_id: int, register: Register
 ) -> Iterator[Batch]:
     """Petition rows and their history rows, BATCH petitions at a time."""
@@ -440,12 +445,10 @@ async def seed_petitions(settings: Settings, count: int) -> dict[str, list[int]]
             ).all()
             for name, _sql in triggers:
                 await session.execute(text(f'DROP TRIGGER "{name}"'))
-            # The next batch is generated in a thread while SQLite (which lets go of the GIL)
-            # writes this one.
-            batches = _batches(offices, count, first_id + 1, register)
-            for batch in batches:
-                await session.execute(insert(Base.metadata.tables["petitions"]), batch[0])
-                await session.execute(insert(Base.metadata.tables["petition_history"]), batch[1])
+            # Core executemany in batches; explicit ids, so history rows need no round trip.
+            for rows, history in petition_batches(offices, count, first_id + 1, register):
+                await session.execute(insert(Base.metadata.tables["petitions"]), rows)
+                await session.execute(insert(Base.metadata.tables["petition_history"]), history)
             await session.execute(
                 text("INSERT INTO petitions_fts(petitions_fts) VALUES ('rebuild')")
             )

@@ -265,7 +265,7 @@ class PetitionQuery:
     offset: int = 0
 
 
-def _is_word_char(c: str) -> bool:
+def _fts_word_char(c: str) -> bool:
     # FTS5's tokenizer knows Unicode 6.1: a letter newer than that would split one of our words
     # into two tokens, a phrase, which the detail=column index refuses. Letters and digits
     # already in Unicode 3.2 (Python keeps those tables) are word characters on both sides.
@@ -274,9 +274,10 @@ def _is_word_char(c: str) -> bool:
     return unicodedata.ucd_3_2_0.category(c)[0] in "LN"
 
 
-def _words(text_query: str) -> list[str]:
+def _words(text_query: str, *, fts: bool = False) -> list[str]:
     """The folded words of a search (at most 8); FTS syntax in the text is just text."""
-    words = "".join(c if _is_word_char(c) else " " for c in fold(text_query)).split()
+    is_word_char = _fts_word_char if fts else str.isalnum
+    words = "".join(c if is_word_char(c) else " " for c in fold(text_query)).split()
     if not words:
         raise ValidationFailed("invalid search", {"text": "type at least one letter or digit"})
     return words[:8]
@@ -372,6 +373,9 @@ NEWEST_FIRST = (PetitionRow.received_on.desc(), PetitionRow.id.desc())
 # and testing each entry against the matches; with fewer, by fetching the matches and sorting
 # them. Either costs about the same near here (a few ms on 200 000 petitions).
 WALK_ABOVE = 2000
+# How many pages' worth of matches the first month window of such a walk should hold, going by
+# the average per month; a window that turns out short is widened fourfold.
+WINDOW_PAGES = 2.0
 _FTS_IDS = "SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH :match"
 
 
@@ -400,7 +404,7 @@ class _FtsStatements:
         self.session = session
         self.query = query
         self.scope = scope
-        self.words = _words(query.text or "")
+        self.words = _words(query.text or "", fts=True)
         self.dates = ""
         self.binds: list[BindParameter[Any]] = []
         if query.received_from:
@@ -528,13 +532,13 @@ async def _fts_search(
     if total <= query.offset:
         return total, []
     # Walking the index needs every match in hand first, so look in the latest months, where
-    # about twice the page's worth of matches should be, and widen the window if they are not.
+    # enough matches for the page should be, and widen the window if they are not.
     if query.received_from and query.received_from > first:
         first = query.received_from
     if query.received_to and query.received_to < last:
         last = query.received_to
     span = (last.year - first.year) * 12 + last.month - first.month + 1
-    months = max(1, math.ceil(2 * (query.offset + query.limit) * span / total))
+    months = max(1, math.ceil(WINDOW_PAGES * (query.offset + query.limit) * span / total))
     while months < span:
         since = _month_start(last)
         for _ in range(months - 1):
