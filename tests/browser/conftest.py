@@ -58,10 +58,6 @@ async def chromium(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
 @pytest.fixture
 async def hub(hub_server: HubFactory) -> HubServer:
     """The real hub (API, pages, signaling, rooms) on 127.0.0.1, migrated and seeded."""
-    try:
-        import signaling.server  # noqa: F401
-    except ImportError as error:  # TEMPORARY while signaling/ is being written
-        _unavailable(f"signaling.server is not importable yet: {error}")
     return await hub_server()
 
 
@@ -128,8 +124,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                 f"{t.from_page_open_ms:5.0f} ms, {t.remotes} remote(s), waited "
                 f"{t.waited_ms:5.0f} ms; steps {t.steps}"
             )
-        REPORT_PATH.parent.mkdir(exist_ok=True)
-        REPORT_PATH.write_text(json.dumps([asdict(t) for t in timings], indent=2))
+        report = config.rootpath / REPORT_PATH
+        report.parent.mkdir(exist_ok=True)
+        report.write_text(json.dumps([asdict(t) for t in timings], indent=2))
         terminalreporter.line(f"  (written to {REPORT_PATH})")
     if launches:
         terminalreporter.line(
