@@ -10,7 +10,7 @@ from aiohttp import web
 # Importing the route modules registers their handlers on the registry.
 from hub.api import auth_routes, hearing_routes, office_routes, petition_routes  # noqa: F401
 from hub.api.edge import auth_middleware, errors_middleware
-from hub.api.keys import DATABASE, LOGIN_LIMITER, SETTINGS
+from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, SETTINGS
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.config import Settings
@@ -47,7 +47,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
 
-    setup_signaling(app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key))
+    app[NOTIFIER] = setup_signaling(
+        app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
+    )
     return app
 
 

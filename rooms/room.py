@@ -169,6 +169,7 @@ class Room:
             participant.id,
             by.id,
         )
+        await self._record(LogKind.PARTICIPANT_SENT_TO_WAITING, participant, by=by)
         await participant.emit("waiting", {"hearing_id": self.hearing_id})
         await self._broadcast("participant_state", participant.describe_state(), None)
         await self._clear_spotlight(participant.id)

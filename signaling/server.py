@@ -529,18 +529,28 @@ class SignalingServer:
     async def _start_hearing(self, session: _Session, message: Any) -> dict[str, Any]:
         room, _me = self._moderating(session)
         status = await self.gateway.set_status(session.principal, room.hearing_id, "live")
-        payload = {"hearing_id": room.hearing_id, "status": status}
-        await self._broadcast(room.hearing_id, "hearing_status", payload, None)
+        await self.status_changed(room.hearing_id, status)
         return {"status": status}
 
     async def _end_hearing(self, session: _Session, message: Any) -> dict[str, Any]:
         room, _me = self._moderating(session)
-        hearing_id = room.hearing_id
-        status = await self.gateway.set_status(session.principal, hearing_id, "ended")
+        status = await self.gateway.set_status(session.principal, room.hearing_id, "ended")
+        await self.status_changed(room.hearing_id, status)
+        logger.info("hearing %s: ended by %s", room.hearing_id, session.sid)
+        return {"status": status}
+
+    async def status_changed(self, hearing_id: int, status: str) -> None:
+        """Tell a hearing's participants its new status; an ended or cancelled hearing's room
+        closes. Called for the moderators' socket events and for the REST API alike."""
         await self._broadcast(
             hearing_id, "hearing_status", {"hearing_id": hearing_id, "status": status}, None
         )
+        if status not in ("ended", "cancelled"):
+            return
         await self._broadcast(hearing_id, "hearing_ended", {"hearing_id": hearing_id}, None)
+        room = self.rooms.get(hearing_id)
+        if room is None:
+            return
         # Everyone leaves the room (the room's hook clears their sessions and tells the
         # operators); their sockets stay connected, e.g. a kiosk waits for the next hearing.
         for other in self._sessions.values():
@@ -550,8 +560,6 @@ class SignalingServer:
         await room.end()
         await self.rooms.close_room(hearing_id)
         self.rooms.forget_hearing(hearing_id)
-        logger.info("hearing %s: ended by %s", hearing_id, session.sid)
-        return {"status": status}
 
     # -- operators --------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.edge import path_id, read_body, read_query
-from hub.api.keys import DATABASE, SETTINGS, actor_of
+from hub.api.keys import DATABASE, NOTIFIER, SETTINGS, actor_of
 from hub.api.registry import api
 from hub.api.schemas import (
     HearingBody,
@@ -89,6 +89,8 @@ async def _status(request: web.Request, target: HearingStatus) -> web.Response:
             session, actor_of(request), path_id(request, "id"), target, body.reason
         )
         out = await hearings.view(session, row, with_petitions=True)
+    # After the commit: the live room hears of it only once the change is durable.
+    await request.app[NOTIFIER].status_changed(row.id, str(target))
     return web.json_response(out)
 
 

@@ -7,11 +7,13 @@ from aiohttp import web
 from hub.config import Settings
 from hub.services.access import Actor
 from hub.services.auth import LoginRateLimiter
+from hub.services.live import HearingNotifier
 from hub.storage.db import Database
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
+NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)

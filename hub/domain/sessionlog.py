@@ -19,6 +19,7 @@ class LogKind(enum.StrEnum):
     PARTICIPANT_ADMITTED = "participant_admitted"
     PARTICIPANT_MUTED = "participant_muted"
     PARTICIPANT_REMOVED = "participant_removed"
+    PARTICIPANT_SENT_TO_WAITING = "participant_sent_to_waiting"
     MEDIA_STARTED = "media_started"
     CONNECTIVITY = "connectivity"
     PETITION_LINKED = "petition_linked"

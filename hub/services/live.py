@@ -6,7 +6,7 @@ signaling/ and rooms/ call this; it knows nothing of Socket.IO or WebRTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +62,14 @@ class PetitionHeard:
     case_code: str
     heard_from: str | None  # ISO 8601, Vietnam's offset
     heard_to: str | None
+
+
+class HearingNotifier(Protocol):
+    """Port through which the records side tells live rooms that a hearing's status changed
+    (a hearing started, ended or cancelled through the REST API)."""
+
+    async def status_changed(self, hearing_id: int, status: str) -> None:
+        """Announce the status to the hearing's participants; close its room when it is over."""
 
 
 class LiveGateway:
