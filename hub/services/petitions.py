@@ -561,7 +561,8 @@ async def _sql_search(
         ts_query = " & ".join(f"{w}:*" for w in _words(query.text))
         conditions.append(
             text(
-                "to_tsvector('simple', petitions.search_text) @@ to_tsquery('simple', :match)"
+                # search_vector: stored by migration 0003 (PostgreSQL only).
+                "petitions.search_vector @@ to_tsquery('simple', :match)"
             ).bindparams(match=ts_query)
         )
     total = int(

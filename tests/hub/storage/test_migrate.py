@@ -42,7 +42,7 @@ async def test_migrations_apply_downgrade_to_base_and_apply_again(db_url: str) -
     if db_url.startswith("sqlite"):
         assert "petitions_fts" in tables  # the FTS5 search index
     else:
-        assert "ix_petitions_search" in indexes  # the GIN tsvector index
+        assert "ix_petitions_search_vector" in indexes  # the GIN index on the stored tsvector
     assert {"ix_petitions_received", "ix_petitions_office_received"} <= indexes
 
     await asyncio.to_thread(command.downgrade, alembic_config(db_url), "base")
