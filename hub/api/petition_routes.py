@@ -9,14 +9,14 @@ from hub.api.keys import DATABASE, actor_of
 from hub.api.registry import api
 from hub.api.schemas import AuditFilter, PetitionBody, PetitionFilter, PetitionPatch
 from hub.domain.petitions import PetitionDraft
-from hub.services import petitions
+from hub.services import petition_search, petitions
 
 
 @api.route("GET", "/api/v1/petitions", "Search the register (paginated)", query=PetitionFilter)
 async def list_petitions(request: web.Request) -> web.Response:
     q = read_query(request, PetitionFilter)
     db = request.app[DATABASE]
-    query = petitions.PetitionQuery(
+    query = petition_search.PetitionQuery(
         type=q.type,
         status=q.status,
         office_id=q.office,
@@ -28,7 +28,7 @@ async def list_petitions(request: web.Request) -> web.Response:
         offset=q.offset,
     )
     async with db.transaction() as session:
-        items, total = await petitions.search(
+        items, total = await petition_search.search(
             session, actor_of(request), query, is_sqlite=db.is_sqlite
         )
     return web.json_response({"items": items, "total": total})

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from hub.domain.errors import Conflict, Forbidden, NotFound
 from hub.domain.petitions import PetitionDraft, PetitionType
-from hub.services import petitions
+from hub.services import petition_search, petitions
 from hub.services.access import Actor
-from hub.services.petitions import PetitionQuery
+from hub.services.petition_search import PetitionQuery
 from hub.storage.db import Database
 from hub.storage.tables import AuditRow
 from tests.hub.storage.conftest import Tree
@@ -125,7 +125,7 @@ async def test_every_read_of_personal_data_is_audited(db: Database, tree: Tree) 
         second = await petitions.create(session, tree.staff_hy, complaint(hy))
     async with db.transaction() as session:
         await petitions.get(session, tree.leader_hy, first.id)
-        items, total = await petitions.search(
+        items, total = await petition_search.search(
             session, tree.staff_hy, PetitionQuery(), is_sqlite=db.is_sqlite
         )
         assert total == 2 and {i["id"] for i in items} == {first.id, second.id}

@@ -10,9 +10,9 @@ import pytest
 
 from hub.domain.errors import ValidationFailed
 from hub.domain.petitions import PetitionDraft, PetitionType
-from hub.services import petitions
+from hub.services import petition_search, petitions
 from hub.services.access import Actor
-from hub.services.petitions import PetitionQuery
+from hub.services.petition_search import PetitionQuery
 from hub.storage.db import Database
 from tests.hub.storage.conftest import Tree
 
@@ -58,7 +58,7 @@ async def register(db: Database, tree: Tree) -> dict[str, Any]:
 
 async def found(db: Database, actor: Actor, text: str, **filters: Any) -> set[int]:
     async with db.transaction() as session:
-        items, total = await petitions.search(
+        items, total = await petition_search.search(
             session, actor, PetitionQuery(text=text, **filters), is_sqlite=db.is_sqlite
         )
     assert total == len(items)

@@ -13,9 +13,9 @@ from sqlalchemy import insert, select, text
 
 from hub.bench_api import Office, Register, petition_batches
 from hub.domain.petitions import fold
-from hub.services import petitions
+from hub.services import petition_search, petitions
 from hub.services.access import Actor
-from hub.services.petitions import PetitionQuery
+from hub.services.petition_search import PetitionQuery
 from hub.storage.db import Database
 from hub.storage.tables import Base, OfficeRow, PetitionRow
 from tests.hub.storage.conftest import Tree
@@ -95,7 +95,7 @@ async def register(db: Database, tree: Tree) -> None:
 
 # (WALK_ABOVE, WINDOW_PAGES): as shipped; most searches down the paths meant for many matches;
 # and there with first windows too small, so that they must widen.
-PLANS = [(petitions.WALK_ABOVE, petitions.WINDOW_PAGES), (40, 2.0), (40, 0.02)]
+PLANS = [(petition_search.WALK_ABOVE, petition_search.WINDOW_PAGES), (40, 2.0), (40, 0.02)]
 
 
 async def test_every_page_and_total_match_a_plain_filter(
@@ -137,10 +137,10 @@ async def test_every_page_and_total_match_a_plain_filter(
         expected = _expected(rows, paths, scope, q)
         page = expected[q["offset"] : q["offset"] + q["limit"]]
         for walk_above, window_pages in PLANS:
-            monkeypatch.setattr(petitions, "WALK_ABOVE", walk_above)
-            monkeypatch.setattr(petitions, "WINDOW_PAGES", window_pages)
+            monkeypatch.setattr(petition_search, "WALK_ABOVE", walk_above)
+            monkeypatch.setattr(petition_search, "WINDOW_PAGES", window_pages)
             async with db.transaction() as session:
-                items, total = await petitions.search(
+                items, total = await petition_search.search(
                     session, actor, PetitionQuery(**q), is_sqlite=db.is_sqlite
                 )
             if total != len(expected) or [i["id"] for i in items] != page:

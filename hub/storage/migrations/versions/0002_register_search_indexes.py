@@ -13,7 +13,7 @@ received as columns of their own, so a search within a scope is counted inside F
 looking every match up in `petitions`, and its newest page can be looked for in the latest months
 first. Prefix indexes (1-4 letters) make a short prefix, such as a word still being typed, one
 list instead of a merge of every word that starts with it; detail=column keeps them small (the
-search needs no phrases: see hub.services.petitions._words).
+search needs no phrases: see hub.services.petition_search._words).
 """
 
 from collections.abc import Sequence

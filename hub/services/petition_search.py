@@ -1,0 +1,399 @@
+"""Searching the petition register: filters, office scope, full text, newest first.
+
+SQLite searches with FTS5 (see migration 0002), PostgreSQL with a stored tsvector (0003); both
+count exactly and read a page's ids from covering indexes before loading those rows.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    bindparam,
+    false,
+    func,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
+
+from hub.domain.errors import ValidationFailed
+from hub.domain.petitions import (
+    fold,
+)
+from hub.domain.users import Action
+from hub.services.access import Actor
+from hub.services.petitions import audit_reads, summary_view
+from hub.services.scope import in_subtree
+from hub.storage.tables import (
+    OfficeRow,
+    PetitionRow,
+)
+
+
+@dataclass(frozen=True)
+class PetitionQuery:
+    """Filters of the petition register."""
+
+    type: str | None = None
+    status: str | None = None
+    office_id: int | None = None
+    crowd: bool | None = None
+    text: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _fts_word_char(c: str) -> bool:
+    # FTS5's tokenizer knows Unicode 6.1: a letter newer than that would split one of our words
+    # into two tokens, a phrase, which the detail=column index refuses. Letters and digits
+    # already in Unicode 3.2 (Python keeps those tables) are word characters on both sides.
+    if c.isascii():
+        return c.isalnum()
+    return unicodedata.ucd_3_2_0.category(c)[0] in "LN"
+
+
+def _words(text_query: str, *, fts: bool = False) -> list[str]:
+    """The folded words of a search (at most 8); FTS syntax in the text is just text."""
+    is_word_char = _fts_word_char if fts else str.isalnum
+    words = "".join(c if is_word_char(c) else " " for c in fold(text_query)).split()
+    if not words:
+        raise ValidationFailed("invalid search", {"text": "type at least one letter or digit"})
+    return words[:8]
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _fts_match(
+    words: list[str], query: PetitionQuery, scope: _Scope | None, months: Sequence[str] = ()
+) -> str:
+    """An FTS5 expression: each word a prefix of a word of the petition's text, all required,
+    and the filters as exact tokens of the index's own columns (see migration 0002)."""
+    parts = ["search_text : (" + " AND ".join(f"{_quoted(w)}*" for w in words) + ")"]
+    if scope is not None:
+        # The office path '/1/2/7/' is indexed as the tokens 1, 2 and 7: a subtree is one token.
+        parts.append(f"office_path : {_quoted(str(scope.office_id))}")
+    if query.type:
+        parts.append(f"type : {_quoted(query.type)}")
+    if query.status:
+        parts.append(f"status : {_quoted(query.status)}")
+    if query.crowd is not None:
+        parts.append(f"crowd : {_quoted(str(int(query.crowd)))}")
+    if months:
+        parts.append("received_month : (" + " OR ".join(_quoted(m) for m in months) + ")")
+    return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The office whose subtree a search lists."""
+
+    office_id: int
+    path: str
+
+
+async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> _Scope | None:
+    """The filter's office, else the actor's own unless it is a root (the central office sees
+    all); None lists everything."""
+    if office_id is not None:
+        office = await session.get(OfficeRow, office_id)
+        if office is None or not actor.sees(office.path):
+            raise ValidationFailed("invalid filter", {"office": "no such office in your scope"})
+        return _Scope(office.id, office.path)
+    if actor.office_path.count("/") > 2:
+        return _Scope(actor.office_id, actor.office_path)
+    return None
+
+
+def _conditions(query: PetitionQuery, scope: _Scope | None) -> list[Any]:
+    """WHERE terms on petitions' own columns, so one covering index answers them all."""
+    conditions: list[Any] = []
+    if scope is not None:
+        conditions.append(
+            PetitionRow.office_id.in_(
+                select(OfficeRow.id).where(in_subtree(OfficeRow.path, scope.path))
+            )
+        )
+    if query.type:
+        conditions.append(PetitionRow.type == query.type)
+    if query.status:
+        conditions.append(PetitionRow.status == query.status)
+    if query.crowd is not None:
+        # A literal, not a parameter: SQLite uses the partial index of crowd cases only when
+        # the query says crowd = 1 in so many words.
+        conditions.append(PetitionRow.crowd == (true() if query.crowd else false()))
+    if query.received_from:
+        conditions.append(PetitionRow.received_on >= query.received_from)
+    if query.received_to:
+        conditions.append(PetitionRow.received_on <= query.received_to)
+    return conditions
+
+
+# What summary_view reads: a page loads these, not the long texts.
+SUMMARY_COLUMNS = (
+    PetitionRow.case_code,
+    PetitionRow.national_code,
+    PetitionRow.type,
+    PetitionRow.status,
+    PetitionRow.office_id,
+    PetitionRow.petitioner_name,
+    PetitionRow.crowd,
+    PetitionRow.people_count,
+    PetitionRow.subject_field,
+    PetitionRow.source,
+    PetitionRow.received_on,
+    PetitionRow.handling_deadline,
+)
+NEWEST_FIRST = (PetitionRow.received_on.desc(), PetitionRow.id.desc())
+
+# A text search with more matches than this finds its page by walking the newest-first index
+# and testing each entry against the matches; with fewer, by fetching the matches and sorting
+# them. Either costs about the same near here (a few ms on 200 000 petitions).
+WALK_ABOVE = 2000
+# How many pages' worth of matches the first month window of such a walk should hold, going by
+# the average per month; a window that turns out short is widened fourfold.
+WINDOW_PAGES = 2.0
+_FTS_IDS = "SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH :match"
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _month_tokens(first: date, last: date) -> list[str]:
+    """The received_month tokens of the months from `first`'s to `last`'s, newest first."""
+    tokens = []
+    month = _month_start(last)
+    while month >= _month_start(first):
+        tokens.append(f"m{month.year:04d}{month.month:02d}")
+        month = _month_start(month - timedelta(days=1))
+    return tokens
+
+
+class _FtsStatements:
+    """The statements of one text search on SQLite, sharing its words, filters and dates."""
+
+    def __init__(self, session: AsyncSession, query: PetitionQuery, scope: _Scope | None):
+        self.session = session
+        self.query = query
+        self.scope = scope
+        self.words = _words(query.text or "", fts=True)
+        self.dates = ""
+        self.binds: list[BindParameter[Any]] = []
+        if query.received_from:
+            self.dates += " AND received_on >= :received_from"
+            self.binds.append(bindparam("received_from", query.received_from, type_=Date))
+        if query.received_to:
+            self.dates += " AND received_on <= :received_to"
+            self.binds.append(bindparam("received_to", query.received_to, type_=Date))
+
+    def _match(self, months: Sequence[str] = ()) -> BindParameter[Any]:
+        return bindparam("match", _fts_match(self.words, self.query, self.scope, months))
+
+    async def matches(self) -> int:
+        """How many petitions match everything but the dates: FTS5 counts them on its own."""
+        return await self.count_months(())
+
+    async def count(self, hint: str) -> int:
+        """How many petitions match within the dates, checked row by row."""
+        sql = text(f"SELECT count(*) FROM petitions {hint} WHERE id IN ({_FTS_IDS}){self.dates}")
+        binds = [self._match(), *self.binds]
+        return int((await self.session.execute(sql.bindparams(*binds))).scalar_one())
+
+    async def count_months(self, months: Sequence[str]) -> int:
+        """How many petitions match in the given months (all when none), by FTS5 alone."""
+        sql = text("SELECT count(*) FROM petitions_fts WHERE petitions_fts MATCH :match")
+        return int((await self.session.execute(sql.bindparams(self._match(months)))).scalar_one())
+
+    async def count_dated(self, hint: str, matches: int, first: date, last: date) -> int:
+        """How many of many matches lie within the dates, the register running first..last.
+
+        The months wholly inside the dates are counted by FTS5 alone (by their month tokens,
+        or by those of the months outside if fewer); only the part-months at either end are
+        checked row by row, which walks a few days of the index instead of the whole range.
+        """
+        low = max(self.query.received_from or first, first)
+        high = min(self.query.received_to or last, last)
+        if low > high:
+            return 0
+        # A month is whole when the dates take all of it that the register holds.
+        low_whole = low == first or low.day == 1
+        high_whole = high == last or _next_month(high) - timedelta(days=1) == high
+        inner_from = _month_start(low) if low_whole else _next_month(low)
+        inner_to = high if high_whole else _month_start(high) - timedelta(days=1)
+        total = 0
+        if inner_from <= inner_to:
+            inside = _month_tokens(inner_from, inner_to)
+            outside = (
+                _month_tokens(first, inner_from - timedelta(days=1)) if inner_from > first else []
+            )
+            if inner_to < last:
+                outside += _month_tokens(_next_month(inner_to), last)
+            if len(outside) < len(inside):
+                total += matches - (await self.count_months(outside) if outside else 0)
+            else:
+                total += await self.count_months(inside)
+        ends = []
+        if not low_whole:
+            ends.append((low, min(high, _next_month(low) - timedelta(days=1))))
+        if not high_whole and (low_whole or _month_start(high) != _month_start(low)):
+            ends.append((max(low, _month_start(high)), high))
+        for start, end in ends:
+            total += await self._count_days(hint, start, end)
+        return total
+
+    async def _count_days(self, hint: str, start: date, end: date) -> int:
+        sql = text(
+            f"SELECT count(*) FROM petitions {hint} WHERE id IN ({_FTS_IDS}) "
+            "AND received_on >= :start AND received_on <= :end"
+        )
+        binds = [
+            self._match(_month_tokens(start, end)),
+            bindparam("start", start, type_=Date),
+            bindparam("end", end, type_=Date),
+        ]
+        return int((await self.session.execute(sql.bindparams(*binds))).scalar_one())
+
+    async def bounds(self) -> tuple[date, date]:
+        """The first and the last day a petition in the register was received."""
+        row = (
+            await self.session.execute(
+                select(
+                    select(func.min(PetitionRow.received_on)).scalar_subquery(),
+                    select(func.max(PetitionRow.received_on)).scalar_subquery(),
+                )
+            )
+        ).one()
+        return row[0], row[1]
+
+    async def page(
+        self, hint: str, months: Sequence[str] = (), since: date | None = None
+    ) -> list[int]:
+        """Ids of the page, newest first, looking only at `months` (from `since`) if given."""
+        window = " AND received_on >= :since" if since else ""
+        sql = text(
+            f"SELECT id FROM petitions {hint} WHERE id IN ({_FTS_IDS}){self.dates}{window} "
+            "ORDER BY received_on DESC, id DESC LIMIT :limit OFFSET :offset"
+        )
+        binds = [
+            self._match(months),
+            *self.binds,
+            bindparam("limit", self.query.limit),
+            bindparam("offset", self.query.offset),
+        ]
+        if since:
+            binds.append(bindparam("since", since, type_=Date))
+        return [int(i) for i in (await self.session.execute(sql.bindparams(*binds))).scalars()]
+
+
+async def _fts_search(
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None
+) -> tuple[int, list[int]]:
+    """(total, ids of the page) of a text search on SQLite's FTS5 index."""
+    fts = _FtsStatements(session, query, scope)
+    matches = await fts.matches()
+    if not matches:
+        return 0, []
+    # SQLite's planner cannot know how many rows match; the count decides the plan.
+    if matches <= WALK_ABOVE:
+        hint = "NOT INDEXED"
+        total = await fts.count(hint) if fts.dates else matches
+        return total, (await fts.page(hint) if total > query.offset else [])
+    hint = "INDEXED BY ix_petitions_received"
+    first, last = await fts.bounds()
+    total = await fts.count_dated(hint, matches, first, last) if fts.dates else matches
+    if total <= query.offset:
+        return total, []
+    # Walking the index needs every match in hand first, so look in the latest months, where
+    # enough matches for the page should be, and widen the window if they are not.
+    if query.received_from and query.received_from > first:
+        first = query.received_from
+    if query.received_to and query.received_to < last:
+        last = query.received_to
+    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    months = max(1, math.ceil(WINDOW_PAGES * (query.offset + query.limit) * span / total))
+    while months < span:
+        since = _month_start(last)
+        for _ in range(months - 1):
+            since = _month_start(since - timedelta(days=1))
+        ids = await fts.page(hint, _month_tokens(since, last), since)
+        # Every row of the window is newer than every row outside it: a full page found in it
+        # is the page, and so is a short one that ends at the last match.
+        if len(ids) == query.limit or query.offset + len(ids) == total:
+            return total, ids
+        months *= 4
+    return total, await fts.page(hint)
+
+
+async def _sql_search(
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None
+) -> tuple[int, list[int]]:
+    """(total, ids of the page) from the covering indexes; text by tsvector on PostgreSQL."""
+    conditions = _conditions(query, scope)
+    if query.text:
+        ts_query = " & ".join(f"{w}:*" for w in _words(query.text))
+        conditions.append(
+            text(
+                # search_vector: stored by migration 0003 (PostgreSQL only).
+                "petitions.search_vector @@ to_tsquery('simple', :match)"
+            ).bindparams(match=ts_query)
+        )
+    total = int(
+        (
+            await session.execute(select(func.count()).select_from(PetitionRow).where(*conditions))
+        ).scalar_one()
+    )
+    if total <= query.offset:
+        return total, []
+    ids = (
+        await session.execute(
+            select(PetitionRow.id)
+            .where(*conditions)
+            .order_by(*NEWEST_FIRST)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+    ).scalars()
+    return total, list(ids)
+
+
+async def search(
+    session: AsyncSession, actor: Actor, query: PetitionQuery, *, is_sqlite: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the register in the actor's scope, newest first, with the total."""
+    actor.require(Action.READ_PETITIONS)
+    scope = await _scope(session, actor, query.office_id)
+    if query.text and is_sqlite:
+        total, ids = await _fts_search(session, query, scope)
+    else:
+        total, ids = await _sql_search(session, query, scope)
+    # The page's ids come from an index alone; only those rows are read, with their office.
+    items: list[dict[str, Any]] = []
+    if ids:
+        rows = await session.execute(
+            select(PetitionRow, OfficeRow.name)
+            .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
+            .where(PetitionRow.id.in_(ids))
+            .options(load_only(*SUMMARY_COLUMNS))
+        )
+        by_id = {row.id: summary_view(row, name) for row, name in rows}
+        items = [by_id[i] for i in ids if i in by_id]
+    await audit_reads(session, actor, [i["id"] for i in items], "list")
+    return items, total
