@@ -46,6 +46,10 @@ class ForwardedTrack(MediaStreamTrack):
         self._last_in = 0
         self._last_out = 0
         self.frames_sent = 0
+        # Set once the sender's loop first asks for a frame: it only starts after the
+        # subscriber's answer is applied and DTLS is up, so frames queued before that wait here.
+        self.started = False
+        self.on_started: Callable[[], None] | None = None
 
     def push(self, frame: EncodedFrame, source: object) -> bool:
         """Queue a frame for the sender; False when the sender is not keeping up."""
@@ -78,6 +82,11 @@ class ForwardedTrack(MediaStreamTrack):
         """Next packet for RTCRtpSender's pack() path."""
         if self.readyState != "live":
             raise MediaStreamError
+        if not self.started:
+            self.started = True
+            logger.debug("track %s (%s): sender started", id(self), self.kind)
+            if self.on_started is not None:
+                self.on_started()
         packet = await self._queue.get()
         if packet is None:
             raise MediaStreamError
@@ -105,6 +114,18 @@ class Subscription:
         self.waiting_keyframe = publication.kind == "video"
         self.waiting_since = time.monotonic()
         self.frames = 0
+        track.on_started = self._sender_started
+
+    def _sender_started(self) -> None:
+        """The subscriber's sender began reading: make sure a keyframe is on its way."""
+        if not self.waiting_keyframe or self not in self.publication.subscriptions:
+            return
+        # Subscribed before the sender ran (see Participant._plan_slots) and no keyframe is
+        # queued yet, or the queue overflowed while the answer was pending: ask now, unless a
+        # request is already in flight (the retry below covers a lost one).
+        if self.publication.last_request_age() > KEYFRAME_REQUEST_INTERVAL:
+            self.waiting_since = time.monotonic()
+            self.publication.request_keyframe("subscriber sender started")
 
     def deliver(self, frame: EncodedFrame) -> None:
         """Forward a frame, or hold it back until the subscriber can decode again."""
@@ -112,16 +133,27 @@ class Subscription:
             self._hold()
         if self.waiting_keyframe:
             if not frame.keyframe:
-                if time.monotonic() - self.waiting_since > KEYFRAME_RETRY_AFTER:
+                if (
+                    self.track.started
+                    and time.monotonic() - self.waiting_since > KEYFRAME_RETRY_AFTER
+                ):
                     self.waiting_since = time.monotonic()
                     self.publication.request_keyframe("subscriber still waiting")
                 return
             self.waiting_keyframe = False
+            logger.debug(
+                "sub %s %s from %s: keyframe delivered",
+                id(self.track),
+                self.publication.kind,
+                self.publication.participant_id,
+            )
         if self.track.push(frame, self.publication):
             self.frames += 1
         elif self.publication.kind == "video":
             self._hold()
-            self.publication.request_keyframe("subscriber queue overflow")
+            if self.track.started:
+                self.publication.request_keyframe("subscriber queue overflow")
+            # Not started: the answer is late; the sender asks for a keyframe when it starts.
 
     def _hold(self) -> None:
         self.waiting_keyframe = True
@@ -205,6 +237,10 @@ class Publication:
         if subscription in self.subscriptions:
             self.subscriptions.remove(subscription)
             subscription.track.flush()
+
+    def last_request_age(self) -> float:
+        """Seconds since the last keyframe request went to the publisher."""
+        return time.monotonic() - self._last_request
 
     def request_keyframe(self, reason: str) -> None:
         """Ask the publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL."""

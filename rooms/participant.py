@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 ANSWER_TIMEOUT = 10.0
 MAX_OFFER_ATTEMPTS = 3
 MAX_EARLY_CANDIDATES = 64
+# Subscribe a new video slot as soon as it is offered rather than once the offer is answered:
+# the publisher's keyframe (a few hundred ms under load) then overlaps the offer/answer round.
+PREFETCH_KEYFRAMES = True
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -208,6 +211,7 @@ class Participant:
             raise NegotiationError(
                 "conflict", "an offer was already accepted; renegotiation is hub-initiated"
             )
+        logger.debug("participant %s: client offer in", self.id)
         kinds = sdp_guard.check_client_offer(sdp)
         sdp = sdp_guard.filter_candidates(
             sdp, lambda host: remote_candidate_allowed(host, self.options.ice_announced_ips)
@@ -244,6 +248,7 @@ class Participant:
         self.ready = True
         self._task = asyncio.get_running_loop().create_task(self._negotiation_loop())
         self.request_renegotiation()
+        logger.debug("participant %s: answer out", self.id)
         return str(pc.localDescription.sdp)
 
     def _publish(self, transceiver: RTCRtpTransceiver) -> None:
@@ -312,6 +317,7 @@ class Participant:
 
     async def accept_answer(self, sdp: str, revision: int) -> None:
         """Apply the client's answer to the hub's offer `revision`."""
+        logger.debug("participant %s: answer rev %d in", self.id, revision)
         pending = self._pending
         if self.pc is None or pending is None:
             raise NegotiationError("conflict", "no hub offer is waiting for an answer")
@@ -379,6 +385,7 @@ class Participant:
                     "tracks": self.track_map(),
                 },
             )
+            logger.debug("participant %s: offer rev %d out", self.id, self.revision)
             try:
                 await asyncio.wait_for(pending.answered.wait(), ANSWER_TIMEOUT)
             except TimeoutError:
@@ -391,6 +398,7 @@ class Participant:
                 continue
             finally:
                 self._pending = None
+            logger.debug("participant %s: answer rev %d applied", self.id, pending.revision)
             self._attach_slots()
             return
         logger.warning("participant %s: gave up renegotiating", self.id)
@@ -438,6 +446,16 @@ class Participant:
             slot.attached = False
             slot.transceiver.direction = "sendonly"
             set_stream_id(slot.transceiver.sender, publication.participant_id)
+            if (
+                PREFETCH_KEYFRAMES
+                and slot.kind == "video"
+                and isinstance(slot.track, ForwardedTrack)
+                and not slot.track.started
+            ):
+                # Its sender cannot send before our answer is applied and DTLS is up: subscribe
+                # now, so the keyframe is asked for during the offer/answer round and waits
+                # in the track's queue instead of being asked for only once it is over.
+                self._attach(slot)
             changed = True
         return changed
 
@@ -502,9 +520,20 @@ class Participant:
         for slot in self.slots:
             if slot.publication is None or slot.attached:
                 continue
-            slot.attached = True
-            if isinstance(slot.track, ForwardedTrack):
-                slot.subscription = slot.publication.subscribe(slot.track)
+            self._attach(slot)
+
+    def _attach(self, slot: Slot) -> None:
+        assert slot.publication is not None
+        slot.attached = True
+        if isinstance(slot.track, ForwardedTrack):
+            logger.debug(
+                "participant %s: track %s subscribes to %s's %s",
+                self.id,
+                id(slot.track),
+                slot.publication.participant_id,
+                slot.kind,
+            )
+            slot.subscription = slot.publication.subscribe(slot.track)
 
     def _detach(self, slot: Slot) -> None:
         if slot.publication is not None and slot.subscription is not None:
@@ -528,6 +557,8 @@ class Participant:
                 self.forget(slot.publication)
 
     def _on_connection_state(self) -> None:
+        if self.pc is not None:
+            logger.debug("participant %s: pc %s", self.id, self.pc.connectionState)
         # "closed" without close(): the site closed its side (DTLS close_notify) and aiortc
         # closed ours; either way the site is gone.
         if self.pc is not None and self.pc.connectionState in ("failed", "closed"):

@@ -321,7 +321,10 @@ export class HearingClient extends EventTarget {
   }
 
   _bindSocket(socket) {
-    socket.on("offer", (msg) => this._enqueue(() => this._onHubOffer(msg)));
+    socket.on("offer", (msg) => {
+      this.timings.hubOfferReceived ??= performance.now();
+      this._enqueue(() => this._onHubOffer(msg));
+    });
     socket.on("ice_candidate", (msg) => this._onHubCandidate(msg));
     socket.on("participant_joined", (msg) => this._onParticipantJoined(msg?.participant));
     socket.on("participant_left", (msg) => this._onParticipantLeft(msg));
@@ -492,9 +495,11 @@ export class HearingClient extends EventTarget {
     if (!pc || !msg || typeof msg.sdp !== "string") return;
     const session = this._session;
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    this.timings.hubOfferApplied ??= performance.now();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (session !== this._session || pc !== this._pc) return;
+    this.timings.hubAnswerSent ??= performance.now();
     // The answer goes out before the tracks are mapped: the hub is waiting for it.
     const sent = this._request("answer", {
       sdp: pc.localDescription.sdp,
