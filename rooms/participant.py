@@ -69,15 +69,13 @@ class MediaOptions:
     stall_timeout: float = 0.4
 
     def rtc_configuration(self) -> RTCConfiguration:
-        """An RTCConfiguration that never falls back to aiortc's default public STUN server."""
-        servers = [
-            RTCIceServer(
-                urls=url,
-                username=self.turn_username or None if url.startswith("turn") else None,
-                credential=self.turn_password or None if url.startswith("turn") else None,
-            )
-            for url in self.ice_servers
-        ]
+        """An RTCConfiguration that never falls back to aiortc's default public STUN server.
+
+        The hub is the server sites reach: it needs no relay of its own, so TURN entries (which
+        would only take allocations nobody uses) are left to the browsers; STUN is kept so a hub
+        behind NAT without announced addresses can still learn its public address.
+        """
+        servers = [RTCIceServer(urls=url) for url in self.ice_servers if url.startswith("stun")]
         return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 

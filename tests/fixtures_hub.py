@@ -18,7 +18,7 @@ class HubServer:
     url: str
     port: int
     settings: Settings
-    app: web.Application
+    app: web.Application | None  # None when the hub runs in a process of its own
 
 
 class HubFactory(Protocol):

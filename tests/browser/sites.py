@@ -61,6 +61,30 @@ _TIMINGS_JS = """() => ({
 })"""
 
 
+# Four Chromiums each encoding a 640x480 fake camera and decoding three remote ones, plus the
+# hub, on a 2-core machine starve the hub's event loop for hundreds of ms (measured: a join
+# handled in 5 ms took 540 ms while the browsers were busy). Real sites each have their own
+# PC, so the tests cap the fake camera at 320x240, 15 fps; the page's own code is unchanged
+# (this only narrows what getUserMedia is asked for). `tcd-hub bench sfu` measures the hub
+# at 640x480 and about 1 Mbps.
+CAMERA_CAP = """
+(() => {
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) => {
+    if (constraints && constraints.video) {
+      const base = typeof constraints.video === "object" ? constraints.video : {};
+      constraints = {
+        ...constraints,
+        video: { ...base, width: { ideal: 320 }, height: { ideal: 240 },
+                 frameRate: { ideal: 15 } },
+      };
+    }
+    return original(constraints);
+  };
+})();
+"""
+
+
 @dataclass(frozen=True)
 class JoinTiming:
     """Join-to-first-remote-frame of one browser, in ms (page clock)."""
@@ -100,6 +124,7 @@ class SitePage:
     async def open(cls, browser: Browser, base_url: str, username: str) -> SitePage:
         """A fresh context signed in as `username` through the API (sets the session cookie)."""
         context = await browser.new_context(base_url=base_url)
+        await context.add_init_script(CAMERA_CAP)
         response = await context.request.post(
             "/api/v1/auth/login", data={"username": username, "password": PASSWORD}
         )

@@ -131,9 +131,7 @@ async def test_relay_only_browser_gets_media_through_coturn(
 
     # The TURN server and its credential reached the page (rendered and in the join ack)...
     info = await _selected_pair(site)
-    expected = [
-        {"urls": turn_server.url, "username": turn_server.username, "credential": "secret"}
-    ]
+    expected = [{"urls": turn_server.url, "username": turn_server.username, "credential": "secret"}]
     assert info["pageIceServers"] == expected, info
     assert info["iceServers"] and info["iceServers"][-1] == expected, info
     # ...the browser gathered relay candidates only, and media flows over a relayed pair.
@@ -163,5 +161,23 @@ async def test_relay_only_browser_gets_media_through_coturn(
     # coturn granted allocations to our user: the relay is real, not a host path in disguise.
     allocations = turn_server.successful_allocations()
     assert allocations, f"no successful ALLOCATE in coturn's log:\n{turn_server.log()[-3000:]}"
+    # The browser's relayed address is one of them, and coturn opened it to the hub's address.
+    session = turn_server.relay_session(pair["local"]["port"])
+    assert any("ALLOCATE processed, success" in line for line in session), session
+    granted = ("CREATE_PERMISSION processed, success", "CHANNEL_BIND processed, success")
+    assert any(g in line for line in session for g in granted), session
+    assert any(f"peer {pair['remote']['address']} " in line for line in session), session
     assert not site.console_errors, site.console_errors
-    print("PAIR", pair, "\nALLOC", *allocations, sep="\n")
+
+
+async def test_page_keeps_its_first_peer_connection_with_turn_configured(
+    hub: HubServer, api: HubApi, open_site: OpenSite
+) -> None:
+    site = await open_site(BROWSER_USER)
+    await site.context.add_init_script(RELAY_ONLY_JS)
+    hearing_id = await api.live_hearing(
+        "Phiên qua máy chủ TURN", host_office_id=api.user["office_id"], site_office_ids=[]
+    )
+    await site.join(hearing_id)
+    configs = await site.page.evaluate("window.tcdTest.iceServers")
+    assert len(configs) == 1, f"the page created {len(configs)} peer connections: {configs}"

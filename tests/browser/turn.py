@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -47,6 +48,23 @@ class TurnServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def relay_session(self, relay_port: int) -> list[str]:
+        """The log lines of the TURN session whose relayed address is 127.0.0.1:relay_port.
+
+        With --verbose coturn logs "Local relay addr: IP:PORT" just before that allocation's
+        "session N: new, ..." line; every later line of session N is returned.
+        """
+        lines = self.log().splitlines()
+        marker = f"Local relay addr: {self.host}:{relay_port}"
+        for index, line in enumerate(lines):
+            if line.rstrip().endswith(marker):
+                for later in lines[index + 1 : index + 6]:
+                    found = re.search(r"session (\d+): new,", later)
+                    if found:
+                        prefix = f"session {found.group(1)}:"
+                        return [x for x in lines[index + 1 :] if prefix in x]
+        return []
 
     def successful_allocations(self) -> list[str]:
         """The log lines of ALLOCATE requests coturn granted (with the user and realm)."""
@@ -101,6 +119,7 @@ def _launch(exe: str, workdir: Path, port: int, relay: tuple[int, int]) -> subpr
             f"--log-file={log_path}",
             "--simple-log",  # exactly that file name, no date suffix or rollover
             "--no-stdout-log",
+            "--verbose",  # session and ALLOCATE lines, which the test looks for
             f"--pidfile={workdir / f'turn-{port}.pid'}",
             f"--db={workdir / 'turndb'}",  # not /var/lib/turn/turndb
             "--relay-threads=0",  # one thread is plenty here, and spares the small machine's CPU

@@ -705,8 +705,16 @@ export class HearingClient extends EventTarget {
   }
 }
 
+// Key order differs between the page (Jinja's tojson sorts keys) and the join ack: compare
+// each server's fields, not the JSON text.
 function sameIceServers(a, b) {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const norm = (servers) =>
+    JSON.stringify(
+      (servers || []).map((s) =>
+        Object.fromEntries(Object.entries(s).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))),
+      ),
+    );
+  return norm(a) === norm(b);
 }
 
 function sameTracks(a, b) {
