@@ -161,6 +161,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "log.participant_admitted": ("Cho điểm cầu vào phiên", "Site admitted"),
     "log.participant_muted": ("Tắt micrô điểm cầu", "Site muted"),
     "log.participant_removed": ("Mời điểm cầu ra khỏi phiên", "Site removed"),
+    "log.participant_sent_to_waiting": (
+        "Đưa điểm cầu về phòng chờ",
+        "Site sent back to the waiting room",
+    ),
     "log.media_started": ("Bắt đầu truyền hình ảnh, âm thanh", "Media started"),
     "log.connectivity": ("Sự cố kết nối", "Connectivity incident"),
     "log.petition_linked": ("Gắn đơn vào phiên", "Petition linked"),
