@@ -25,7 +25,7 @@ VENDOR := web/static/vendor
 SIO_DIST := node_modules/socket.io-client/dist
 VENDOR_FILES := $(VENDOR)/socket.io.esm.min.js $(VENDOR)/socket.io.esm.min.js.map
 
-.PHONY: help run test lint fmt bench-api bench-sfu clean clean-data system-deps vendor
+.PHONY: help run test lint fmt bench-api bench-sfu screenshots clean clean-data system-deps vendor
 
 help:
 	@echo "make run        install, migrate, seed demo data once, serve http://$(HOST):$(PORT)"
@@ -34,6 +34,7 @@ help:
 	@echo "make fmt        ruff --fix and ruff format"
 	@echo "make bench-api  tcd-hub bench api $(BENCH_API_ARGS)"
 	@echo "make bench-sfu  tcd-hub bench sfu $(BENCH_SFU_ARGS)"
+	@echo "make screenshots every page at 1366x768 and 1920x1080 into docs/screenshots/"
 	@echo "make clean      remove .venv, node_modules, vendored JS and caches (keeps ./var)"
 	@echo "make clean-data remove ./var (database and the demo-seed marker)"
 
@@ -109,6 +110,9 @@ bench-api: $(VENV)/.installed
 
 bench-sfu: $(VENV)/.installed
 	$(BIN)/tcd-hub bench sfu $(BENCH_SFU_ARGS)
+
+screenshots: $(VENV)/.installed-test $(VENDOR_FILES)
+	$(BIN)/python -m tests.ui.screenshots --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache test-results \

@@ -14,7 +14,7 @@ from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, SETTINGS
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.config import Settings
-from hub.pages import TEMPLATES, WEB_DIR, make_templates
+from hub.pages import TEMPLATES, WEB_DIR, html_errors_middleware, make_templates
 from hub.pages import routes as page_routes
 from hub.services.auth import LoginRateLimiter
 from hub.services.live import DatabaseLiveGateway
@@ -30,7 +30,8 @@ MAX_BODY_BYTES = 256 * 1024
 def create_app(settings: Settings) -> web.Application:
     """Build the aiohttp application: API, pages, static files, signaling and rooms."""
     app = web.Application(
-        middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[html_errors_middleware, errors_middleware, auth_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[DATABASE] = Database.from_settings(settings)
