@@ -518,6 +518,30 @@ async def leader_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+# --- the site kiosk -----------------------------------------------------------------------------
+
+KIOSK_ROLES = (Role.STAFF, Role.LEADER, Role.ADMIN)
+
+
+@routes.get("/site")
+@page(Action.READ_HEARINGS)
+async def site_kiosk(request: web.Request) -> web.StreamResponse:
+    """The bridge-point PC's screen (static/js/kiosk.js): waits for its office's next hearing,
+    joins it by itself when it goes live, full screen, and waits again after it ends."""
+    actor = actor_of(request)
+    if actor.role not in KIOSK_ROLES:
+        return await error_page(request, 403)
+    return render(
+        request,
+        "kiosk.html",
+        office_id=actor.office_id,
+        office_name=actor.office_name,
+        user_display_name=actor.display_name,
+        ice_servers=request.app[SETTINGS].client_ice_servers(),
+        page_data={"office_id": actor.office_id},
+    )
+
+
 # --- the operator board ------------------------------------------------------------------------
 
 

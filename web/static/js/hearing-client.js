@@ -28,7 +28,8 @@
  *   left               {reason}  reason: left | removed | ended | closed | unload
  *
  * Moderators (the chair, leaders of the host office) also have admit(), sendToWaiting(),
- * remove(), muteSite(), setSpotlight(), startHearing(), endHearing() and nowHearing().
+ * remove(), muteSite(), setSpotlight(), startHearing(), endHearing() and markHeard()
+ * (the field `nowHearing` holds the petition being heard).
  */
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
@@ -233,7 +234,7 @@ export class HearingClient extends EventTarget {
   }
 
   /** Mark a petition as being heard ("start") or no longer ("stop"). */
-  nowHearing(petitionId, action) {
+  markHeard(petitionId, action) {
     return this.request("now_hearing", { petition_id: petitionId, action });
   }
 

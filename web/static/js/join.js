@@ -7,6 +7,7 @@
  * tests and people can read join-to-first-frame figures without devtools.
  */
 
+import { api, fmtTime, label, t } from "./common.js";
 import { HearingClient } from "./hearing-client.js";
 
 const STATUS_TEXT = {
@@ -33,6 +34,17 @@ const micButton = document.getElementById("btn-mic");
 const cameraButton = document.getElementById("btn-camera");
 const soundButton = document.getElementById("btn-sound");
 const leaveButton = document.getElementById("btn-leave");
+// The chair's live controls (shown to moderators only).
+const hostControls = document.getElementById("host-controls");
+const phaseBadge = document.getElementById("hearing-phase");
+const startButton = document.getElementById("btn-start");
+const endButton = document.getElementById("btn-end");
+const waitingPanel = document.getElementById("waiting-panel");
+const waitingList = document.getElementById("waiting-list");
+const waitingEmpty = document.getElementById("waiting-empty");
+const petitionPanel = document.getElementById("petition-panel");
+const petitionList = document.getElementById("petition-list");
+const petitionEmpty = document.getElementById("petition-empty");
 
 const rawHearingId = root.dataset.hearingId;
 const hearingId = /^\d+$/.test(rawHearingId) ? Number(rawHearingId) : rawHearingId;
@@ -87,6 +99,27 @@ function labelTile(tile, participant) {
     Boolean(participant.audio_muted || participant.muted_by_host),
     Boolean(participant.video_muted),
   );
+  const hostMuted = Boolean(participant.muted_by_host);
+  tile.dataset.hostMuted = String(hostMuted);
+  tile.classList.toggle("tile--host-muted", hostMuted);
+  tile.querySelector(".tile__host-muted").hidden = !hostMuted;
+  // The chair's buttons for an admitted site; their names say which site they act on.
+  const controls = tile.querySelector(".tile__controls");
+  controls.hidden = !(client.moderator && !waiting);
+  controls.setAttribute("aria-label", t("live.site_controls", { office: officeName }));
+  const mute = tile.querySelector(".tile__mute");
+  mute.textContent = hostMuted ? t("live.unmute_site") : t("live.mute_site");
+  mute.setAttribute("aria-pressed", String(hostMuted));
+  mute.setAttribute("aria-label", `${mute.textContent}: ${officeName}`);
+  const spot = tile.querySelector(".tile__spotlight");
+  spot.setAttribute("aria-label", `${t("live.spotlight")}: ${officeName}`);
+  tile.querySelector(".tile__to-waiting").setAttribute(
+    "aria-label",
+    `${t("live.to_waiting")}: ${officeName}`,
+  );
+  tile.querySelector(".tile__remove").setAttribute("aria-label", `${t("live.remove")}: ${officeName}`);
+  tile.querySelector(".tile__admit").setAttribute("aria-label", `${t("live.admit")}: ${officeName}`);
+  renderWaitingList();
 }
 
 function setTileMuted(tile, audioMuted, videoMuted) {
@@ -113,6 +146,7 @@ function ensureTile(participantId) {
       setStatus(`Không cho vào phiên được: ${error.message}`);
     });
   });
+  wireTileControls(tile, participantId);
   remoteTiles.set(participantId, tile);
   tiles.append(tile);
   labelTile(tile, client.participants.get(participantId) ?? { participant_id: participantId });
@@ -127,6 +161,168 @@ function removeTile(participantId) {
   detachMedia(tile);
   tile.remove();
   updateEmptyNote();
+  renderWaitingList();
+}
+
+// --- the chair's live controls -----------------------------------------------------------------
+
+/** Run a host control from a button: the button is off while the hub answers. */
+function control(button, action) {
+  button.disabled = true;
+  return action()
+    .catch((error) => setStatus(t("live.failed", { message: error.message ?? String(error) })))
+    .finally(() => {
+      button.disabled = false;
+    });
+}
+
+function wireTileControls(tile, participantId) {
+  tile.querySelector(".tile__mute").addEventListener("click", (event) => {
+    const participant = client.participants.get(participantId);
+    const muted = Boolean(participant?.muted_by_host);
+    control(event.currentTarget, () => client.muteSite(participantId, !muted));
+  });
+  tile.querySelector(".tile__spotlight").addEventListener("click", (event) => {
+    const next = client.spotlight === participantId ? null : participantId;
+    control(event.currentTarget, () => client.setSpotlight(next));
+  });
+  tile.querySelector(".tile__to-waiting").addEventListener("click", (event) => {
+    control(event.currentTarget, () => client.sendToWaiting(participantId));
+  });
+  tile.querySelector(".tile__remove").addEventListener("click", (event) => {
+    const office = tile.dataset.officeName || t("kiosk.own_site");
+    if (!window.confirm(t("live.remove_confirm", { office }))) return;
+    control(event.currentTarget, () => client.remove(participantId));
+  });
+}
+
+/** The sites in the waiting room, each with its "Cho vào phiên" button (moderators only). */
+function renderWaitingList() {
+  waitingPanel.hidden = !client.moderator;
+  if (!client.moderator) return;
+  const items = [];
+  for (const [participantId, participant] of client.participants) {
+    if (participant.state !== "waiting") continue;
+    const office = participant.office_name || t("kiosk.own_site");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn--small btn--primary";
+    button.textContent = t("live.admit");
+    button.setAttribute("aria-label", `${t("live.admit")}: ${office}`);
+    button.addEventListener("click", () => control(button, () => client.admit(participantId)));
+    const name = document.createElement("span");
+    name.className = "live-list__name";
+    name.textContent = office;
+    const item = document.createElement("li");
+    item.className = "live-list__item";
+    item.dataset.participantId = String(participantId);
+    item.dataset.officeName = participant.office_name || "";
+    item.append(name, button);
+    items.push(item);
+  }
+  waitingList.replaceChildren(...items);
+  waitingEmpty.hidden = items.length > 0;
+}
+
+/** The spotlit site is shown large on every site's screen. */
+function applySpotlight(participantId) {
+  root.dataset.spotlight = participantId ?? "";
+  tiles.classList.toggle("tiles--spotlight", participantId !== null && participantId !== undefined);
+  for (const [pid, tile] of remoteTiles) {
+    const on = pid === participantId;
+    tile.classList.toggle("tile--spotlight", on);
+    tile.querySelector(".tile__spotlit").hidden = !on;
+    tile.querySelector(".tile__spotlight").setAttribute("aria-pressed", String(on));
+  }
+  localTile.classList.toggle("tile--spotlight", participantId === client.participantId);
+}
+
+function renderHearingStatus(status) {
+  root.dataset.hearingStatus = status ?? "";
+  hostControls.hidden = !client.moderator;
+  phaseBadge.dataset.status = status ?? "";
+  phaseBadge.className = `badge badge--${status ?? "scheduled"}`;
+  phaseBadge.textContent = status ? t(`live.status_${status}`) : "";
+  const joined = client.state === "joined";
+  startButton.disabled = !(joined && status === "scheduled");
+  endButton.disabled = !(joined && status === "live");
+}
+
+// Petitions of the hearing: key fields only; the one being heard is marked for everyone.
+const petitions = new Map();
+
+async function loadPetitions() {
+  try {
+    const hearing = await api(`/api/v1/hearings/${hearingId}`);
+    petitions.clear();
+    for (const petition of hearing.petitions ?? []) petitions.set(petition.petition_id, petition);
+    if (client.nowHearing) updatePetition(client.nowHearing);
+    renderPetitions();
+  } catch (error) {
+    petitionPanel.hidden = false;
+    petitionEmpty.hidden = false;
+    petitionEmpty.textContent = t("live.petitions_failed");
+    console.warn("petitions:", error.message ?? error);
+  }
+}
+
+function updatePetition(update) {
+  const petition = petitions.get(update.petition_id);
+  if (!petition) return;
+  if ("heard_from" in update) petition.heard_from = update.heard_from;
+  if ("heard_to" in update) petition.heard_to = update.heard_to;
+}
+
+function renderPetitions() {
+  petitionPanel.hidden = false;
+  petitionEmpty.hidden = petitions.size > 0;
+  const items = [];
+  for (const petition of petitions.values()) {
+    const current = Boolean(petition.heard_from && !petition.heard_to);
+    const item = document.createElement("li");
+    item.className = `live-list__item petition${current ? " petition--current" : ""}`;
+    item.dataset.petitionId = String(petition.petition_id);
+    item.dataset.current = String(current);
+    if (current) item.setAttribute("aria-current", "true");
+    const head = document.createElement("strong");
+    head.textContent = petition.case_code;
+    const facts = [label("ptype", petition.type), petition.subject_field];
+    if (petition.people_count) facts.push(t("live.people", { count: petition.people_count }));
+    const info = document.createElement("span");
+    info.className = "petition__facts";
+    info.textContent = facts.filter(Boolean).join(" · ");
+    const state = document.createElement("span");
+    state.className = "petition__state";
+    if (current) {
+      state.className += " badge badge--live";
+      state.textContent = t("live.now_hearing");
+    } else if (petition.heard_from && petition.heard_to) {
+      state.textContent = t("live.heard", {
+        from_: fmtTime(petition.heard_from),
+        to: fmtTime(petition.heard_to),
+      });
+    }
+    item.append(head, info, state);
+    if (client.moderator) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `btn btn--small${current ? " btn--danger" : ""}`;
+      button.textContent = current ? t("live.hear_stop") : t("live.hear_start");
+      button.setAttribute("aria-label", `${button.textContent}: ${petition.case_code}`);
+      button.disabled = client.state !== "joined";
+      const action = current ? "stop" : "start";
+      button.addEventListener("click", () =>
+        control(button, async () => {
+          const ack = await client.markHeard(petition.petition_id, action);
+          updatePetition(ack);
+          renderPetitions();
+        }),
+      );
+      item.append(button);
+    }
+    items.push(item);
+  }
+  petitionList.replaceChildren(...items);
 }
 
 function detachMedia(tile) {
@@ -184,6 +380,8 @@ client.addEventListener("statechange", ({ detail }) => {
   root.dataset.state = detail.state;
   setStatus(STATUS_TEXT[detail.state] ?? detail.state);
   renderButtons();
+  renderHearingStatus(client.hearing?.status ?? null);
+  if (petitions.size) renderPetitions();
 });
 
 client.addEventListener("admission", ({ detail }) => showAdmission(detail.state));
@@ -213,10 +411,24 @@ client.addEventListener("joined", ({ detail }) => {
     labelTile(ensureTile(participant.participant_id), participant);
   }
   showAdmission(detail.admission);
+  applySpotlight(detail.spotlight);
+  renderHearingStatus(detail.hearing?.status ?? null);
+  renderWaitingList();
+  loadPetitions();
+});
+
+client.addEventListener("spotlight", ({ detail }) => applySpotlight(detail.participantId));
+
+client.addEventListener("hearingstatus", ({ detail }) => renderHearingStatus(detail.status));
+
+client.addEventListener("nowhearing", ({ detail }) => {
+  updatePetition(detail);
+  renderPetitions();
 });
 
 client.addEventListener("participantjoined", ({ detail }) => {
   labelTile(ensureTile(detail.participant.participant_id), detail.participant);
+  applySpotlight(client.spotlight);
 });
 
 client.addEventListener("participantupdated", ({ detail }) => {
@@ -274,6 +486,17 @@ soundButton.addEventListener("click", () => {
 });
 leaveButton.addEventListener("click", () => {
   client.leave();
+});
+startButton.addEventListener("click", () =>
+  control(startButton, async () => {
+    const ack = await client.startHearing();
+    if (client.hearing) client.hearing.status = ack.status;
+    renderHearingStatus(ack.status);
+  }),
+);
+endButton.addEventListener("click", () => {
+  if (!window.confirm(t("live.end_confirm"))) return;
+  control(endButton, () => client.endHearing());
 });
 window.addEventListener("pagehide", () => client.close("unload"));
 
