@@ -47,6 +47,8 @@ class Shot:
     lang: str = "vi"
     # Chromium logs an error status of the page itself in the console: expected for error pages.
     error_page: bool = False
+    # Live pages join the hearing over WebRTC: give them time to connect before the picture.
+    settle_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,10 @@ def plan(story: Story) -> list[Shot]:
         Shot("staff-petition", "staff", f"/staff/petitions/{story.crowd_petition}"),
         Shot("leader-start", "leader", "/leader"),
         Shot("operator-board", "operator", "/operator"),
+        Shot(
+            "leader-hearing-live", "leader", f"/hearings/{story.live_hearing}/join", settle_ms=3000
+        ),
+        Shot("site-kiosk", "staff.hungyen", "/site", settle_ms=4000),
         Shot("error-403", "operator", "/staff/petitions", error_page=True),
         Shot("error-404", "staff", "/staff/hearings/999999", error_page=True),
     ]
@@ -192,6 +198,8 @@ async def shoot(browser: Browser, base_url: str, shots: list[Shot], out: Path) -
                 if not shot.error_page:
                     watch.watch(page)
                 await open_page(page, shot.path)
+                if shot.settle_ms:
+                    await page.wait_for_timeout(shot.settle_ms)
                 await page.screenshot(
                     path=out / f"{shot.name}-{size['width']}x{size['height']}.png"
                 )
@@ -230,7 +238,14 @@ async def run(out: Path) -> int:
                 sites = await connect_sites(server.url, SITE_USERS)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM_EXECUTABLE, headless=True, args=CHROMIUM_ARGS
+                    executable_path=CHROMIUM_EXECUTABLE,
+                    headless=True,
+                    # A fake camera and microphone for the live pages.
+                    args=[
+                        *CHROMIUM_ARGS,
+                        "--use-fake-device-for-media-stream",
+                        "--use-fake-ui-for-media-stream",
+                    ],
                 )
                 try:
                     errors = await shoot(browser, server.url, plan(story), out)
