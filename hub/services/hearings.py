@@ -16,7 +16,7 @@ from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus, check_transition
 from hub.domain.sessionlog import LogKind
 from hub.domain.users import Action, Role
-from hub.services import sessionlog
+from hub.services import petitions, sessionlog
 from hub.services.access import Actor
 from hub.services.auth import JoinClaims, issue_join_token
 from hub.services.scope import in_subtree
@@ -348,19 +348,6 @@ async def set_status(
     return row
 
 
-async def _petition_in_scope(session: AsyncSession, actor: Actor, petition_id: int) -> PetitionRow:
-    row = (
-        await session.execute(
-            select(PetitionRow)
-            .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
-            .where(PetitionRow.id == petition_id, in_subtree(OfficeRow.path, actor.office_path))
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"petition {petition_id} not found")
-    return row
-
-
 def _moment(value: str | datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -381,7 +368,7 @@ async def link_petition(
     """Link a petition to a hearing, or mark when it was heard ("now hearing petition X")."""
     actor.require(Action.LINK_PETITIONS)
     hearing = await _visible(session, actor, hearing_id)
-    petition = await _petition_in_scope(session, actor, petition_id)
+    petition = await petitions.in_scope(session, actor, petition_id)
     if hearing.status == HearingStatus.CANCELLED:
         raise Conflict("petitions cannot be linked to a cancelled hearing")
     link = await session.get(HearingPetitionRow, (hearing_id, petition_id))
@@ -436,7 +423,7 @@ async def unlink_petition(
     """Remove a petition from a hearing (the log keeps that it was linked, and the removal)."""
     actor.require(Action.LINK_PETITIONS)
     await _visible(session, actor, hearing_id)
-    petition = await _petition_in_scope(session, actor, petition_id)
+    petition = await petitions.in_scope(session, actor, petition_id)
     link = await session.get(HearingPetitionRow, (hearing_id, petition_id))
     if link is None:
         raise NotFound(f"petition {petition_id} is not linked to hearing {hearing_id}")

@@ -147,7 +147,8 @@ def summary_view(row: PetitionRow, office_name: str | None = None) -> dict[str, 
     }
 
 
-async def _in_scope(session: AsyncSession, actor: Actor, petition_id: int) -> PetitionRow:
+async def in_scope(session: AsyncSession, actor: Actor, petition_id: int) -> PetitionRow:
+    """A petition of an office in the actor's scope, or NotFound (the same for missing)."""
     row = (
         await session.execute(
             select(PetitionRow)
@@ -178,7 +179,7 @@ async def audit_reads(session: AsyncSession, actor: Actor, ids: list[int], actio
 async def get(session: AsyncSession, actor: Actor, petition_id: int) -> dict[str, Any]:
     """The full petition with its history and every hearing that heard it; the read is audited."""
     actor.require(Action.READ_PETITIONS)
-    row = await _in_scope(session, actor, petition_id)
+    row = await in_scope(session, actor, petition_id)
     office = await session.get(OfficeRow, row.office_id)
     out = summary_view(row, office.name if office else None)
     out.update(
@@ -268,7 +269,7 @@ async def update(
 ) -> PetitionRow:
     """Edit a petition's fields and/or move it along the workflow (recorded in its history)."""
     actor.require(Action.EDIT_PETITIONS)
-    row = await _in_scope(session, actor, petition_id)
+    row = await in_scope(session, actor, petition_id)
     merged = {name: getattr(row, name) for name in EDITABLE}
     merged.update(changes)
     # Re-check the whole record so an edit cannot break a rule the draft enforces.
