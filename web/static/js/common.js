@@ -208,3 +208,25 @@ export function showError(box, error, fieldLabels = {}) {
 export function badge(prefix, value) {
   return h("span", { class: `badge badge--${value}` }, label(prefix, value));
 }
+
+/** Fill a <select> with the offices in the signed-in user's scope (own office and below),
+ * indented by depth along the tree. */
+export async function fillScopedOffices(select) {
+  const data = await api("/api/v1/offices");
+  const children = new Map();
+  for (const office of data.items) {
+    if (!children.has(office.parent_id)) children.set(office.parent_id, []);
+    children.get(office.parent_id).push(office.id);
+  }
+  const scope = new Set([me.office_id]);
+  const queue = [me.office_id];
+  while (queue.length) {
+    for (const child of children.get(queue.shift()) || []) {
+      scope.add(child);
+      queue.push(child);
+    }
+  }
+  for (const office of data.items.filter((o) => scope.has(o.id))) {
+    select.append(h("option", { value: office.id }, `${"— ".repeat(office.depth || 0)}${office.name}`));
+  }
+}

@@ -1,6 +1,6 @@
 // Register a received petition (POST /api/v1/petitions), crowd cases with their number of people
 // and representatives (5-10 people: at most 2; 11 or more: at most 5), then open its page.
-import { api, h, me, page, parseVnDate, showError, t } from "./common.js";
+import { api, fillScopedOffices, h, me, page, parseVnDate, showError, t } from "./common.js";
 
 const form = document.getElementById("petition-form");
 const errorBox = document.getElementById("pf-error");
@@ -46,23 +46,7 @@ function syncCrowd() {
 
 async function fillOffices() {
   const select = form.elements.office_id;
-  const data = await api("/api/v1/offices");
-  const children = new Map();
-  for (const office of data.items) {
-    if (!children.has(office.parent_id)) children.set(office.parent_id, []);
-    children.get(office.parent_id).push(office.id);
-  }
-  const scope = new Set([me.office_id]);
-  const queue = [me.office_id];
-  while (queue.length) {
-    for (const child of children.get(queue.shift()) || []) {
-      scope.add(child);
-      queue.push(child);
-    }
-  }
-  for (const office of data.items.filter((o) => scope.has(o.id))) {
-    select.append(h("option", { value: office.id }, `${"— ".repeat(office.depth || 0)}${office.name}`));
-  }
+  await fillScopedOffices(select);
   select.value = String(me.office_id);
 }
 

@@ -1,6 +1,6 @@
 // The petition register: the filter form is a plain GET form (the URL holds the search), and this
 // script turns the URL into GET /api/v1/petitions and shows one page of results.
-import { api, badge, fmtDate, h, label, me, parseVnDate, showError, t } from "./common.js";
+import { api, badge, fillScopedOffices, fmtDate, h, label, me, parseVnDate, showError, t } from "./common.js";
 
 const PAGE_SIZE = 20;
 const form = document.getElementById("pl-filters");
@@ -17,23 +17,7 @@ function fillForm() {
 
 async function fillOffices() {
   const select = form.elements.office;
-  const data = await api("/api/v1/offices");
-  const children = new Map();
-  for (const office of data.items) {
-    if (!children.has(office.parent_id)) children.set(office.parent_id, []);
-    children.get(office.parent_id).push(office.id);
-  }
-  const scope = new Set([me.office_id]);
-  const queue = [me.office_id];
-  while (queue.length) {
-    for (const child of children.get(queue.shift()) || []) {
-      scope.add(child);
-      queue.push(child);
-    }
-  }
-  for (const office of data.items.filter((o) => scope.has(o.id))) {
-    select.append(h("option", { value: office.id }, `${"— ".repeat(office.depth || 0)}${office.name}`));
-  }
+  await fillScopedOffices(select);
   if (params.get("office")) select.value = params.get("office");
 }
 
