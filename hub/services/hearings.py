@@ -356,6 +356,25 @@ def _moment(value: str | datetime | None) -> datetime | None:
     return now()  # the literal "now"
 
 
+async def _log_petition(
+    session: AsyncSession,
+    actor: Actor,
+    hearing_id: int,
+    petition: PetitionRow,
+    kind: LogKind,
+    **detail: str | None,
+) -> None:
+    await sessionlog.append(
+        session,
+        hearing_id,
+        kind,
+        user_id=actor.user_id,
+        office_id=actor.office_id,
+        petition_id=petition.id,
+        detail={"case_code": petition.case_code, **detail},
+    )
+
+
 async def link_petition(
     session: AsyncSession,
     actor: Actor,
@@ -390,28 +409,16 @@ async def link_petition(
             raise ValidationFailed("invalid hearing record", {"heard_to": "before heard_from"})
         link.heard_to = end
     if created:
-        await sessionlog.append(
-            session,
-            hearing_id,
-            LogKind.PETITION_LINKED,
-            user_id=actor.user_id,
-            office_id=actor.office_id,
-            petition_id=petition.id,
-            detail={"case_code": petition.case_code},
-        )
+        await _log_petition(session, actor, hearing_id, petition, LogKind.PETITION_LINKED)
     if start is not None or end is not None:
-        await sessionlog.append(
+        await _log_petition(
             session,
+            actor,
             hearing_id,
+            petition,
             LogKind.PETITION_HEARD,
-            user_id=actor.user_id,
-            office_id=actor.office_id,
-            petition_id=petition.id,
-            detail={
-                "case_code": petition.case_code,
-                "heard_from": local_iso(link.heard_from),
-                "heard_to": local_iso(link.heard_to),
-            },
+            heard_from=local_iso(link.heard_from),
+            heard_to=local_iso(link.heard_to),
         )
     await session.flush()
     return link
@@ -428,15 +435,7 @@ async def unlink_petition(
     if link is None:
         raise NotFound(f"petition {petition_id} is not linked to hearing {hearing_id}")
     await session.delete(link)
-    await sessionlog.append(
-        session,
-        hearing_id,
-        LogKind.PETITION_UNLINKED,
-        user_id=actor.user_id,
-        office_id=actor.office_id,
-        petition_id=petition.id,
-        detail={"case_code": petition.case_code},
-    )
+    await _log_petition(session, actor, hearing_id, petition, LogKind.PETITION_UNLINKED)
 
 
 async def add_note(session: AsyncSession, actor: Actor, hearing_id: int, text: str) -> None:
