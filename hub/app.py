@@ -14,8 +14,7 @@ from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, SETTINGS
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.config import Settings
-from hub.pages import TEMPLATES, WEB_DIR, html_errors_middleware, make_templates
-from hub.pages import routes as page_routes
+from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
 from hub.services.auth import LoginRateLimiter
 from hub.services.live import DatabaseLiveGateway
 from hub.storage.db import Database
@@ -44,7 +43,7 @@ def create_app(settings: Settings) -> web.Application:
         return web.json_response(spec)
 
     app.router.add_get("/api/v1/openapi.json", openapi)
-    app.router.add_routes(page_routes)
+    add_page_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
 

@@ -1,0 +1,55 @@
+"""The pages that carry a live hearing's audio and video: the plain join page
+(static/js/join.js) and the bridge-point kiosk (static/js/kiosk.js)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api.edge import path_id
+from hub.api.keys import DATABASE, SETTINGS, actor_of
+from hub.domain.users import Action, Role
+from hub.pages.guard import error_page, page, to_login
+from hub.pages.render import render, signed_in
+from hub.services import hearings
+
+routes = web.RouteTableDef()
+
+KIOSK_ROLES = (Role.STAFF, Role.LEADER, Role.ADMIN)
+
+
+@routes.get("/hearings/{id}/join")
+async def join_page(request: web.Request) -> web.Response:
+    """The plain hearing page: local video and one tile per remote site."""
+    if not await signed_in(request):
+        raise to_login(request)
+    actor = actor_of(request)
+    async with request.app[DATABASE].transaction() as session:
+        row = await hearings.get(session, actor, path_id(request, "id"))
+    return render(
+        request,
+        "join.html",
+        hearing_id=row.id,
+        hearing_title=row.title,
+        office_name=actor.office_name,
+        user_display_name=actor.display_name,
+        ice_servers=request.app[SETTINGS].client_ice_servers(),
+    )
+
+
+@routes.get("/site")
+@page(Action.READ_HEARINGS)
+async def site_kiosk(request: web.Request) -> web.StreamResponse:
+    """The bridge-point PC's screen (static/js/kiosk.js): waits for its office's next hearing,
+    joins it by itself when it goes live, full screen, and waits again after it ends."""
+    actor = actor_of(request)
+    if actor.role not in KIOSK_ROLES:
+        return await error_page(request, 403)
+    return render(
+        request,
+        "kiosk.html",
+        office_id=actor.office_id,
+        office_name=actor.office_name,
+        user_display_name=actor.display_name,
+        ice_servers=request.app[SETTINGS].client_ice_servers(),
+        page_data={"office_id": actor.office_id},
+    )
