@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.edge import path_id, read_body, read_query
-from hub.api.keys import DATABASE, NOTIFIER, SETTINGS, actor_of
+from hub.api.keys import DATABASE, NOTIFIER, SETTINGS, TOKEN, actor_of
 from hub.api.registry import api
 from hub.api.schemas import (
     HearingBody,
@@ -18,7 +18,7 @@ from hub.api.schemas import (
 )
 from hub.clock import local_iso
 from hub.domain.hearings import HearingDraft, HearingStatus
-from hub.services import hearings
+from hub.services import auth, hearings
 
 
 @api.route("GET", "/api/v1/hearings", "Hearings in scope, soonest first", query=HearingFilter)
@@ -179,5 +179,7 @@ async def join_token(request: web.Request) -> web.Response:
             office_id=body.office_id,
             secret=settings.secret_key,
             ttl_seconds=settings.join_token_ttl_seconds,
+            # The token is void once this sign-in ends (signed out or expired).
+            issuer_session=auth.session_key(request[TOKEN]),
         )
     return web.json_response(out, status=201)

@@ -115,6 +115,28 @@ async def logout(session: AsyncSession, token: str) -> None:
     await session.execute(delete(SessionRow).where(SessionRow.token_hash == _token_hash(token)))
 
 
+def session_key(token: str) -> str:
+    """The key of a sign-in's session row: what a join token names as its issuer's sign-in
+    (a hash, so a kiosk holding the join token learns nothing it could sign in with)."""
+    return _token_hash(token)
+
+
+async def join_issuer(session: AsyncSession, claims: JoinClaims) -> UserRow | None:
+    """The user who issued a join token, still active and, when the token names the sign-in
+    it was issued from, still signed in with it; Unauthorized otherwise. A join token lives
+    no longer than its issuer's sign-in: signing out revokes the tokens issued with it."""
+    if claims.user_id is None:
+        return None
+    user = await session.get(UserRow, claims.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("the join token's issuer is no longer active")
+    if claims.issuer_session is not None:
+        row = await session.get(SessionRow, claims.issuer_session)
+        if row is None or row.user_id != user.id or row.expires_at <= now():
+            raise Unauthorized("the join token's issuer signed out; ask for a new join token")
+    return user
+
+
 JOIN_TOKEN_PREFIX = "j."
 
 
@@ -126,6 +148,9 @@ class JoinClaims:
     office_id: int
     user_id: int | None
     expires_at: int  # unix seconds
+    # session_key() of the issuer's sign-in: the token is void once that sign-in ends. None
+    # only for tokens the hub issues itself, outside any sign-in (benchmarks).
+    issuer_session: str | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -145,6 +170,7 @@ def issue_join_token(secret: str, claims: JoinClaims) -> str:
                 "o": claims.office_id,
                 "u": claims.user_id,
                 "e": claims.expires_at,
+                **({"s": claims.issuer_session} if claims.issuer_session is not None else {}),
             },
             separators=(",", ":"),
         ).encode()
@@ -163,7 +189,12 @@ def verify_join_token(secret: str, token: str, at: float | None = None) -> JoinC
         raise Unauthorized("join token signature is invalid")
     try:
         data = json.loads(_unb64(payload))
-        claims = JoinClaims(int(data["h"]), int(data["o"]), data.get("u"), int(data["e"]))
+        issuer_session = data.get("s")
+        if issuer_session is not None and not isinstance(issuer_session, str):
+            raise TypeError("s")
+        claims = JoinClaims(
+            int(data["h"]), int(data["o"]), data.get("u"), int(data["e"]), issuer_session
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise Unauthorized("malformed join token") from exc
     if claims.expires_at <= (time.time() if at is None else at):

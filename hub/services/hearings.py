@@ -469,9 +469,11 @@ async def join_token(
     office_id: int | None,
     secret: str,
     ttl_seconds: int,
+    issuer_session: str | None = None,
 ) -> dict[str, Any]:
     """A join token for one office's seat in one hearing: the actor's own office, or a site
-    office in its scope (staff issuing a token for a bridge-point kiosk)."""
+    office in its scope (staff issuing a token for a bridge-point kiosk). `issuer_session`
+    (auth.session_key of the actor's sign-in) makes the token die with that sign-in."""
     actor.require(Action.RUN_HEARINGS)
     row = await _visible(session, actor, hearing_id)
     if row.status in (HearingStatus.ENDED, HearingStatus.CANCELLED):
@@ -498,7 +500,9 @@ async def join_token(
             "invalid join request", {"office_id": "this office is not a site of the hearing"}
         )
     expires = int(time.time()) + ttl_seconds
-    token = issue_join_token(secret, JoinClaims(hearing_id, seat, actor.user_id, expires))
+    token = issue_join_token(
+        secret, JoinClaims(hearing_id, seat, actor.user_id, expires, issuer_session)
+    )
     return {
         "token": token,
         "hearing_id": hearing_id,

@@ -128,7 +128,7 @@ class DatabaseLiveGateway(LiveGateway):
             if token.startswith(auth.JOIN_TOKEN_PREFIX):
                 claims = auth.verify_join_token(self.secret_key, token)
                 office = await session.get(OfficeRow, claims.office_id)
-                user = await session.get(UserRow, claims.user_id) if claims.user_id else None
+                user = await auth.join_issuer(session, claims)
                 if office is None:
                     raise Unauthorized("join token names an office that no longer exists")
                 return Principal(
