@@ -13,6 +13,7 @@ from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, SETTINGS
 from hub.api.openapi import build_spec
 from hub.api.registry import api
+from hub.api.security import add_security_headers
 from hub.config import Settings
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
 from hub.services.auth import LoginRateLimiter
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
+    app.on_response_prepare.append(add_security_headers)
     app[DATABASE] = Database.from_settings(settings)
     app[LOGIN_LIMITER] = LoginRateLimiter(settings.login_attempts_per_minute)
     app[TEMPLATES] = make_templates()

@@ -37,8 +37,11 @@ class Settings:
     turn_username: str = ""
     turn_password: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
-    # Cookies are marked Secure when the hub is served over HTTPS (behind a proxy).
+    # Cookies are marked Secure whenever the request came over HTTPS; this forces it always.
     secure_cookies: bool = False
+    # Behind a TLS-terminating proxy: believe its X-Forwarded-Proto about the browser's scheme
+    # (Secure cookies, HSTS). Off by default, since a direct client could send the header too.
+    trust_proxy: bool = False
     max_signaling_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024
     log_level: str = "INFO"
@@ -101,6 +104,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["turn_password"] = env["TCD_TURN_PASSWORD"]
     if "TCD_SECURE_COOKIES" in env:
         kwargs["secure_cookies"] = env["TCD_SECURE_COOKIES"].lower() in ("1", "true", "yes")
+    if "TCD_TRUST_PROXY" in env:
+        kwargs["trust_proxy"] = env["TCD_TRUST_PROXY"].lower() in ("1", "true", "yes")
     if "TCD_MEDIA_MODE" in env:
         kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
     if "TCD_LOG_LEVEL" in env:

@@ -17,6 +17,7 @@ from hub.api.keys import (
 )
 from hub.api.registry import api
 from hub.api.schemas import LoginBody
+from hub.api.security import cookie_secure
 from hub.domain.errors import Unauthorized
 from hub.services import auth
 
@@ -77,7 +78,7 @@ async def login(request: web.Request) -> web.Response:
         max_age=max_age,
         httponly=True,
         samesite="Strict",
-        secure=settings.secure_cookies,
+        secure=cookie_secure(request),
         path="/",
     )
     # Readable by our scripts (not HttpOnly) so they can echo it in the CSRF header.
@@ -87,7 +88,7 @@ async def login(request: web.Request) -> web.Response:
         max_age=max_age,
         httponly=False,
         samesite="Strict",
-        secure=settings.secure_cookies,
+        secure=cookie_secure(request),
         path="/",
     )
     return response

@@ -6,7 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
-from hub.api.keys import DATABASE, SETTINGS, actor_of
+from hub.api.keys import DATABASE, actor_of
+from hub.api.security import cookie_secure, safe_next
 from hub.clock import now_local
 from hub.i18n import LANG_COOKIE, LANGUAGES
 from hub.pages.guard import error_page
@@ -16,13 +17,6 @@ from hub.services import schedule
 routes = web.RouteTableDef()
 
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
-
-
-def safe_next(value: str | None, default: str = "/") -> str:
-    """A local path to go on to; anything else (another site, '//host') becomes the default."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return default
-    return value
 
 
 @routes.get("/healthz")
@@ -36,7 +30,6 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
     """The sign-in form (scripted by static/js/login.js)."""
-    # Only local redirects: no open redirect through ?next=.
     next_url = safe_next(request.query.get("next"))
     return render(request, "login.html", next_url=next_url)
 
@@ -62,7 +55,7 @@ async def set_language(request: web.Request) -> web.Response:
         max_age=LANG_COOKIE_MAX_AGE,
         httponly=True,
         samesite="Lax",
-        secure=request.app[SETTINGS].secure_cookies,
+        secure=cookie_secure(request),
         path="/",
     )
     raise response

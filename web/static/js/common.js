@@ -170,13 +170,18 @@ export function vnIso(isoDate, hhmm = "00:00") {
 
 // --- DOM ---------------------------------------------------------------------------------
 
-/** Build an element: h("a", {href: "/x", class: "btn"}, "text", child, ...). Text is never HTML. */
+/** Build an element: h("a", {href: "/x", class: "btn"}, "text", child, ...). Text is never HTML;
+ * `style` is an object of properties, e.g. {"--depth": 2}. */
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "class") node.className = value;
     else if (name === "dataset") Object.assign(node.dataset, value);
+    // Through the CSSOM: the Content-Security-Policy refuses style attributes (style-src 'self').
+    else if (name === "style") {
+      for (const [property, setting] of Object.entries(value)) node.style.setProperty(property, String(setting));
+    }
     else if (name.startsWith("on") && typeof value === "function") {
       node.addEventListener(name.slice(2), value);
     } else if (value === true) node.setAttribute(name, "");
@@ -207,26 +212,4 @@ export function showError(box, error, fieldLabels = {}) {
 /** A status badge for a hearing or a petition. */
 export function badge(prefix, value) {
   return h("span", { class: `badge badge--${value}` }, label(prefix, value));
-}
-
-/** Fill a <select> with the offices in the signed-in user's scope (own office and below),
- * indented by depth along the tree. */
-export async function fillScopedOffices(select) {
-  const data = await api("/api/v1/offices");
-  const children = new Map();
-  for (const office of data.items) {
-    if (!children.has(office.parent_id)) children.set(office.parent_id, []);
-    children.get(office.parent_id).push(office.id);
-  }
-  const scope = new Set([me.office_id]);
-  const queue = [me.office_id];
-  while (queue.length) {
-    for (const child of children.get(queue.shift()) || []) {
-      scope.add(child);
-      queue.push(child);
-    }
-  }
-  for (const office of data.items.filter((o) => scope.has(o.id))) {
-    select.append(h("option", { value: office.id }, `${"— ".repeat(office.depth || 0)}${office.name}`));
-  }
 }

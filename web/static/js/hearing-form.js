@@ -3,6 +3,7 @@
 // Offices come from GET /api/v1/offices, leaders from GET /api/v1/users; the hearing is created
 // with POST /api/v1/hearings and each chosen petition linked to its first occurrence.
 import { api, fmtDate, h, label, me, page, parseTime, parseVnDate, showError, t, vnIso } from "./common.js";
+import { fold, officeOption, searchKey, subtree } from "./offices.js";
 
 const form = document.getElementById("hearing-form");
 const errorBox = document.getElementById("hf-error");
@@ -27,42 +28,19 @@ const FIELD_LABELS = {
 };
 const chosen = new Map(); // petition id -> summary
 
-/** Lowercase without Vietnamese diacritics, so "hung yen" finds "Hưng Yên". */
-const fold = (text) =>
-  text.replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-
 const value = (name) => form.elements[name].value.trim();
 const kind = () => form.elements.kind.value;
 const repeat = () => form.elements.repeat.value;
 
-function inScope(offices) {
-  const children = new Map();
-  for (const office of offices) {
-    if (!children.has(office.parent_id)) children.set(office.parent_id, []);
-    children.get(office.parent_id).push(office.id);
-  }
-  const scope = new Set([me.office_id]);
-  const queue = [me.office_id];
-  while (queue.length) {
-    for (const child of children.get(queue.shift()) || []) {
-      scope.add(child);
-      queue.push(child);
-    }
-  }
-  return offices.filter((o) => scope.has(o.id));
-}
-
 function fillOffices(offices) {
-  for (const office of inScope(offices)) {
-    hostSelect.append(h("option", { value: office.id }, `${"— ".repeat(office.depth || 0)}${office.name}`));
-  }
+  for (const office of subtree(offices, me.office_id)) hostSelect.append(officeOption(office));
   hostSelect.value = String(me.office_id);
   for (const office of offices.filter((o) => o.has_bridge_point)) {
     const id = `hf-site-${office.id}`;
     sitesList.append(
       h(
         "li",
-        { style: `--depth: ${office.depth || 0}`, dataset: { name: fold(`${office.name} ${office.code}`) } },
+        { style: { "--depth": office.depth || 0 }, dataset: { name: searchKey(office) } },
         h(
           "label",
           { class: "choice", for: id },

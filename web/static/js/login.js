@@ -21,7 +21,11 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (response.ok) {
-    window.location.assign(form.dataset.next || "/");
+    // The hub only ever hands a local path here (safe_next); checking the origin again keeps a
+    // sign-in from being sent to another site should that ever change.
+    const next = new URL(form.dataset.next || "/", window.location.origin);
+    const local = next.origin === window.location.origin;
+    window.location.assign(local ? `${next.pathname}${next.search}${next.hash}` : "/");
     return;
   }
   const body = await response.json().catch(() => ({}));

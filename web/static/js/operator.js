@@ -138,7 +138,7 @@ async function load() {
           { dataset: { officeId: String(office.id), code: office.code } },
           h(
             "th",
-            { scope: "row", style: `--depth: ${office.depth || 0}`, class: "indent" },
+            { scope: "row", style: { "--depth": office.depth || 0 }, class: "indent" },
             office.name,
             " ",
             h("span", { class: "muted" }, office.code),

@@ -1,6 +1,7 @@
 // Register a received petition (POST /api/v1/petitions), crowd cases with their number of people
 // and representatives (5-10 people: at most 2; 11 or more: at most 5), then open its page.
-import { api, fillScopedOffices, h, me, page, parseVnDate, showError, t } from "./common.js";
+import { api, h, me, page, parseVnDate, showError, t } from "./common.js";
+import { fillScopedOffices } from "./offices.js";
 
 const form = document.getElementById("petition-form");
 const errorBox = document.getElementById("pf-error");

@@ -1,6 +1,7 @@
 // The petition register: the filter form is a plain GET form (the URL holds the search), and this
 // script turns the URL into GET /api/v1/petitions and shows one page of results.
-import { api, badge, fillScopedOffices, fmtDate, h, label, me, parseVnDate, showError, t } from "./common.js";
+import { api, badge, fmtDate, h, label, parseVnDate, showError, t } from "./common.js";
+import { fillScopedOffices } from "./offices.js";
 
 const PAGE_SIZE = 20;
 const form = document.getElementById("pl-filters");
