@@ -23,6 +23,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         ice_announced_ips=(
             tuple(args.announced_ip) if getattr(args, "announced_ip", None) else None
         ),
+        trust_proxy=getattr(args, "behind_proxy", None),
     )
 
 
@@ -148,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--announced-ip",
         action="append",
         help="address the SFU announces in ICE candidates (repeatable)",
+    )
+    serve.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        default=None,
+        help="behind a TLS-terminating proxy: believe its X-Forwarded-Proto (TCD_TRUST_PROXY)",
     )
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.set_defaults(func=cmd_serve)

@@ -185,3 +185,19 @@ async def test_cookies_are_secure_when_the_browser_came_over_https(
     )
     flags = await _login_cookies(session, direct.url, https)
     assert flags == {"tcd_session": False, "tcd_csrf": False}
+
+
+def test_the_proxy_setting_comes_from_the_environment_or_the_serve_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.cli import _settings, build_parser
+    from hub.config import settings_from_env
+
+    assert settings_from_env({}).trust_proxy is False
+    assert settings_from_env({"TCD_TRUST_PROXY": "true"}).trust_proxy is True
+    monkeypatch.delenv("TCD_TRUST_PROXY", raising=False)
+    parser = build_parser()
+    assert _settings(parser.parse_args(["serve"])).trust_proxy is False
+    assert _settings(parser.parse_args(["serve", "--behind-proxy"])).trust_proxy is True
+    monkeypatch.setenv("TCD_TRUST_PROXY", "1")
+    assert _settings(parser.parse_args(["serve"])).trust_proxy is True
