@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -10,14 +11,15 @@ from aiohttp import web
 # Importing the route modules registers their handlers on the registry.
 from hub.api import auth_routes, hearing_routes, office_routes, petition_routes  # noqa: F401
 from hub.api.edge import auth_middleware, errors_middleware
-from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, SETTINGS
+from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, PASSWORDS, SETTINGS
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.api.security import add_security_headers
 from hub.config import Settings
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
-from hub.services.auth import LoginRateLimiter
 from hub.services.live import DatabaseLiveGateway
+from hub.services.login_limiter import LoginRateLimiter
+from hub.services.passwords import PasswordWorkers
 from hub.storage.db import Database
 from signaling.server import setup_signaling
 
@@ -36,7 +38,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.on_response_prepare.append(add_security_headers)
     app[DATABASE] = Database.from_settings(settings)
-    app[LOGIN_LIMITER] = LoginRateLimiter(settings.login_attempts_per_minute)
+    app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
+    app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
     app.router.add_routes(api.table)
     spec = build_spec(api.operations)
@@ -48,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     add_page_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_sign_in_ctx)
 
     app[NOTIFIER] = setup_signaling(
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
@@ -58,3 +62,11 @@ def create_app(settings: Settings) -> web.Application:
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[DATABASE].close()
+
+
+async def _sign_in_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The password pool and the limiter's store live as long as the app."""
+    yield
+    # Waits for the check in progress, if any: off the loop, which is still closing rooms.
+    await asyncio.to_thread(app[PASSWORDS].close)
+    await app[LOGIN_LIMITER].close()

@@ -28,7 +28,16 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     session_ttl_seconds: int = 12 * 3600
     join_token_ttl_seconds: int = 4 * 3600
+    # Sign-in attempts a minute per account, and per client address (looser: an office's PCs
+    # often share one). Counted before the password is checked; see hub/services/login_limiter.
     login_attempts_per_minute: int = 10
+    login_attempts_per_minute_per_address: int = 50
+    # argon2 runs on this many threads of the hub's own (each check already uses up to four
+    # native threads), with at most password_queue checks waiting behind them; one more is
+    # answered 503 at once. One worker leaves the event loop, and so the media, a core of a
+    # two-core machine; 16 waiting is about two seconds of checks.
+    password_workers: int = 1
+    password_queue: int = 16
     # Addresses the SFU announces in its ICE candidates (like mediasoup's announcedIp or
     # LiveKit's node_ip). Empty: aiortc's own host candidates. Tests use ("127.0.0.1",).
     ice_announced_ips: tuple[str, ...] = ()
@@ -108,6 +117,14 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["trust_proxy"] = env["TCD_TRUST_PROXY"].lower() in ("1", "true", "yes")
     if "TCD_MEDIA_MODE" in env:
         kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
+    for name in (
+        "login_attempts_per_minute",
+        "login_attempts_per_minute_per_address",
+        "password_workers",
+        "password_queue",
+    ):
+        if f"TCD_{name.upper()}" in env:
+            kwargs[name] = int(env[f"TCD_{name.upper()}"])
     if "TCD_LOG_LEVEL" in env:
         kwargs["log_level"] = env["TCD_LOG_LEVEL"]
     return replace(base, **kwargs)

@@ -10,6 +10,7 @@ from hub.api.keys import (
     CSRF_COOKIE,
     DATABASE,
     LOGIN_LIMITER,
+    PASSWORDS,
     SESSION_COOKIE,
     SETTINGS,
     TOKEN,
@@ -18,7 +19,6 @@ from hub.api.keys import (
 from hub.api.registry import api
 from hub.api.schemas import LoginBody
 from hub.api.security import cookie_secure
-from hub.domain.errors import Unauthorized
 from hub.services import auth
 
 
@@ -41,20 +41,15 @@ def actor_json(request: web.Request) -> dict[str, object]:
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LoginBody)
     settings = request.app[SETTINGS]
-    limiter = request.app[LOGIN_LIMITER]
-    keys = (f"user:{body.username}",)
-    # An office's PCs often share one address: limit per address more loosely than per account.
-    ip_key = f"ip:{request.remote}"
-    limiter.check(*keys)
-    limiter.check_ip(ip_key)
-    try:
-        async with request.app[DATABASE].transaction() as session:
-            signin = await auth.login(
-                session, body.username, body.password, settings.session_ttl_seconds
-            )
-    except Unauthorized:
-        limiter.failed(*keys, ip_key)
-        raise
+    signin = await auth.sign_in(
+        request.app[DATABASE],
+        request.app[LOGIN_LIMITER],
+        request.app[PASSWORDS],
+        body.username,
+        body.password,
+        request.remote or "unknown",
+        settings.session_ttl_seconds,
+    )
     actor = signin.actor
     response = web.json_response(
         {

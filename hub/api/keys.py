@@ -6,13 +6,15 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.services.access import Actor
-from hub.services.auth import LoginRateLimiter
 from hub.services.live import HearingNotifier
+from hub.services.login_limiter import LoginRateLimiter
+from hub.services.passwords import PasswordWorkers
 from hub.storage.db import Database
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
+PASSWORDS = web.AppKey("password_workers", PasswordWorkers)
 NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
 
 # Request keys (set by the auth middleware).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.edge import read_body, read_query
-from hub.api.keys import DATABASE, actor_of
+from hub.api.keys import DATABASE, PASSWORDS, actor_of
 from hub.api.registry import api
 from hub.api.schemas import OfficeBody, OfficeFilter, UserBody
 from hub.domain.offices import OfficeDraft
@@ -47,6 +47,6 @@ async def create_user(request: web.Request) -> web.Response:
         body.username, body.display_name, Role(body.role), body.office_id, body.password
     )
     async with request.app[DATABASE].transaction() as session:
-        row = await offices.add_user(session, actor_of(request), draft)
+        row = await offices.add_user(session, actor_of(request), draft, request.app[PASSWORDS])
         out = offices.user_view(row)
     return web.json_response(out, status=201)

@@ -1,44 +1,35 @@
-"""Sign-in: password hashing, sessions with expiry and CSRF tokens, join tokens, rate limiting."""
+"""Sign-in: the rate-limited password check, sessions with expiry and CSRF tokens, join tokens.
+
+Passwords are hashed and checked in hub.services.passwords (off the event loop); attempts are
+counted in hub.services.login_limiter."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import now
-from hub.domain.errors import RateLimited, Unauthorized
+from hub.domain.errors import Unauthorized
 from hub.domain.users import Role
 from hub.services.access import Actor
+from hub.services.login_limiter import LoginRateLimiter
+from hub.services.passwords import DUMMY_HASH, PasswordWorkers, hash_password, verify_password
+from hub.storage.db import Database
 from hub.storage.tables import OfficeRow, SessionRow, UserRow
 
-_hasher = PasswordHasher()
-# Verifying against this keeps the time of a login for an unknown user like a known one's.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+__all__ = ["hash_password", "verify_password"]  # kept importable from here for their callers
 
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Whether the password matches the stored hash."""
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+WRONG = "wrong username or password"
 
 
 def _token_hash(token: str) -> str:
@@ -70,16 +61,59 @@ async def actor_for_user(session: AsyncSession, user: UserRow) -> Actor:
     )
 
 
-async def login(session: AsyncSession, username: str, password: str, ttl_seconds: int) -> SignIn:
-    """Check the password and open a session; Unauthorized with one message for any failure."""
+async def _active_account(session: AsyncSession, username: str) -> UserRow | None:
     user = (
         await session.execute(select(UserRow).where(UserRow.username == username))
     ).scalar_one_or_none()
-    if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
-        raise Unauthorized("wrong username or password")
-    if not verify_password(user.password_hash, password):
-        raise Unauthorized("wrong username or password")
+    return user if user is not None and user.active else None
+
+
+async def sign_in(
+    database: Database,
+    limiter: LoginRateLimiter,
+    passwords: PasswordWorkers,
+    username: str,
+    password: str,
+    address: str,
+    ttl_seconds: int,
+) -> SignIn:
+    """The hub's sign-in: Unauthorized with one message for any wrong name or password,
+    RateLimited (429) past the limiter, PasswordWorkersBusy (503) when the pool is full.
+
+    The limiter's slot is taken first, so a refused attempt costs neither a query nor a hash.
+    The password is checked on the bounded pool outside any transaction (a storm must not hold
+    database connections while it waits); an unknown or disabled account is checked against a
+    dummy hash, so its answer takes as long as a real account's.
+    """
+    await limiter.reserve(username, address)
+    async with database.transaction() as session:
+        user = await _active_account(session, username)
+        user_id, stored = (user.id, user.password_hash) if user is not None else (None, DUMMY_HASH)
+    matches = await passwords.verify(stored, password)
+    if user_id is None or not matches:
+        raise Unauthorized(WRONG)
+    await limiter.succeeded(username)
+    async with database.transaction() as session:
+        user = await session.get(UserRow, user_id)
+        # Disabled, or the password changed, while it was being checked.
+        if user is None or not user.active or user.password_hash != stored:
+            raise Unauthorized(WRONG)
+        return await _open_session(session, user, ttl_seconds)
+
+
+async def login(session: AsyncSession, username: str, password: str, ttl_seconds: int) -> SignIn:
+    """Check the password and open a session in one transaction, without the rate limit: for
+    tools and tests that hold a session (the hub's route uses sign_in). Unauthorized with one
+    message for any failure; the check runs on a worker thread."""
+    user = await _active_account(session, username)
+    stored = user.password_hash if user is not None else DUMMY_HASH
+    matches = await asyncio.to_thread(verify_password, stored, password)
+    if user is None or not matches:
+        raise Unauthorized(WRONG)
+    return await _open_session(session, user, ttl_seconds)
+
+
+async def _open_session(session: AsyncSession, user: UserRow, ttl_seconds: int) -> SignIn:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     expires = now() + timedelta(seconds=ttl_seconds)
@@ -200,46 +234,3 @@ def verify_join_token(secret: str, token: str, at: float | None = None) -> JoinC
     if claims.expires_at <= (time.time() if at is None else at):
         raise Unauthorized("join token expired")
     return claims
-
-
-class LoginRateLimiter:
-    """At most N failed sign-ins per minute per username and per client address.
-
-    In memory: a hub serving from several processes limits per process, which still bounds a
-    password-guessing attack by a small factor.
-    """
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._failures: dict[str, deque[float]] = {}
-
-    def check(self, *keys: str) -> None:
-        """Raise RateLimited if any key has too many recent failures."""
-        cutoff = time.monotonic() - 60
-        for key in keys:
-            window = self._failures.get(key)
-            if window is None:
-                continue
-            while window and window[0] < cutoff:
-                window.popleft()
-            if not window:
-                del self._failures[key]
-            elif len(window) >= self.per_minute:
-                raise RateLimited("too many failed sign-ins; wait a minute and try again")
-
-    def check_ip(self, key: str, factor: int = 5) -> None:
-        """Like check, with `factor` times the allowance (many users behind one address)."""
-        cutoff = time.monotonic() - 60
-        window = self._failures.get(key)
-        if window:
-            while window and window[0] < cutoff:
-                window.popleft()
-            if len(window) >= self.per_minute * factor:
-                raise RateLimited("too many failed sign-ins from this address; wait a minute")
-
-    def failed(self, *keys: str) -> None:
-        """Count a failed attempt against every key."""
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(time.monotonic())
-        if len(self._failures) > 100_000:  # bound memory under a spray of usernames
-            self._failures.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from hub.domain.errors import Conflict, NotFound, ValidationFailed
 from hub.domain.offices import OfficeDraft, child_path
 from hub.domain.users import Action, UserDraft
 from hub.services.access import Actor
-from hub.services.auth import hash_password
+from hub.services.passwords import PasswordWorkers, hash_password
 from hub.storage.tables import OfficeRow, UserRow
 
 
@@ -99,8 +100,16 @@ def user_view(row: UserRow, office: OfficeRow | None = None) -> dict[str, Any]:
     return out
 
 
-async def add_user(session: AsyncSession, actor: Actor | None, draft: UserDraft) -> UserRow:
-    """Create an account at an office in the actor's scope (actor None: the CLI / seeding)."""
+async def add_user(
+    session: AsyncSession,
+    actor: Actor | None,
+    draft: UserDraft,
+    passwords: PasswordWorkers | None = None,
+) -> UserRow:
+    """Create an account at an office in the actor's scope (actor None: the CLI / seeding).
+
+    The password is hashed on the app's password pool when given (the hub's routes), on a
+    worker thread otherwise; never on the event loop."""
     if actor is not None:
         actor.require(Action.MANAGE_USERS)
     office = await session.get(OfficeRow, draft.office_id)
@@ -114,7 +123,11 @@ async def add_user(session: AsyncSession, actor: Actor | None, draft: UserDraft)
         display_name=draft.display_name,
         role=str(draft.role),
         office_id=draft.office_id,
-        password_hash=hash_password(draft.password),
+        password_hash=await (
+            passwords.hash(draft.password)
+            if passwords is not None
+            else asyncio.to_thread(hash_password, draft.password)
+        ),
         active=True,
         created_at=now(),
     )

@@ -1,4 +1,4 @@
-"""Join tokens and the sign-in rate limiter (no database needed)."""
+"""Join tokens and password hashing (no database needed); the limiter has test_login_limiter."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from hub.domain.errors import RateLimited, Unauthorized
+from hub.domain.errors import Unauthorized
 from hub.services.auth import (
     JoinClaims,
-    LoginRateLimiter,
     hash_password,
     issue_join_token,
     verify_join_token,
@@ -62,15 +61,3 @@ def test_passwords_are_hashed_with_argon2_and_checked() -> None:
     assert verify_password(hashed, "mật khẩu")
     assert not verify_password(hashed, "mat khau")
     assert not verify_password("not a hash", "mật khẩu")
-
-
-def test_the_limiter_refuses_after_n_failures_per_key() -> None:
-    limiter = LoginRateLimiter(per_minute=3)
-    for _ in range(3):
-        limiter.check("user:a", "ip:1")
-        limiter.failed("user:a", "ip:1")
-    with pytest.raises(RateLimited):
-        limiter.check("user:a", "ip:2")
-    with pytest.raises(RateLimited):
-        limiter.check("user:b", "ip:1")
-    limiter.check("user:b", "ip:2")  # other people elsewhere are unaffected
