@@ -134,7 +134,9 @@ async def _demo_records(
             title="Tiếp công dân đột xuất: vụ việc đông người tại huyện Văn Lâm",
             kind=HearingKind.ADHOC,
             host_office_id=by_code["HY"].id,
-            site_office_ids=(by_code["HY.VANLAM"].id, by_code["TW"].id),
+            # Its own district and commune: a province invites only offices under it (the
+            # central office, above it, may still sit in as an observer).
+            site_office_ids=(by_code["HY.VANLAM"].id, by_code["HY.PHOHIEN"].id),
             starts_at=adhoc,
             ends_at=adhoc + timedelta(hours=2),
             chair_user_id=users["leader.hungyen"].id,

@@ -7,7 +7,7 @@ from aiohttp import web
 from hub.api.edge import read_body, read_query
 from hub.api.keys import DATABASE, PASSWORDS, actor_of
 from hub.api.registry import api
-from hub.api.schemas import OfficeBody, OfficeFilter, UserBody
+from hub.api.schemas import OfficeBody, OfficeFilter, UserBody, UserFilter
 from hub.domain.offices import OfficeDraft
 from hub.domain.users import Role, UserDraft
 from hub.services import offices
@@ -32,10 +32,11 @@ async def create_office(request: web.Request) -> web.Response:
     return web.json_response(out, status=201)
 
 
-@api.route("GET", "/api/v1/users", "Users of the offices in scope")
+@api.route("GET", "/api/v1/users", "Users of the offices in scope", query=UserFilter)
 async def list_users(request: web.Request) -> web.Response:
+    q = read_query(request, UserFilter)
     async with request.app[DATABASE].transaction() as session:
-        rows = await offices.list_users(session, actor_of(request))
+        rows = await offices.list_users(session, actor_of(request), role=q.role, office_id=q.office)
     items = [offices.user_view(u, o) for u, o in rows]
     return web.json_response({"items": items, "total": len(items)})
 

@@ -192,3 +192,14 @@ class AuditFilter(Page):
 class OfficeFilter(Query):
     level: Annotated[str, StringConstraints(max_length=30)] | None = None
     bridge_only: bool = False
+
+
+class UserFilter(Query):
+    role: Literal["leader", "staff", "operator", "admin"] | None = Field(
+        None, description="only users with this role (role=leader: the chair picker)"
+    )
+    office: Id | None = Field(
+        None,
+        description="only users of this office and the offices under it (the hearing's host "
+        "office, for its chair); it must lie in the caller's scope",
+    )

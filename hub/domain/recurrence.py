@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from calendar import monthrange
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from dateutil import parser as dateparser
 from dateutil.rrule import rrule, rrulestr
@@ -46,6 +49,10 @@ _MONTH_DAYS = {
 }
 
 
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 def _invalid(problem: str) -> ValidationFailed:
     return ValidationFailed(f"invalid recurrence: {problem}", {"recurrence": problem})
 
@@ -65,6 +72,9 @@ def expand(rule: str, first_start: datetime) -> list[datetime]:
 
     `rule` is an RRULE body such as "FREQ=MONTHLY;BYMONTHDAY=15" (a leading "RRULE:" is allowed).
     Times are computed in the first start's own offset, so "the 15th at 08:00" stays 08:00 local.
+    The dates are found by walking the horizon's days (at most MAX_HORIZON, a few thousand days):
+    the cost is bounded whatever the rule, and a rule that never matches fails as fast as one
+    that does.
     """
     body = rule.strip()
     if body.upper().startswith("RRULE:"):
@@ -99,7 +109,8 @@ def expand(rule: str, first_start: datetime) -> list[datetime]:
         count = min(count, MAX_OCCURRENCES)  # the cap holds whatever COUNT says
     if count is not None and "UNTIL" in parts:
         raise _invalid("use COUNT or UNTIL, not both")
-    limit = first_start + (MAX_HORIZON if count or "UNTIL" in parts else DEFAULT_HORIZON)
+    horizon = MAX_HORIZON if count or "UNTIL" in parts else DEFAULT_HORIZON
+    limit = _later(first_start, horizon)
     if "UNTIL" in parts:
         if "T" not in parts["UNTIL"].upper():
             raise _invalid("not a valid RRULE: UNTIL must be a date-time, e.g. 20271231T235959Z")
@@ -110,8 +121,8 @@ def expand(rule: str, first_start: datetime) -> list[datetime]:
         if until.tzinfo is None:
             until = until.replace(tzinfo=first_start.tzinfo)
         limit = min(limit, until)
-    # The rule is parsed without COUNT/UNTIL and bounded by our own UNTIL, so the search for
-    # dates always ends within MAX_HORIZON; COUNT is applied while collecting.
+    # dateutil parses the rule (its syntax errors are worded well); it does not expand it, as it
+    # searches a rule that matches no more to the year 9999 whatever UNTIL says.
     base = ";".join(f"{k}={v}" for k, v in parts.items() if k not in ("COUNT", "UNTIL"))
     try:
         parsed = rrulestr(base, dtstart=first_start)
@@ -119,14 +130,181 @@ def expand(rule: str, first_start: datetime) -> list[datetime]:
         raise _invalid(f"not a valid RRULE: {exc}") from exc
     if not isinstance(parsed, rrule):
         raise _invalid("must be a single RRULE")
-    bounded = parsed.replace(until=limit)
-    out: list[datetime] = []
-    for occurrence in bounded:
-        out.append(occurrence)
-        if len(out) >= (count or MAX_OCCURRENCES):
-            break
+    shape = _shape(parts, freq, interval, first_start)
+    _check_reachable(shape, first_start)
+    out = _walk(shape, first_start, limit, count or MAX_OCCURRENCES)
     if not out:
-        raise _invalid("the rule yields no date on or after starts_at")
+        within = "up to UNTIL" if "UNTIL" in parts else f"within {horizon.days // 366} year(s)"
+        raise _invalid(f"the rule yields no date on or after starts_at {within}")
+    return out
+
+
+def _later(moment: datetime, span: timedelta) -> datetime:
+    try:
+        return moment + span
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A parsed rule, with dateutil's defaults filled in (what an unset BYxxx means)."""
+
+    freq: str
+    interval: int
+    wkst: int
+    months: frozenset[int]  # empty: any month
+    monthdays: frozenset[int]  # 1..31 and -31..-1; empty: any day
+    weekdays: frozenset[int]  # 0 = Monday; empty: any weekday
+    nth_weekdays: frozenset[tuple[int, int]]  # (weekday, ordinal): 3MO is (0, 3)
+    setpos: tuple[int, ...]
+
+
+def _weekday(code: str) -> int:
+    try:
+        return _WEEKDAYS.index(code.upper())
+    except ValueError:
+        raise _invalid(f"not a valid RRULE: {code!r} is not a weekday (MO..SU)") from None
+
+
+def _shape(parts: dict[str, str], freq: str, interval: int, first: datetime) -> _Shape:
+    months = frozenset(_ints(parts["BYMONTH"], "BYMONTH")) if "BYMONTH" in parts else frozenset()
+    monthdays = (
+        frozenset(_ints(parts["BYMONTHDAY"], "BYMONTHDAY"))
+        if "BYMONTHDAY" in parts
+        else frozenset()
+    )
+    weekdays: set[int] = set()
+    nth: set[tuple[int, int]] = set()
+    for item in parts["BYDAY"].split(",") if "BYDAY" in parts else []:
+        item = item.strip()
+        ordinal = item[:-2].lstrip("+")
+        if ordinal:
+            if freq in ("DAILY", "WEEKLY"):
+                raise _invalid(
+                    f"a BYDAY ordinal ({item}) needs FREQ=MONTHLY or YEARLY (RFC 5545); "
+                    f"use BYDAY={item[-2:]}"
+                )
+            nth.add((_weekday(item[-2:]), int(ordinal)))
+        else:
+            weekdays.add(_weekday(item[-2:]))
+    if weekdays and nth:
+        raise _invalid("BYDAY mixes weekdays with and without an ordinal (MO,1TU): list one kind")
+    # dateutil's defaults: a rule that names no day repeats the first start's day.
+    if not monthdays and not weekdays and not nth:
+        if freq == "YEARLY":
+            months = months or frozenset({first.month})
+            monthdays = frozenset({first.day})
+        elif freq == "MONTHLY":
+            monthdays = frozenset({first.day})
+        elif freq == "WEEKLY":
+            weekdays = {first.weekday()}
+    return _Shape(
+        freq=freq,
+        interval=interval,
+        wkst=_weekday(parts["WKST"]) if "WKST" in parts else 0,
+        months=months,
+        monthdays=monthdays,
+        weekdays=frozenset(weekdays),
+        nth_weekdays=frozenset(nth),
+        setpos=tuple(_ints(parts["BYSETPOS"], "BYSETPOS")) if "BYSETPOS" in parts else (),
+    )
+
+
+def _check_reachable(shape: _Shape, first: datetime) -> None:
+    """Name the cause of the commonest rules whose INTERVAL steps over every allowed day."""
+    if shape.freq == "DAILY" and shape.interval % 7 == 0 and shape.weekdays:
+        if first.weekday() not in shape.weekdays:
+            day = _WEEKDAY_NAMES[first.weekday()]
+            raise _invalid(
+                f"FREQ=DAILY;INTERVAL={shape.interval} always falls on a {day} (the weekday of "
+                f"starts_at), so BYDAY={','.join(_WEEKDAYS[d] for d in sorted(shape.weekdays))} "
+                "never matches"
+            )
+    if shape.freq == "MONTHLY" and shape.months:
+        reached = {(first.month - 1 + k * shape.interval) % 12 + 1 for k in range(12)}
+        if not reached & shape.months:
+            raise _invalid(
+                f"FREQ=MONTHLY;INTERVAL={shape.interval} from starts_at's month never reaches "
+                "a month of BYMONTH"
+            )
+
+
+def _periods(shape: _Shape, first: date, last: date) -> Iterator[tuple[date, date]]:
+    """The rule's periods (a day, week, month or year) that INTERVAL keeps, from the one
+    holding `first` to the one holding `last`."""
+    step = shape.interval
+    if shape.freq == "DAILY":
+        day = first
+        while day <= last:
+            yield day, day
+            day += timedelta(days=step)
+    elif shape.freq == "WEEKLY":
+        week = first - timedelta(days=(first.weekday() - shape.wkst) % 7)
+        while week <= last:
+            yield week, week + timedelta(days=6)
+            week += timedelta(days=7 * step)
+    elif shape.freq == "MONTHLY":
+        index = first.year * 12 + first.month - 1
+        while date(index // 12, index % 12 + 1, 1) <= last:
+            year, month = divmod(index, 12)
+            yield date(year, month + 1, 1), date(year, month + 1, monthrange(year, month + 1)[1])
+            index += step
+    else:
+        for year in range(first.year, last.year + 1, step):
+            yield date(year, 1, 1), date(year, 12, 31)
+
+
+def _matches(shape: _Shape, day: date) -> bool:
+    """Whether a day of a kept period passes every BYxxx of the rule (each one a filter)."""
+    if shape.months and day.month not in shape.months:
+        return False
+    if shape.weekdays and day.weekday() not in shape.weekdays:
+        return False
+    if shape.monthdays:
+        length = monthrange(day.year, day.month)[1]
+        if day.day not in shape.monthdays and day.day - length - 1 not in shape.monthdays:
+            return False
+    if shape.nth_weekdays:
+        # The n-th weekday of the month; of the year for YEARLY without BYMONTH (as dateutil).
+        if shape.freq == "YEARLY" and not shape.months:
+            low, high = date(day.year, 1, 1), date(day.year, 12, 31)
+        else:
+            low = day.replace(day=1)
+            high = day.replace(day=monthrange(day.year, day.month)[1])
+        ahead, behind = (day - low).days // 7 + 1, -((high - day).days // 7 + 1)
+        wanted = {n for w, n in shape.nth_weekdays if w == day.weekday()}
+        if ahead not in wanted and behind not in wanted:
+            return False
+    return True
+
+
+def _walk(shape: _Shape, first: datetime, limit: datetime, cap: int) -> list[datetime]:
+    """Occurrences from `first` to `limit` (both included), at most `cap` of them."""
+    out: list[datetime] = []
+    end = min(limit.astimezone(first.tzinfo).date(), date.max - timedelta(days=366))
+    for low, high in _periods(shape, first.date(), end):
+        days = [
+            low + timedelta(days=i)
+            for i in range((high - low).days + 1)
+            if _matches(shape, low + timedelta(days=i))
+        ]
+        if shape.setpos:
+            picked = {
+                days[p - 1 if p > 0 else p]
+                for p in shape.setpos
+                if -len(days) <= p <= len(days) and p != 0
+            }
+            days = sorted(picked)
+        for day in days:
+            moment = datetime.combine(day, first.timetz())
+            if moment < first:
+                continue
+            if moment > limit:
+                return out
+            out.append(moment)
+            if len(out) >= cap:
+                return out
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -9,11 +10,13 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.clock import local_iso, now
 from hub.domain import recurrence
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus, check_transition
+from hub.domain.offices import path_in_scope
 from hub.domain.sessionlog import LogKind
 from hub.domain.users import Action, Role
 from hub.services import petitions, sessionlog
@@ -32,16 +35,35 @@ from hub.storage.tables import (
 
 
 def visible_clause(actor: Actor) -> Any:
-    """Hearings an actor sees: hosted in its scope, or inviting a site in its scope."""
+    """Hearings an actor sees: hosted in its scope, or inviting a site in its scope (a site
+    that lies under the host office: an invitation written before sites were scoped, to an
+    office elsewhere in the tree, grants nothing)."""
     host_ok = exists().where(
         OfficeRow.id == HearingRow.host_office_id, in_subtree(OfficeRow.path, actor.office_path)
     )
+    site, host = aliased(OfficeRow), aliased(OfficeRow)
     site_ok = exists().where(
         HearingSiteRow.hearing_id == HearingRow.id,
-        OfficeRow.id == HearingSiteRow.office_id,
-        in_subtree(OfficeRow.path, actor.office_path),
+        site.id == HearingSiteRow.office_id,
+        in_subtree(site.path, actor.office_path),
+        host.id == HearingRow.host_office_id,
+        # Paths are digits and slashes, so LIKE 'host-path%' is a plain prefix test.
+        site.path.startswith(host.path),
     )
     return or_(host_ok, site_ok)
+
+
+async def lawful_sites(session: AsyncSession, hearing: HearingRow) -> dict[int, OfficeRow]:
+    """A hearing's sites that lie under its host office (every site, for records written since
+    sites were scoped), by office id."""
+    host = aliased(OfficeRow)
+    rows = await session.execute(
+        select(OfficeRow)
+        .join(HearingSiteRow, HearingSiteRow.office_id == OfficeRow.id)
+        .join(host, host.id == hearing.host_office_id)
+        .where(HearingSiteRow.hearing_id == hearing.id, OfficeRow.path.startswith(host.path))
+    )
+    return {o.id: o for o in rows.scalars()}
 
 
 async def _visible(session: AsyncSession, actor: Actor, hearing_id: int) -> HearingRow:
@@ -66,8 +88,15 @@ async def _hosted(session: AsyncSession, actor: Actor, hearing_id: int) -> Heari
 
 
 async def _check_offices(
-    session: AsyncSession, actor: Actor, draft: HearingDraft
+    session: AsyncSession,
+    actor: Actor,
+    draft: HearingDraft,
+    *,
+    sites: bool = True,
+    chair: bool = True,
 ) -> dict[int, OfficeRow]:
+    """The host in the actor's scope; (when asked) every site under the host office, with a
+    bridge point; the chair an active leader of the host office or an office under it."""
     ids = {draft.host_office_id, *draft.site_office_ids}
     rows = {
         o.id: o
@@ -78,23 +107,54 @@ async def _check_offices(
         raise ValidationFailed(
             "invalid hearing", {"host_office_id": "no such office in your scope"}
         )
+    if sites:
+        _check_sites(draft, host, rows)
+    if chair and draft.chair_user_id is not None:
+        await _check_chair(session, draft.chair_user_id, host)
+    return rows
+
+
+def _check_sites(draft: HearingDraft, host: OfficeRow, rows: dict[int, OfficeRow]) -> None:
     missing = [i for i in draft.site_office_ids if i not in rows]
     if missing:
         raise ValidationFailed(
             "invalid hearing", {"site_office_ids": f"no such office: {missing[0]}"}
         )
+    # The central office's subtree is the whole tree; a province's is its own districts and
+    # communes. (Offices above the host take part as observers, without an invitation.)
+    outside = [
+        rows[i].name for i in draft.site_office_ids if not path_in_scope(host.path, rows[i].path)
+    ]
+    if outside:
+        problem = (
+            f"{outside[0]} is not under the host office ({host.name}): a hearing invites "
+            "only offices under its host"
+        )
+        raise ValidationFailed(f"invalid hearing: {problem}", {"site_office_ids": problem})
     no_bridge = [rows[i].name for i in draft.site_office_ids if not rows[i].has_bridge_point]
     if no_bridge:
         raise ValidationFailed(
             "invalid hearing", {"site_office_ids": f"{no_bridge[0]} has no bridge point"}
         )
-    if draft.chair_user_id is not None:
-        chair = await session.get(UserRow, draft.chair_user_id)
-        if chair is None or chair.role not in (Role.LEADER, Role.ADMIN) or not chair.active:
-            raise ValidationFailed(
-                "invalid hearing", {"chair_user_id": "must be an active leader's user id"}
-            )
-    return rows
+
+
+async def _check_chair(session: AsyncSession, chair_user_id: int, host: OfficeRow) -> None:
+    found = (
+        await session.execute(
+            select(UserRow, OfficeRow)
+            .join(OfficeRow, OfficeRow.id == UserRow.office_id)
+            .where(UserRow.id == chair_user_id)
+        )
+    ).first()
+    if found is None or found[0].role not in (Role.LEADER, Role.ADMIN) or not found[0].active:
+        raise ValidationFailed(
+            "invalid hearing", {"chair_user_id": "must be an active leader's user id"}
+        )
+    if not path_in_scope(host.path, found[1].path):
+        # The same answer for a leader who exists elsewhere as for one who does not would
+        # hide nothing (the picker lists names in scope); name the rule instead.
+        problem = f"must be a leader of the host office ({host.name}) or of an office under it"
+        raise ValidationFailed(f"invalid hearing: the chair {problem}", {"chair_user_id": problem})
 
 
 async def create(session: AsyncSession, actor: Actor, draft: HearingDraft) -> list[HearingRow]:
@@ -104,7 +164,8 @@ async def create(session: AsyncSession, actor: Actor, draft: HearingDraft) -> li
     starts = [draft.starts_at]
     series_id: int | None = None
     if draft.recurrence:
-        starts = recurrence.expand(draft.recurrence, draft.starts_at)
+        # Bounded (a few ms at most) but CPU work: off the loop that carries media.
+        starts = await asyncio.to_thread(recurrence.expand, draft.recurrence, draft.starts_at)
         series = HearingSeriesRow(rrule=draft.recurrence, created_at=now())
         session.add(series)
         await session.flush()
@@ -294,7 +355,15 @@ async def update(
         ends_at=changes.get("ends_at", row.ends_at),
         chair_user_id=changes.get("chair_user_id", row.chair_user_id),
     )
-    await _check_offices(session, actor, replace(draft))
+    # Sites and chair are checked when they change: a record written before they were scoped
+    # can still take its minutes (and its join checks keep it from admitting anyone outside).
+    await _check_offices(
+        session,
+        actor,
+        replace(draft),
+        sites=sites is not None,
+        chair="chair_user_id" in changes,
+    )
     for name in EDITABLE:
         if name in changes:
             setattr(row, name, changes[name])
@@ -479,14 +548,7 @@ async def join_token(
     if row.status in (HearingStatus.ENDED, HearingStatus.CANCELLED):
         raise Conflict(f"the hearing is {row.status}; no one can join it")
     seat = office_id if office_id is not None else actor.office_id
-    participants = {row.host_office_id} | {
-        s
-        for (s,) in (
-            await session.execute(
-                select(HearingSiteRow.office_id).where(HearingSiteRow.hearing_id == row.id)
-            )
-        ).all()
-    }
+    participants = {row.host_office_id, *await lawful_sites(session, row)}
     office = await session.get(OfficeRow, seat)
     if office is None or not actor.sees(office.path):
         raise ValidationFailed(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso
@@ -18,7 +17,7 @@ from hub.domain.offices import path_in_scope
 from hub.services import auth, hearings, sessionlog
 from hub.services.access import Actor
 from hub.storage.db import Database
-from hub.storage.tables import HearingRow, HearingSiteRow, OfficeRow, PetitionRow, UserRow
+from hub.storage.tables import HearingRow, OfficeRow, PetitionRow, UserRow
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,10 @@ class HearingNotifier(Protocol):
 
     async def status_changed(self, hearing_id: int, status: str) -> None:
         """Announce the status to the hearing's participants; close its room when it is over."""
+
+    async def grounds_changed(self) -> None:
+        """A sign-in ended or a hearing's sites changed: re-check every open connection's
+        grounds now (a revocation reaches live sockets, not only the next request)."""
 
 
 class LiveGateway:
@@ -160,28 +163,29 @@ class DatabaseLiveGateway(LiveGateway):
             hearing = await session.get(HearingRow, hearing_id)
             if hearing is None:
                 raise NotFound(f"hearing {hearing_id} not found")
-            sites = {
-                o.id: o
-                for o in (
-                    await session.execute(
-                        select(OfficeRow)
-                        .join(HearingSiteRow, HearingSiteRow.office_id == OfficeRow.id)
-                        .where(HearingSiteRow.hearing_id == hearing_id)
-                    )
-                ).scalars()
-            }
             host = await session.get(OfficeRow, hearing.host_office_id)
             assert host is not None
+            # The hearing's sites as they are now (a join token names its office, not a right
+            # to the seat), and only those under the host office: an invitation written before
+            # sites were scoped admits no office elsewhere in the tree.
+            sites = await hearings.lawful_sites(session, hearing)
             sites[host.id] = host
             own = await session.get(OfficeRow, principal.office_id)
             above = own is not None and path_in_scope(own.path, host.path)
             if principal.hearing_id is None:
-                # A sign-in token: the user must be allowed to run hearings, at a site office
-                # or at an office above the host (observers from the centre).
-                allowed_role = principal.role in ("leader", "staff", "admin")
-                at_site = principal.office_id in sites
-                if not allowed_role or not (at_site or above):
+                # A sign-in token: the user must be allowed to run hearings.
+                if principal.role not in ("leader", "staff", "admin"):
                     raise NotFound(f"hearing {hearing_id} not found")
+            # At a site office or the host, or at an office above the host (observers from
+            # the centre), whether by sign-in or by join token.
+            if principal.office_id not in sites and not above:
+                if principal.hearing_id is not None:
+                    # The token's holder knows the hearing exists: say why it no longer opens.
+                    raise NotFound(
+                        f"{principal.office_name or 'this office'} is no longer a site of "
+                        f"hearing {hearing_id}"
+                    )
+                raise NotFound(f"hearing {hearing_id} not found")
             chair = False
             if principal.user_id is not None and principal.user_id == hearing.chair_user_id:
                 # A join token carries its issuer's user: the chair issuing a kiosk's token

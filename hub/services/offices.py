@@ -14,6 +14,7 @@ from hub.domain.offices import OfficeDraft, child_path
 from hub.domain.users import Action, UserDraft
 from hub.services.access import Actor
 from hub.services.passwords import PasswordWorkers, hash_password
+from hub.services.scope import in_subtree
 from hub.storage.tables import OfficeRow, UserRow
 
 
@@ -136,14 +137,25 @@ async def add_user(
     return row
 
 
-async def list_users(session: AsyncSession, actor: Actor) -> list[tuple[UserRow, OfficeRow]]:
-    """Users of the offices in the actor's scope (chair pickers, admin screens)."""
+async def list_users(
+    session: AsyncSession, actor: Actor, *, role: str | None = None, office_id: int | None = None
+) -> list[tuple[UserRow, OfficeRow]]:
+    """Users of the offices in the actor's scope (admin screens), or under one office of it
+    (the chair picker lists the leaders under a hearing's host office: role="leader")."""
+    scope = actor.office_path
+    if office_id is not None:
+        office = await session.get(OfficeRow, office_id)
+        if office is None or not actor.sees(office.path):
+            raise ValidationFailed("invalid filter", {"office": "no such office in your scope"})
+        scope = office.path
     query = (
         select(UserRow, OfficeRow)
         .join(OfficeRow, OfficeRow.id == UserRow.office_id)
-        .where(OfficeRow.path.startswith(actor.office_path))
+        .where(in_subtree(OfficeRow.path, scope))
         .order_by(OfficeRow.path, UserRow.username)
     )
+    if role is not None:
+        query = query.where(UserRow.role == role)
     return [(u, o) for u, o in (await session.execute(query)).all()]
 
 

@@ -41,7 +41,7 @@ def posted(hub: ThreadedHub) -> dict[str, Any]:
             "title": f"Tiếp công dân đột xuất vụ việc đông người {word}",
             "kind": "adhoc",
             "host_office_id": hub.office("HY"),
-            "site_office_ids": [hub.office("HY.VANLAM"), hub.office("TW")],
+            "site_office_ids": [hub.office("HY.VANLAM"), hub.office("HY.PHOHIEN")],
             "chair_user_id": hub.user("leader.hungyen"),
             "starts_at": local(day, 14).isoformat(),
             "ends_at": local(day, 16, 30).isoformat(),
@@ -93,7 +93,7 @@ async def test_the_posted_schedule_is_vietnamese_html_without_sign_in(
         "Đột xuất",
         "Ban Tiếp công dân tỉnh Hưng Yên",
         "Chủ tịch UBND tỉnh Hưng Yên",
-        "Trụ sở Tiếp công dân Trung ương (Hà Nội)",
+        "Phường Phố Hiến",
         "Ban Tiếp công dân huyện Văn Lâm",
         "Hội trường UBND huyện Văn Lâm",
     ):

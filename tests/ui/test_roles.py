@@ -106,7 +106,9 @@ async def test_leader_joins_starts_and_ends_todays_hearing(
         staff_api, "TW", ["HY", "BG"], "Phiên hôm nay do Trung ương chủ trì"
     )
     await staff_api.login("staff.hungyen")
-    theirs = await _hearing_today(staff_api, "HY", ["TW"], "Phiên hôm nay do Hưng Yên chủ trì")
+    theirs = await _hearing_today(
+        staff_api, "HY", ["HY.VANLAM"], "Phiên hôm nay do Hưng Yên chủ trì"
+    )
 
     watch = ConsoleWatch()
     context = await open_context("leader")

@@ -1,6 +1,7 @@
 // Schedule a hearing: periodic (with a recurrence such as "the 15th of every month"), ad hoc or
 // regular; host office, site offices (those with a bridge point), chairing leader and petitions.
-// Offices come from GET /api/v1/offices, leaders from GET /api/v1/users; the hearing is created
+// Offices come from GET /api/v1/offices, the host's leaders from GET /api/v1/users?role=leader&
+// office=<host> (sites and chair must lie under the host office); the hearing is created
 // with POST /api/v1/hearings and each chosen petition linked to its first occurrence.
 import { api, fmtDate, h, label, me, page, parseTime, parseVnDate, showError, t, vnIso } from "./common.js";
 import { fold, officeOption, searchKey, subtree } from "./offices.js";
@@ -32,11 +33,23 @@ const value = (name) => form.elements[name].value.trim();
 const kind = () => form.elements.kind.value;
 const repeat = () => form.elements.repeat.value;
 
+let allOffices = [];
+
 function fillOffices(offices) {
+  allOffices = offices;
   for (const office of subtree(offices, me.office_id)) hostSelect.append(officeOption(office));
   hostSelect.value = String(me.office_id);
-  for (const office of offices.filter((o) => o.has_bridge_point)) {
+  syncHost();
+}
+
+/** A hearing invites only offices under its host (the hub refuses others): the sites offered
+ * are the host's subtree's bridge points, the host itself shown but not selectable. */
+function fillSites(host) {
+  const checked = new Set([...sitesList.querySelectorAll("input[name=sites]:checked")].map((i) => i.value));
+  sitesList.replaceChildren();
+  for (const office of subtree(allOffices, host).filter((o) => o.has_bridge_point)) {
     const id = `hf-site-${office.id}`;
+    const isHost = office.id === host;
     sitesList.append(
       h(
         "li",
@@ -44,32 +57,41 @@ function fillOffices(offices) {
         h(
           "label",
           { class: "choice", for: id },
-          h("input", { type: "checkbox", id, name: "sites", value: office.id, dataset: { code: office.code } }),
+          h("input", {
+            type: "checkbox",
+            id,
+            name: "sites",
+            value: office.id,
+            dataset: { code: office.code },
+            checked: !isHost && checked.has(String(office.id)),
+            disabled: isHost,
+          }),
           ` ${office.name} `,
-          h("span", { class: "muted host-mark", hidden: true }, t("hf.host_mark")),
+          h("span", { class: "muted host-mark", hidden: !isHost }, t("hf.host_mark")),
         ),
       ),
     );
   }
-  syncHost();
+  filterSites();
 }
 
-function fillChairs(users) {
-  for (const user of users.filter((u) => u.role === "leader" && u.active)) {
+/** The chair is a leader of the host office or an office under it: the picker lists those. */
+async function fillChairs(host) {
+  const chosen = chairSelect.value;
+  const users = await api("/api/v1/users", { query: { role: "leader", office: host } });
+  chairSelect.replaceChildren(chairSelect.options[0]);
+  for (const user of users.items.filter((u) => u.active)) {
     chairSelect.append(h("option", { value: user.id }, `${user.display_name} — ${user.office_name || ""}`));
   }
+  chairSelect.value = [...chairSelect.options].some((o) => o.value === chosen) ? chosen : "";
 }
 
-/** The host always takes part, so it is not offered as a site. */
+/** A new host changes which sites and which chairs may be chosen. */
 function syncHost() {
-  const host = hostSelect.value;
-  for (const input of sitesList.querySelectorAll("input[name=sites]")) {
-    const isHost = input.value === host;
-    if (isHost) input.checked = false;
-    input.disabled = isHost;
-    input.closest("label").querySelector(".host-mark").hidden = !isHost;
-  }
+  const host = Number(hostSelect.value);
+  fillSites(host);
   countSites();
+  fillChairs(host).catch((error) => showError(errorBox, error));
 }
 
 function countSites() {
@@ -125,8 +147,8 @@ function syncRepeat() {
   const count = value("count");
   summary.textContent =
     repeat() === "weekly"
-      ? t("hf.repeat_weekly_summary", { weekday: t(`wdlong.${value("weekday")}`), count, first })
-      : t("hf.repeat_monthly_summary", { day: value("monthday"), count, first });
+      ? t("hf.repeat_weekly_summary", { weekday: t(`wdlong.${value("weekday")}`), n: count, first })
+      : t("hf.repeat_monthly_summary", { day: value("monthday"), n: count, first });
 }
 
 // --- petitions ----------------------------------------------------------------------------
@@ -255,9 +277,7 @@ async function init() {
   const todayParts = page.today.split("-");
   form.elements.date.value = `${todayParts[2]}/${todayParts[1]}/${todayParts[0]}`;
   try {
-    const [offices, users] = await Promise.all([api("/api/v1/offices"), api("/api/v1/users")]);
-    fillOffices(offices.items);
-    fillChairs(users.items);
+    fillOffices((await api("/api/v1/offices")).items);
   } catch (error) {
     showError(errorBox, error);
   }
