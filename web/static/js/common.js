@@ -13,12 +13,19 @@ const readJson = (id) => {
 const messages = readJson("tcd-i18n");
 export const page = readJson("tcd-page");
 export const lang = page.lang || "vi";
+// A message that counts something holds its plural forms by CLDR category ("one", "other"),
+// chosen by its {n} parameter, as hub/i18n.py chooses them on the server.
+const plurals = new Intl.PluralRules(lang);
 export const me = page.me || null;
 export const TIME_ZONE = "Asia/Ho_Chi_Minh";
 
 /** The message `key` with {params} filled in; the key itself when the catalogue lacks it. */
 export function t(key, params = {}) {
-  const text = messages[key] ?? key;
+  let text = messages[key] ?? key;
+  if (typeof text === "object") {
+    const n = Number(params.n);
+    text = (Number.isFinite(n) && text[plurals.select(n)]) || text.other;
+  }
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 

@@ -287,7 +287,7 @@ function renderPetitions() {
     const head = document.createElement("strong");
     head.textContent = petition.case_code;
     const facts = [label("ptype", petition.type), petition.subject_field];
-    if (petition.people_count) facts.push(t("live.people", { count: petition.people_count }));
+    if (petition.people_count) facts.push(t("live.people", { n: petition.people_count }));
     const info = document.createElement("span");
     info.className = "petition__facts";
     info.textContent = facts.filter(Boolean).join(" · ");

@@ -75,7 +75,7 @@ function renderSummary() {
     online,
     offline,
     unknown: total - online - offline,
-    total,
+    n: total,
   })})`;
 }
 

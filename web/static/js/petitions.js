@@ -106,7 +106,7 @@ async function load() {
     }
     const data = await api("/api/v1/petitions", { query: q });
     document.getElementById("pl-table").replaceChildren(renderTable(data.items));
-    document.getElementById("pl-total").textContent = `(${t("common.total", { total: data.total })})`;
+    document.getElementById("pl-total").textContent = `(${t("common.total", { n: data.total })})`;
     renderPager(data.total);
   } catch (error) {
     showError(errorBox, error, { text: t("pl.text"), office: t("pl.office") });
