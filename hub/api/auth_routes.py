@@ -17,26 +17,20 @@ from hub.api.keys import (
     actor_of,
 )
 from hub.api.registry import api
+from hub.api.responses import Ok, SignIn, WhoAmI, reply
 from hub.api.schemas import LoginBody
 from hub.api.security import cookie_secure
 from hub.services import auth
-
-
-def actor_json(request: web.Request) -> dict[str, object]:
-    """The signed-in user as the API shows it."""
-    actor = actor_of(request)
-    return {
-        "id": actor.user_id,
-        "username": actor.username,
-        "display_name": actor.display_name,
-        "role": str(actor.role),
-        "office_id": actor.office_id,
-        "office_name": actor.office_name,
-    }
+from hub.services.access import actor_view
 
 
 @api.route(
-    "POST", "/api/v1/auth/login", "Sign in; returns a bearer token", body=LoginBody, public=True
+    "POST",
+    "/api/v1/auth/login",
+    "Sign in; returns a bearer token",
+    body=LoginBody,
+    response=SignIn,
+    public=True,
 )
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LoginBody)
@@ -50,21 +44,14 @@ async def login(request: web.Request) -> web.Response:
         request.remote or "unknown",
         settings.session_ttl_seconds,
     )
-    actor = signin.actor
-    response = web.json_response(
+    response = reply(
+        SignIn,
         {
             "token": signin.token,
             "csrf_token": signin.csrf_token,
             "expires_at": signin.expires_at.isoformat(),
-            "user": {
-                "id": actor.user_id,
-                "username": actor.username,
-                "display_name": actor.display_name,
-                "role": str(actor.role),
-                "office_id": actor.office_id,
-                "office_name": actor.office_name,
-            },
-        }
+            "user": actor_view(signin.actor),
+        },
     )
     max_age = settings.session_ttl_seconds
     response.set_cookie(
@@ -89,19 +76,19 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
-@api.route("POST", "/api/v1/auth/logout", "Sign out (ends the session)")
+@api.route("POST", "/api/v1/auth/logout", "Sign out (ends the session)", response=Ok)
 async def logout(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         await auth.logout(session, request[TOKEN])
-    response = web.json_response({"ok": True})
+    response = reply(Ok, {"ok": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     response.del_cookie(CSRF_COOKIE, path="/")
     return response
 
 
-@api.route("GET", "/api/v1/auth/me", "The signed-in user and the CSRF token")
+@api.route("GET", "/api/v1/auth/me", "The signed-in user and the CSRF token", response=WhoAmI)
 async def me(request: web.Request) -> web.Response:
-    return web.json_response({"user": actor_json(request), "csrf_token": request[CSRF]})
+    return reply(WhoAmI, {"user": actor_view(actor_of(request)), "csrf_token": request[CSRF]})
 
 
 __all__ = ["authenticate", "login", "logout", "me"]

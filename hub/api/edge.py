@@ -18,6 +18,7 @@ from hub.api.keys import (
     SESSION_COOKIE,
     TOKEN,
 )
+from hub.api.responses import Error, reply
 from hub.domain.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
 from hub.services import auth
 
@@ -33,9 +34,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 def error_response(
     status: int, message: str, fields: dict[str, str] | None = None, code: str = "error"
 ) -> web.Response:
-    """The one error shape: {"error": {"message", "fields", "code"}}."""
-    return web.json_response(
-        {"error": {"message": message, "fields": fields or {}, "code": code}}, status=status
+    """The one error shape: {"error": {"message", "fields", "code"}} (responses.Error)."""
+    return reply(
+        Error, {"error": {"message": message, "fields": fields or {}, "code": code}}, status
     )
 
 

@@ -7,6 +7,15 @@ from aiohttp import web
 from hub.api.edge import path_id, read_body, read_query
 from hub.api.keys import DATABASE, NOTIFIER, SETTINGS, TOKEN, actor_of
 from hub.api.registry import api
+from hub.api.responses import (
+    Hearing,
+    HearingList,
+    JoinToken,
+    LogList,
+    Ok,
+    PetitionLink,
+    reply,
+)
 from hub.api.schemas import (
     HearingBody,
     HearingFilter,
@@ -21,7 +30,13 @@ from hub.domain.hearings import HearingDraft, HearingStatus
 from hub.services import auth, hearings
 
 
-@api.route("GET", "/api/v1/hearings", "Hearings in scope, soonest first", query=HearingFilter)
+@api.route(
+    "GET",
+    "/api/v1/hearings",
+    "Hearings in scope, soonest first",
+    query=HearingFilter,
+    response=HearingList,
+)
 async def list_hearings(request: web.Request) -> web.Response:
     q = read_query(request, HearingFilter)
     async with request.app[DATABASE].transaction() as session:
@@ -36,11 +51,16 @@ async def list_hearings(request: web.Request) -> web.Response:
             offset=q.offset,
         )
         items = [await hearings.view(session, r, with_petitions=False) for r in rows]
-    return web.json_response({"items": items, "total": total})
+    return reply(HearingList, {"items": items, "total": total})
 
 
 @api.route(
-    "POST", "/api/v1/hearings", "Schedule a hearing (a series with recurrence)", body=HearingBody
+    "POST",
+    "/api/v1/hearings",
+    "Schedule a hearing (a series with recurrence)",
+    body=HearingBody,
+    response=Hearing,
+    status=201,
 )
 async def create_hearing(request: web.Request) -> web.Response:
     body = await read_body(request, HearingBody)
@@ -61,25 +81,29 @@ async def create_hearing(request: web.Request) -> web.Response:
         out = await hearings.view(session, rows[0], with_petitions=True)
     if len(rows) > 1:
         out["occurrences"] = [{"id": r.id, "starts_at": local_iso(r.starts_at)} for r in rows]
-    return web.json_response(out, status=201)
+    return reply(Hearing, out, 201)
 
 
-@api.route("GET", "/api/v1/hearings/{id}", "One hearing with the petitions it heard")
+@api.route(
+    "GET", "/api/v1/hearings/{id}", "One hearing with the petitions it heard", response=Hearing
+)
 async def get_hearing(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         row = await hearings.get(session, actor_of(request), path_id(request, "id"))
         out = await hearings.view(session, row, with_petitions=True)
-    return web.json_response(out)
+    return reply(Hearing, out)
 
 
-@api.route("PATCH", "/api/v1/hearings/{id}", "Change a hearing", body=HearingPatch)
+@api.route(
+    "PATCH", "/api/v1/hearings/{id}", "Change a hearing", body=HearingPatch, response=Hearing
+)
 async def patch_hearing(request: web.Request) -> web.Response:
     body = await read_body(request, HearingPatch)
     changes = body.changes()
     async with request.app[DATABASE].transaction() as session:
         row = await hearings.update(session, actor_of(request), path_id(request, "id"), changes)
         out = await hearings.view(session, row, with_petitions=True)
-    return web.json_response(out)
+    return reply(Hearing, out)
 
 
 async def _status(request: web.Request, target: HearingStatus) -> web.Response:
@@ -91,20 +115,28 @@ async def _status(request: web.Request, target: HearingStatus) -> web.Response:
         out = await hearings.view(session, row, with_petitions=True)
     # After the commit: the live room hears of it only once the change is durable.
     await request.app[NOTIFIER].status_changed(row.id, str(target))
-    return web.json_response(out)
+    return reply(Hearing, out)
 
 
-@api.route("POST", "/api/v1/hearings/{id}/cancel", "Cancel a scheduled hearing", body=StatusReason)
+@api.route(
+    "POST",
+    "/api/v1/hearings/{id}/cancel",
+    "Cancel a scheduled hearing",
+    body=StatusReason,
+    response=Hearing,
+)
 async def cancel_hearing(request: web.Request) -> web.Response:
     return await _status(request, HearingStatus.CANCELLED)
 
 
-@api.route("POST", "/api/v1/hearings/{id}/start", "Start a hearing (it goes live)")
+@api.route(
+    "POST", "/api/v1/hearings/{id}/start", "Start a hearing (it goes live)", response=Hearing
+)
 async def start_hearing(request: web.Request) -> web.Response:
     return await _status(request, HearingStatus.LIVE)
 
 
-@api.route("POST", "/api/v1/hearings/{id}/end", "End a live hearing")
+@api.route("POST", "/api/v1/hearings/{id}/end", "End a live hearing", response=Hearing)
 async def end_hearing(request: web.Request) -> web.Response:
     return await _status(request, HearingStatus.ENDED)
 
@@ -114,6 +146,7 @@ async def end_hearing(request: web.Request) -> web.Response:
     "/api/v1/hearings/{id}/petitions/{petition_id}",
     "Link a petition to a hearing, or mark heard_from / heard_to",
     body=LinkBody,
+    response=PetitionLink,
 )
 async def link_petition(request: web.Request) -> web.Response:
     body = await read_body(request, LinkBody) if request.can_read_body else LinkBody()
@@ -133,33 +166,43 @@ async def link_petition(request: web.Request) -> web.Response:
             "heard_from": local_iso(link.heard_from),
             "heard_to": local_iso(link.heard_to),
         }
-    return web.json_response(out)
+    return reply(PetitionLink, out)
 
 
 @api.route(
-    "DELETE", "/api/v1/hearings/{id}/petitions/{petition_id}", "Unlink a petition from a hearing"
+    "DELETE",
+    "/api/v1/hearings/{id}/petitions/{petition_id}",
+    "Unlink a petition from a hearing",
+    response=Ok,
 )
 async def unlink_petition(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         await hearings.unlink_petition(
             session, actor_of(request), path_id(request, "id"), path_id(request, "petition_id")
         )
-    return web.json_response({"ok": True})
+    return reply(Ok, {"ok": True})
 
 
-@api.route("GET", "/api/v1/hearings/{id}/log", "The hearing's session log")
+@api.route("GET", "/api/v1/hearings/{id}/log", "The hearing's session log", response=LogList)
 async def hearing_log(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         items = await hearings.log(session, actor_of(request), path_id(request, "id"))
-    return web.json_response({"items": items, "total": len(items)})
+    return reply(LogList, {"items": items, "total": len(items)})
 
 
-@api.route("POST", "/api/v1/hearings/{id}/log", "Add a note to the session log", body=NoteBody)
+@api.route(
+    "POST",
+    "/api/v1/hearings/{id}/log",
+    "Add a note to the session log",
+    body=NoteBody,
+    response=Ok,
+    status=201,
+)
 async def add_note(request: web.Request) -> web.Response:
     body = await read_body(request, NoteBody)
     async with request.app[DATABASE].transaction() as session:
         await hearings.add_note(session, actor_of(request), path_id(request, "id"), body.text)
-    return web.json_response({"ok": True}, status=201)
+    return reply(Ok, {"ok": True}, 201)
 
 
 @api.route(
@@ -167,6 +210,8 @@ async def add_note(request: web.Request) -> web.Response:
     "/api/v1/hearings/{id}/join-token",
     "A join token for one office's seat in the hearing",
     body=JoinTokenBody,
+    response=JoinToken,
+    status=201,
 )
 async def join_token(request: web.Request) -> web.Response:
     body = await read_body(request, JoinTokenBody) if request.can_read_body else JoinTokenBody()
@@ -182,4 +227,4 @@ async def join_token(request: web.Request) -> web.Response:
             # The token is void once this sign-in ends (signed out or expired).
             issuer_session=auth.session_key(request[TOKEN]),
         )
-    return web.json_response(out, status=201)
+    return reply(JoinToken, out, 201)

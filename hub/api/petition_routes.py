@@ -7,12 +7,19 @@ from aiohttp import web
 from hub.api.edge import path_id, read_body, read_query
 from hub.api.keys import DATABASE, actor_of
 from hub.api.registry import api
+from hub.api.responses import AuditList, Petition, PetitionList, reply
 from hub.api.schemas import AuditFilter, PetitionBody, PetitionFilter, PetitionPatch
 from hub.domain.petitions import PetitionDraft
 from hub.services import petition_search, petitions
 
 
-@api.route("GET", "/api/v1/petitions", "Search the register (paginated)", query=PetitionFilter)
+@api.route(
+    "GET",
+    "/api/v1/petitions",
+    "Search the register (paginated)",
+    query=PetitionFilter,
+    response=PetitionList,
+)
 async def list_petitions(request: web.Request) -> web.Response:
     q = read_query(request, PetitionFilter)
     db = request.app[DATABASE]
@@ -31,47 +38,45 @@ async def list_petitions(request: web.Request) -> web.Response:
         items, total = await petition_search.search(
             session, actor_of(request), query, is_sqlite=db.is_sqlite
         )
-    return web.json_response({"items": items, "total": total})
+    return reply(PetitionList, {"items": items, "total": total})
 
 
-@api.route("POST", "/api/v1/petitions", "Register a received petition", body=PetitionBody)
+@api.route(
+    "POST",
+    "/api/v1/petitions",
+    "Register a received petition",
+    body=PetitionBody,
+    response=Petition,
+    status=201,
+)
 async def create_petition(request: web.Request) -> web.Response:
     body = await read_body(request, PetitionBody)
-    draft = PetitionDraft(
-        type=body.type,
-        office_id=body.office_id,
-        petitioner_name=body.petitioner_name,
-        content=body.content,
-        received_on=body.received_on,
-        source=body.source,
-        petitioner_address=body.petitioner_address,
-        petitioner_id_number=body.petitioner_id_number,
-        crowd=body.crowd,
-        people_count=body.people_count,
-        representatives=tuple(body.representatives),
-        subject_field=body.subject_field,
-        respondent=body.respondent,
-        request=body.request,
-        competent_body=body.competent_body,
-        handling_deadline=body.handling_deadline,
-        national_code=body.national_code,
-    )
+    draft = PetitionDraft.from_fields(body.model_dump())
     actor = actor_of(request)
     async with request.app[DATABASE].transaction() as session:
         row = await petitions.create(session, actor, draft)
         out = await petitions.get(session, actor, row.id)
-    return web.json_response(out, status=201)
-
-
-@api.route("GET", "/api/v1/petitions/{id}", "One petition with history and hearings (audited)")
-async def get_petition(request: web.Request) -> web.Response:
-    async with request.app[DATABASE].transaction() as session:
-        out = await petitions.get(session, actor_of(request), path_id(request, "id"))
-    return web.json_response(out)
+    return reply(Petition, out, 201)
 
 
 @api.route(
-    "PATCH", "/api/v1/petitions/{id}", "Edit a petition or change its status", body=PetitionPatch
+    "GET",
+    "/api/v1/petitions/{id}",
+    "One petition with history and hearings (audited)",
+    response=Petition,
+)
+async def get_petition(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].transaction() as session:
+        out = await petitions.get(session, actor_of(request), path_id(request, "id"))
+    return reply(Petition, out)
+
+
+@api.route(
+    "PATCH",
+    "/api/v1/petitions/{id}",
+    "Edit a petition or change its status",
+    body=PetitionPatch,
+    response=Petition,
 )
 async def patch_petition(request: web.Request) -> web.Response:
     body = await read_body(request, PetitionPatch)
@@ -83,10 +88,16 @@ async def patch_petition(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         await petitions.update(session, actor, petition_id, changes, status=status, note=note)
         out = await petitions.get(session, actor, petition_id)
-    return web.json_response(out)
+    return reply(Petition, out)
 
 
-@api.route("GET", "/api/v1/audit", "Reads of petitions' personal data (admin)", query=AuditFilter)
+@api.route(
+    "GET",
+    "/api/v1/audit",
+    "Reads of petitions' personal data (admin)",
+    query=AuditFilter,
+    response=AuditList,
+)
 async def audit(request: web.Request) -> web.Response:
     q = read_query(request, AuditFilter)
     async with request.app[DATABASE].transaction() as session:
@@ -98,4 +109,4 @@ async def audit(request: web.Request) -> web.Response:
             limit=q.limit,
             offset=q.offset,
         )
-    return web.json_response({"items": items, "total": total})
+    return reply(AuditList, {"items": items, "total": total})

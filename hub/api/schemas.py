@@ -20,6 +20,13 @@ from hub.domain.petitions import PetitionStatus, PetitionType, Source
 Text300 = Annotated[str, StringConstraints(max_length=300)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
+# Every {placeholder} of an API path, by name (the registry refuses a route with another).
+# Ids are 32-bit on PostgreSQL; hub.api.edge.path_id answers 404 for anything else.
+PATH_PARAMS: dict[str, Any] = {
+    "id": Annotated[int, Field(ge=1, le=2**31 - 1, description="the record's id")],
+    "petition_id": Annotated[int, Field(ge=1, le=2**31 - 1, description="a petition's id")],
+}
+
 
 class Body(BaseModel):
     """Base of request bodies: unknown fields and wrong types are errors, not guesses."""
@@ -172,7 +179,19 @@ class PetitionFilter(Page):
     status: PetitionStatus | None = None
     office: Id | None = None
     crowd: bool | None = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None,
+        description="words of the case (case code, national code, subject, respondent, "
+        "content), each a word's prefix; never the petitioner's personal data unless "
+        "personal=true",
+    )
+    personal: bool = Field(
+        False,
+        description="true: the text also matches the petitioner's name and address (word "
+        "prefixes) and ID number (the whole number only). Each such search is audited (who, "
+        "when, the text and filters, how many matched, even none) and its answer has no total "
+        "(total is null; has_more says whether another page follows)",
+    )
     received_from: date | None = None
     received_to: date | None = None
 
@@ -186,6 +205,10 @@ class HearingFilter(Page):
 
 class AuditFilter(Page):
     petition_id: Id | None = None
+    user_id: Id | None = None
+
+
+class SearchAuditFilter(Page):
     user_id: Id | None = None
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any
 
 from hub.domain.errors import Conflict, ValidationFailed
 
@@ -116,7 +118,32 @@ class PetitionDraft:
     competent_body: str = ""
     handling_deadline: date | None = None
     national_code: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, Any]) -> PetitionDraft:
+        """A draft from its fields by name (a request body, a stored record merged with an
+        edit): enums from their values, representatives from any sequence; other keys ignored."""
+        given = {name: values[name] for name in DRAFT_FIELDS if name in values}
+        if "type" in given:
+            given["type"] = PetitionType(given["type"])
+        if "source" in given:
+            given["source"] = Source(given["source"])
+        if "representatives" in given:
+            given["representatives"] = tuple(given["representatives"])
+        return cls(**given)
+
+    def record(self) -> dict[str, Any]:
+        """The draft's fields as a record stores them: enums as their values, representatives
+        as a list, the petitioner's name and address trimmed."""
+        out = {name: getattr(self, name) for name in DRAFT_FIELDS}
+        out.update(
+            type=str(self.type),
+            source=str(self.source),
+            representatives=list(self.representatives),
+            petitioner_name=self.petitioner_name.strip(),
+            petitioner_address=self.petitioner_address.strip(),
+        )
+        return out
 
     def __post_init__(self) -> None:
         errors: dict[str, str] = {}
@@ -152,3 +179,10 @@ class PetitionDraft:
             errors["national_code"] = "must be 1-64 characters"
         if errors:
             raise ValidationFailed("invalid petition", errors)
+
+
+# The one list of a petition's own fields: request bodies, records and edits follow it.
+DRAFT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PetitionDraft))
+# Fixed once registered: the office that received the petition and the day it did.
+FIXED_FIELDS = frozenset({"office_id", "received_on"})
+EDITABLE_FIELDS: tuple[str, ...] = tuple(n for n in DRAFT_FIELDS if n not in FIXED_FIELDS)

@@ -17,7 +17,7 @@ from hub.clock import LOCAL_TZ, now_local
 from hub.domain.errors import DomainError
 from hub.domain.users import Action, Role
 from hub.i18n import LANG_COOKIE, LANGUAGES, Translator, catalogue, pick_language
-from hub.services.access import Actor
+from hub.services.access import Actor, actor_view
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -142,15 +142,8 @@ def nav_for(actor: Actor | None, path: str) -> list[dict[str, Any]]:
 
 
 def _me(actor: Actor) -> dict[str, Any]:
-    return {
-        "id": actor.user_id,
-        "username": actor.username,
-        "display_name": actor.display_name,
-        "role": str(actor.role),
-        "office_id": actor.office_id,
-        "office_name": actor.office_name,
-        "can": {str(action): actor.can(action) for action in Action},
-    }
+    # What the page's scripts may offer: the same permissions the services check.
+    return {**actor_view(actor), "can": {str(action): actor.can(action) for action in Action}}
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from hub.domain.errors import Forbidden
 from hub.domain.offices import path_in_scope
@@ -34,3 +35,15 @@ class Actor:
     def sees(self, office_path: str) -> bool:
         """Whether an office (by its path) lies in this actor's scope."""
         return path_in_scope(self.office_path, office_path)
+
+
+def actor_view(actor: Actor) -> dict[str, Any]:
+    """The signed-in user as the API and the pages show it (never the office path)."""
+    return {
+        "id": actor.user_id,
+        "username": actor.username,
+        "display_name": actor.display_name,
+        "role": str(actor.role),
+        "office_id": actor.office_id,
+        "office_name": actor.office_name,
+    }

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.clock import local_iso, now
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.petitions import (
+    DRAFT_FIELDS,
+    EDITABLE_FIELDS,
     PetitionDraft,
     PetitionStatus,
     allowed_next,
@@ -38,9 +40,9 @@ from hub.storage.tables import (
 )
 
 
-def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
-    """The folded text a search matches: codes, names, place, subject, content."""
-    parts = [
+def search_parts(draft: PetitionDraft | PetitionRow, case_code: str) -> list[str]:
+    """What a search matches, in order: codes, names, place, subject, content."""
+    return [
         case_code,
         draft.national_code or "",
         draft.petitioner_name,
@@ -50,7 +52,11 @@ def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
         draft.respondent,
         draft.content,
     ]
-    folded = fold(" ".join(p for p in parts if p))
+
+
+def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
+    """The folded text a search matches (search_parts, without diacritics or punctuation)."""
+    folded = fold(" ".join(p for p in search_parts(draft, case_code) if p))
     # Punctuation becomes spaces: PostgreSQL's parser would read 'hy-2026-000001' as 'hy' and
     # two signed numbers, so a search for the case code would miss it.
     return "".join(c if c.isalnum() else " " for c in folded)
@@ -87,25 +93,9 @@ async def create(session: AsyncSession, actor: Actor, draft: PetitionDraft) -> P
     code = await _next_case_code(session, office, draft.received_on.year)
     stamp = now()
     row = PetitionRow(
+        **draft.record(),
         case_code=code,
-        national_code=draft.national_code,
-        office_id=office.id,
-        type=str(draft.type),
         status=str(PetitionStatus.RECEIVED),
-        source=str(draft.source),
-        petitioner_name=draft.petitioner_name.strip(),
-        petitioner_address=draft.petitioner_address.strip(),
-        petitioner_id_number=draft.petitioner_id_number,
-        crowd=draft.crowd,
-        people_count=draft.people_count,
-        representatives=list(draft.representatives),
-        subject_field=draft.subject_field,
-        respondent=draft.respondent,
-        content=draft.content,
-        request=draft.request,
-        competent_body=draft.competent_body,
-        received_on=draft.received_on,
-        handling_deadline=draft.handling_deadline,
         search_text=search_text(draft, code),
         created_by=actor.user_id,
         created_at=stamp,
@@ -239,25 +229,6 @@ async def get(session: AsyncSession, actor: Actor, petition_id: int) -> dict[str
     return out
 
 
-EDITABLE = (
-    "petitioner_name",
-    "petitioner_address",
-    "petitioner_id_number",
-    "subject_field",
-    "respondent",
-    "content",
-    "request",
-    "competent_body",
-    "handling_deadline",
-    "national_code",
-    "representatives",
-    "type",
-    "source",
-    "crowd",
-    "people_count",
-)
-
-
 async def update(
     session: AsyncSession,
     actor: Actor,
@@ -270,30 +241,18 @@ async def update(
     """Edit a petition's fields and/or move it along the workflow (recorded in its history)."""
     actor.require(Action.EDIT_PETITIONS)
     row = await in_scope(session, actor, petition_id)
-    merged = {name: getattr(row, name) for name in EDITABLE}
+    fixed = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if fixed:
+        raise ValidationFailed(
+            f"invalid {fixed[0]}: cannot be changed", dict.fromkeys(fixed, "cannot be changed")
+        )
+    merged = {name: getattr(row, name) for name in DRAFT_FIELDS}
     merged.update(changes)
     # Re-check the whole record so an edit cannot break a rule the draft enforces.
-    draft = PetitionDraft(
-        type=merged["type"],
-        office_id=row.office_id,
-        petitioner_name=merged["petitioner_name"],
-        content=merged["content"],
-        received_on=row.received_on,
-        source=merged["source"],
-        petitioner_address=merged["petitioner_address"],
-        petitioner_id_number=merged["petitioner_id_number"],
-        crowd=merged["crowd"],
-        people_count=merged["people_count"],
-        representatives=tuple(merged["representatives"]),
-        subject_field=merged["subject_field"],
-        respondent=merged["respondent"],
-        request=merged["request"],
-        competent_body=merged["competent_body"],
-        handling_deadline=merged["handling_deadline"],
-        national_code=merged["national_code"],
-    )
-    for name, value in changes.items():
-        setattr(row, name, list(value) if name == "representatives" else value)
+    draft = PetitionDraft.from_fields(merged)
+    record = draft.record()
+    for name in changes:
+        setattr(row, name, record[name])
     stamp = now()
     if status is not None:
         target = PetitionStatus(status)

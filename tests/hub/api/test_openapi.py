@@ -1,10 +1,22 @@
-"""GET /api/v1/openapi.json describes every route; /healthz answers without sign-in."""
+"""GET /api/v1/openapi.json: a valid OpenAPI 3.1 document that describes every route, its path
+parameters, its answer and its errors, and that the hub's real answers satisfy."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.hub.client import Api, ThreadedHub
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from tests.hub.client import (
+    PASSWORD,
+    Api,
+    Reply,
+    ThreadedHub,
+    hearing_body,
+    petition_body,
+    unique,
+)
 
 # The contract of issue 2: other tools rely on these routes.
 CONTRACT = {
@@ -27,6 +39,7 @@ CONTRACT = {
     ("get", "/api/v1/hearings/{id}/log"),
     ("get", "/api/v1/audit"),
 }
+MAX_ID = 2**31 - 1
 
 
 async def spec(api: Api) -> dict[str, Any]:
@@ -39,12 +52,16 @@ def operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {(m, p) for p, entry in doc["paths"].items() for m in entry}
 
 
-async def test_the_document_describes_every_api_route_the_hub_serves(
-    api: Api, hub: ThreadedHub
-) -> None:
-    doc = await spec(api)
-    assert doc["openapi"].startswith("3.")
-    served = {
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local $ref to the schema it names."""
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema = doc["components"]["schemas"][name]
+    return schema
+
+
+def served_routes(hub: ThreadedHub) -> set[tuple[str, str]]:
+    return {
         (route.method.lower(), route.resource.canonical)
         for route in hub.server.app.router.routes()
         if route.resource is not None
@@ -52,8 +69,54 @@ async def test_the_document_describes_every_api_route_the_hub_serves(
         and route.resource.canonical != "/api/v1/openapi.json"
         and route.method != "HEAD"
     }
-    assert served - operations(doc) == set()
+
+
+async def test_the_document_is_valid_openapi_3_1(api: Api) -> None:
+    doc = await spec(api)
+    assert doc["openapi"] == "3.1.0"
+    validate(doc)  # raises, naming the spot, when the document breaks the OpenAPI schema
+
+
+async def test_the_document_describes_every_api_route_the_hub_serves(
+    api: Api, hub: ThreadedHub
+) -> None:
+    doc = await spec(api)
+    assert served_routes(hub) - operations(doc) == set()
     assert CONTRACT <= operations(doc)
+
+
+async def test_every_operation_documents_its_answer_with_fields(api: Api) -> None:
+    doc = await spec(api)
+    for path, entry in doc["paths"].items():
+        for method, op in entry.items():
+            ok = [code for code in op["responses"] if code.startswith("2")]
+            assert len(ok) == 1, (method, path, list(op["responses"]))
+            schema = op["responses"][ok[0]]["content"]["application/json"]["schema"]
+            answer = resolve(doc, schema)
+            assert answer.get("type") == "object" and answer["properties"], (method, path)
+            assert answer.get("additionalProperties") is False, (method, path)
+            assert "operationId" in op and op["summary"], (method, path)
+    ids = [op["operationId"] for entry in doc["paths"].values() for op in entry.values()]
+    assert len(ids) == len(set(ids))
+
+
+async def test_path_parameters_are_the_paths_placeholders_typed_as_ids(
+    api: Api, hub: ThreadedHub
+) -> None:
+    doc = await spec(api)
+    seen = 0
+    for method, path in served_routes(hub):
+        placeholders = [p[1:-1] for p in path.split("/") if p.startswith("{")]
+        params = doc["paths"][path][method].get("parameters", [])
+        in_path = [p for p in params if p["in"] == "path"]
+        assert [p["name"] for p in in_path] == placeholders, (method, path)
+        for param in in_path:
+            seen += 1
+            assert param["required"] is True
+            # Every id is a 32-bit positive integer, as hub.api.edge.path_id accepts.
+            assert param["schema"]["type"] == "integer", (method, path, param)
+            assert param["schema"]["minimum"] == 1 and param["schema"]["maximum"] == MAX_ID
+    assert seen, "no route with a path parameter was found"
 
 
 async def test_bodies_queries_and_errors_are_described(api: Api) -> None:
@@ -80,13 +143,133 @@ async def test_bodies_queries_and_errors_are_described(api: Api) -> None:
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/PetitionBody"
     )
+    assert post["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/Petition"
+    )
     params = {p["name"] for p in doc["paths"]["/api/v1/petitions"]["get"]["parameters"]}
     assert params >= {"type", "status", "office", "crowd", "text", "received_from", "received_to"}
     assert params >= {"limit", "offset"}
-    error = schemas["Error"]["properties"]["error"]
+    error = resolve(doc, schemas["Error"]["properties"]["error"])
     assert set(error["required"]) == {"message", "fields"}
     assert "security" not in doc["paths"]["/api/v1/auth/login"]["post"]
     assert doc["paths"]["/api/v1/petitions"]["get"]["security"]
+    # Errors: each in the one shape, with the statuses the operation can answer.
+    get_one = doc["paths"]["/api/v1/petitions/{id}"]["get"]["responses"]
+    assert {"401", "403", "404", "500"} <= set(get_one)
+    create = doc["paths"]["/api/v1/petitions"]["post"]["responses"]
+    assert {"400", "401", "403", "415", "422"} <= set(create)
+    for code in ("404", "422"):
+        responses = get_one if code == "404" else create
+        ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/Error")
+
+
+class Conformance:
+    """Checks real answers against the schema the document gives their operation and status."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.checked: set[tuple[str, str, str]] = set()
+
+    def check(self, method: str, template: str, reply: Reply, expect: int = 0) -> dict[str, Any]:
+        """The reply (with status `expect`, when given) fits its documented schema."""
+        assert not expect or reply.status == expect, (method, template, reply.text[:300])
+        op = self.doc["paths"][template][method.lower()]
+        status = str(reply.status)
+        documented = op["responses"].get(status) or op["responses"][f"{status[0]}XX"]
+        schema = documented["content"]["application/json"]["schema"]
+        root = {**schema, "components": self.doc["components"]}
+        errors = sorted(Draft202012Validator(root).iter_errors(reply.body), key=str)
+        assert not errors, f"{method} {template} {status}: {[e.message for e in errors[:3]]}"
+        self.checked.add((method.lower(), template, status))
+        return reply.json
+
+
+async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: ThreadedHub) -> None:
+    doc = Conformance(await spec(api))
+    check = doc.check
+    hy, vanlam = hub.office("HY"), hub.office("HY.VANLAM")
+    staff, leader, admin = "staff.hungyen", "leader.hungyen", "admin"
+
+    check("GET", "/api/v1/offices", await api.get("/api/v1/offices", user=staff))
+    check("GET", "/api/v1/users", await api.get("/api/v1/users", user=admin))
+    check("GET", "/api/v1/auth/me", await api.get("/api/v1/auth/me", user=staff))
+    office = {
+        "code": unique("OF").upper(),
+        "name": "Xã thử",
+        "level": "commune",
+        "parent_id": vanlam,
+    }
+    check(
+        "POST", "/api/v1/offices", await api.post("/api/v1/offices", user=admin, json=office), 201
+    )
+    account = {
+        "username": unique("u"),
+        "display_name": "Người thử",
+        "role": "staff",
+        "office_id": hy,
+        "password": "long-enough",
+    }
+    check("POST", "/api/v1/users", await api.post("/api/v1/users", user=admin, json=account))
+
+    series = hearing_body(hy, [vanlam], kind="periodic", recurrence="FREQ=WEEKLY;COUNT=2")
+    created = check(
+        "POST", "/api/v1/hearings", await api.post("/api/v1/hearings", user=staff, json=series)
+    )
+    assert len(created["occurrences"]) == 2
+    hid = created["id"]
+    one = f"/api/v1/hearings/{hid}"
+    check("GET", "/api/v1/hearings", await api.get("/api/v1/hearings", user=staff))
+    check("GET", "/api/v1/hearings/{id}", await api.get(one, user=staff))
+    patch = {"description": "Đã sửa", "published": True}
+    check("PATCH", "/api/v1/hearings/{id}", await api.patch(one, user=staff, json=patch))
+    token = await api.post(f"{one}/join-token", user=staff, json={"office_id": vanlam})
+    check("POST", "/api/v1/hearings/{id}/join-token", token)
+
+    petition = check(
+        "POST",
+        "/api/v1/petitions",
+        await api.post("/api/v1/petitions", user=staff, json=petition_body(vanlam)),
+    )
+    pid = petition["id"]
+    check("GET", "/api/v1/petitions", await api.get("/api/v1/petitions", user=staff))
+    check("GET", "/api/v1/petitions/{id}", await api.get(f"/api/v1/petitions/{pid}", user=staff))
+    accept = {"status": "accepted", "status_note": "thụ lý"}
+    edited = await api.patch(f"/api/v1/petitions/{pid}", user=staff, json=accept)
+    check("PATCH", "/api/v1/petitions/{id}", edited)
+    link = f"{one}/petitions/{pid}"
+    linking = "/api/v1/hearings/{id}/petitions/{petition_id}"
+    check("POST", linking, await api.post(link, user=leader, json={"heard_from": "now"}))
+    check("POST", "/api/v1/hearings/{id}/start", await api.post(f"{one}/start", user=leader))
+    note = await api.post(f"{one}/log", user=staff, json={"text": "Bắt đầu phiên"})
+    check("POST", "/api/v1/hearings/{id}/log", note)
+    check("GET", "/api/v1/hearings/{id}/log", await api.get(f"{one}/log", user=staff))
+    check("DELETE", linking, await api.delete(link, user=leader))
+    check("POST", "/api/v1/hearings/{id}/end", await api.post(f"{one}/end", user=leader))
+    cancel = f"/api/v1/hearings/{created['occurrences'][1]['id']}/cancel"
+    cancelled = await api.post(cancel, user=staff, json={"reason": "trùng lịch"})
+    check("POST", "/api/v1/hearings/{id}/cancel", cancelled)
+    check("GET", "/api/v1/audit", await api.get(f"/api/v1/audit?petition_id={pid}", user=admin))
+
+    # Errors answer in the documented Error shape too.
+    missing = await api.get("/api/v1/petitions/abc", user=staff)
+    check("GET", "/api/v1/petitions/{id}", missing, 404)
+    empty = await api.post("/api/v1/petitions", user=staff, json={})
+    check("POST", "/api/v1/petitions", empty, 422)
+    check("GET", "/api/v1/hearings", await api.get("/api/v1/hearings"), 401)
+    check("POST", "/api/v1/hearings/{id}/end", await api.post(f"{one}/end", user=leader), 409)
+
+    # Sign-in and sign-out with a session of this test's own (the shared tokens stay valid).
+    login = {"username": "staff.bacgiang", "password": PASSWORD}
+    signed = check("POST", "/api/v1/auth/login", await api.post("/api/v1/auth/login", json=login))
+    bye = await api.post(
+        "/api/v1/auth/logout", headers={"Authorization": f"Bearer {signed['token']}"}
+    )
+    check("POST", "/api/v1/auth/logout", bye)
+
+    answered = {(m, p) for m, p, s in doc.checked if s.startswith("2")}
+    assert answered == operations(doc.doc), operations(doc.doc) - answered
+    assert {s for _m, _p, s in doc.checked} >= {"200", "201", "401", "404", "409", "422"}
 
 
 async def test_healthz_needs_no_sign_in(api: Api) -> None:

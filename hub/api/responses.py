@@ -1,0 +1,290 @@
+"""Wire formats of the API's answers: every handler encodes its answer through one of these
+models, and the OpenAPI document's response schemas are generated from the same models, so the
+two cannot disagree."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.domain.hearings import HearingKind, HearingStatus
+from hub.domain.petitions import PetitionStatus, PetitionType, Source
+from hub.domain.users import Role
+
+log = logging.getLogger(__name__)
+
+# Times go out as ISO 8601 text in Vietnam's offset (hub.clock.local_iso), dates as YYYY-MM-DD.
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+
+# Where a handler's response records the model it was encoded with (the registry checks it).
+ENCODED_AS = web.ResponseKey("encoded_as", str)
+
+
+class Out(BaseModel):
+    """Base of answers: a field the model does not declare is an error, not a silent extra, so a
+    service that grows a field must grow the documented schema with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def reply(model: type[Out], data: Mapping[str, Any], status: int = 200) -> web.Response:
+    """Encode `data` as `model` says (the documented schema) into a JSON response."""
+    try:
+        body = model.model_validate(data).model_dump(mode="json", exclude_unset=True)
+    except ValidationError as exc:
+        # Our own answer does not fit its schema: a bug here, never the client's 422.
+        log.error("answer does not match %s: %s", model.__name__, exc)
+        raise RuntimeError(f"answer does not match its schema {model.__name__}") from exc
+    response = web.json_response(body, status=status)
+    response[ENCODED_AS] = model.__name__
+    return response
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class ErrorDetail(Out):
+    message: str = Field(description="what went wrong, in words a person can act on")
+    fields: dict[str, str] = Field(description="problem per field name (empty when none)")
+    code: str = Field("error", description="machine-readable kind, e.g. validation_failed")
+
+
+class Error(Out):
+    """Every failure: {"error": {"message", "fields", "code"}}."""
+
+    error: ErrorDetail
+
+
+class Ok(Out):
+    ok: Literal[True]
+
+
+# --- sign-in, offices, users -------------------------------------------------------------------
+
+
+class Me(Out):
+    """The signed-in user (hub.services.access.actor_view)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    office_id: int
+    office_name: str
+
+
+class SignIn(Out):
+    token: str = Field(description="send as 'Authorization: Bearer <token>'")
+    csrf_token: str = Field(description="echo in X-CSRF-Token when signed in by cookie")
+    expires_at: DateTime
+    user: Me
+
+
+class WhoAmI(Out):
+    user: Me
+    csrf_token: str
+
+
+class Office(Out):
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+    has_bridge_point: bool
+    address: str
+    depth: int = Field(description="0 for the central office, 1 for a province, ...")
+
+
+class OfficeList(Out):
+    items: list[Office]
+    total: int
+
+
+class User(Out):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    office_id: int
+    active: bool
+    office_name: str | None = Field(None, description="in lists; left out on creation")
+
+
+class UserList(Out):
+    items: list[User]
+    total: int
+
+
+# --- hearings ----------------------------------------------------------------------------------
+
+
+class HearingSite(Out):
+    office_id: int
+    name: str
+    code: str
+
+
+class HeardPetition(Out):
+    """A petition a hearing heard: key fields only, no personal data (every site sees it)."""
+
+    petition_id: int
+    case_code: str
+    type: PetitionType
+    status: PetitionStatus
+    subject_field: str
+    crowd: bool
+    people_count: int
+    office_id: int
+    heard_from: DateTime | None
+    heard_to: DateTime | None
+
+
+class Occurrence(Out):
+    id: int
+    starts_at: DateTime
+
+
+class HearingSummary(Out):
+    id: int
+    title: str
+    kind: HearingKind
+    status: HearingStatus
+    host_office_id: int
+    host_office_name: str | None
+    site_office_ids: list[int]
+    sites: list[HearingSite]
+    chair_user_id: int | None
+    chair_name: str | None
+    starts_at: DateTime
+    ends_at: DateTime
+    started_at: DateTime | None
+    ended_at: DateTime | None
+    series_id: int | None
+    recurrence: str | None = Field(description="the series' RRULE, when part of one")
+    description: str
+    location: str
+    published: bool
+    minutes: str
+
+
+class Hearing(HearingSummary):
+    petitions: list[HeardPetition]
+    occurrences: list[Occurrence] | None = Field(
+        None, description="on creating a series: every occurrence made"
+    )
+
+
+class HearingList(Out):
+    items: list[HearingSummary]
+    total: int
+
+
+class PetitionLink(Out):
+    hearing_id: int
+    petition_id: int
+    heard_from: DateTime | None
+    heard_to: DateTime | None
+
+
+class LogEvent(Out):
+    id: int
+    at: DateTime
+    kind: str
+    user_id: int | None
+    user_name: str | None
+    office_id: int | None
+    office_name: str | None
+    petition_id: int | None
+    detail: dict[str, Any]
+
+
+class LogList(Out):
+    items: list[LogEvent]
+    total: int
+
+
+class JoinToken(Out):
+    token: str
+    hearing_id: int
+    office_id: int
+    expires_at: DateTime
+
+
+# --- petitions ---------------------------------------------------------------------------------
+
+
+class PetitionSummary(Out):
+    """A register line: includes the petitioner's name, not the rest of the personal data."""
+
+    id: int
+    case_code: str
+    national_code: str | None
+    type: PetitionType
+    status: PetitionStatus
+    office_id: int
+    office_name: str | None
+    petitioner_name: str
+    crowd: bool
+    people_count: int
+    subject_field: str
+    source: Source
+    received_on: Day
+    handling_deadline: Day | None
+
+
+class PetitionStep(Out):
+    at: DateTime
+    from_status: PetitionStatus | None
+    to_status: PetitionStatus
+    user_name: str | None
+    note: str
+
+
+class PetitionHearing(Out):
+    hearing_id: int
+    title: str
+    status: HearingStatus
+    starts_at: DateTime
+    heard_from: DateTime | None
+    heard_to: DateTime | None
+
+
+class Petition(PetitionSummary):
+    petitioner_address: str
+    petitioner_id_number: str
+    representatives: list[str]
+    respondent: str
+    content: str
+    request: str
+    competent_body: str
+    allowed_next_status: list[PetitionStatus]
+    created_at: DateTime
+    updated_at: DateTime
+    history: list[PetitionStep]
+    hearings: list[PetitionHearing]
+
+
+class PetitionList(Out):
+    items: list[PetitionSummary]
+    total: int
+
+
+class AuditEntry(Out):
+    id: int
+    at: DateTime
+    user_id: int
+    username: str
+    petition_id: int
+    case_code: str
+    action: str = Field(description="read (the full record) or list (a register line)")
+
+
+class AuditList(Out):
+    items: list[AuditEntry]
+    total: int
