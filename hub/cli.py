@@ -128,7 +128,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_bench_api(args: argparse.Namespace) -> int:
     """Benchmark petition list and search over the real HTTP API."""
-    from hub.bench_api import run_bench_api
+    from bench.api import run_bench_api
 
     result = asyncio.run(run_bench_api(args))
     print(json.dumps(result, indent=None if args.json else 2, ensure_ascii=False))
@@ -208,7 +208,7 @@ def _run_media_command(name: str, rest: list[str]) -> int:
 
         prog = "tcd-hub site"
     else:
-        from hub.bench_sfu import add_bench_sfu_arguments as add_arguments
+        from bench.sfu import add_bench_sfu_arguments as add_arguments
 
         prog = "tcd-hub bench sfu"
     parser = argparse.ArgumentParser(prog=prog)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text
 
-from hub.bench_api import Office, Register, petition_batches
+from bench.register import Office, Register, petition_batches
 from hub.domain.petitions import fold
 from hub.services import petition_search, petitions
 from hub.services.access import Actor

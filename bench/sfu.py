@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.common import Child, cpu_seconds, fresh_database
 
 logger = logging.getLogger(__name__)
 
@@ -50,54 +51,6 @@ def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
         default="both",
         help="which media modes to measure",
     )
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User+system CPU time of a process, from /proc (no psutil)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        stat = handle.read()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    # Fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the command name.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class _Child:
-    """A child process speaking JSON lines on stdin/stdout."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.bench_sfu", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-
-    def read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"bench child exited ({self.proc.poll()})")
-            if line.startswith("{"):
-                return dict(json.loads(line))
-
-    def ask(self, command: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.read()
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @dataclass(frozen=True)
@@ -126,17 +79,14 @@ async def _prepare(data_dir: Path, sites: int) -> _Prepared:
 
     from hub.clock import now
     from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus
-    from hub.seed import seed_demo
     from hub.services import hearings
     from hub.services.auth import actor_for_user
     from hub.storage.db import Database
-    from hub.storage.migrate import upgrade
     from hub.storage.tables import OfficeRow, UserRow
 
     secret_key = secrets.token_urlsafe(32)
     settings = _bench_settings(data_dir, secret_key, "passthrough")
-    await upgrade(settings)
-    await seed_demo(settings, password=secrets.token_urlsafe(12))
+    await fresh_database(settings, secrets.token_urlsafe(12))
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:
@@ -193,7 +143,8 @@ def _measure(mode: str, sites: int, seconds: float) -> dict[str, Any]:
 
 
 def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared) -> dict[str, Any]:
-    hub = _Child(
+    hub = Child(
+        "bench.sfu",
         [
             "--serve",
             "--media-mode",
@@ -202,12 +153,15 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
             str(prepared.data_dir),
             "--secret-key-file",
             str(_write_secret(prepared)),
-        ]
+            "--hearing",
+            str(prepared.hearing_id),
+        ],
     )
-    agents: _Child | None = None
+    agents: Child | None = None
     try:
         port = int(hub.read()["port"])
-        agents = _Child(
+        agents = Child(
+            "bench.sfu",
             [
                 "--agents",
                 "--hub",
@@ -216,7 +170,7 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
                 str(prepared.hearing_id),
                 "--tokens-file",
                 str(prepared.tokens_file),
-            ]
+            ],
         )
         agents.read()  # all sites joined and admitted
         deadline = time.monotonic() + WARMUP_TIMEOUT
@@ -228,8 +182,8 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
                 raise RuntimeError(f"{mode}: media did not flow between all sites: {snap}")
             time.sleep(0.5)
         cpu0, agents_cpu0, t0 = (
-            _cpu_seconds(hub.proc.pid),
-            _cpu_seconds(agents.proc.pid),
+            cpu_seconds(hub.pid),
+            cpu_seconds(agents.pid),
             time.monotonic(),
         )
         first = agents.ask("snap")
@@ -237,8 +191,8 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
         last = agents.ask("snap")
         hub_stats = hub.ask("stats") if os.environ.get("TCD_BENCH_DEBUG") else None
         cpu1, agents_cpu1, t1 = (
-            _cpu_seconds(hub.proc.pid),
-            _cpu_seconds(agents.proc.pid),
+            cpu_seconds(hub.pid),
+            cpu_seconds(agents.pid),
             time.monotonic(),
         )
     finally:
@@ -321,46 +275,29 @@ def _write_secret(prepared: _Prepared) -> Path:
     return path
 
 
-async def _serve(mode: str, data_dir: Path, secret_key: str) -> None:
-    """The hub under test: the real create_app on the prepared database, on 127.0.0.1."""
-    from aiohttp import web
-
+async def _serve(mode: str, data_dir: Path, secret_key: str, hearing_id: int) -> None:
+    """The hub under test: the real create_app on the prepared database, on 127.0.0.1; each
+    line on stdin is answered with the hearing room's forwarding counters."""
+    from bench.common import serve_app
     from hub.app import create_app
     from signaling.server import SIGNALING_KEY
 
     app = create_app(_bench_settings(data_dir, secret_key, mode))
-    server = app[SIGNALING_KEY]
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(json.dumps({"port": port}), flush=True)
-    loop = asyncio.get_running_loop()
-    try:
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line or line.strip() == "quit":
-                return
-            print(json.dumps(_room_stats(server.rooms)), flush=True)
-    finally:
-        await runner.cleanup()
+    await serve_app(app, lambda: _room_stats(app[SIGNALING_KEY].rooms, hearing_id))
 
 
-def _room_stats(rooms: Any) -> dict[str, Any]:
-    """Forwarding counters of every room (for diagnosing a run)."""
+def _room_stats(rooms: Any, hearing_id: int) -> dict[str, Any]:
+    """Forwarding counters of the hearing's room (for diagnosing a run)."""
+    # NOTE: RoomManager.stats() is being added; until then the room's public attributes.
+    room = rooms.get(hearing_id)
     out: dict[str, Any] = {}
-    for hearing_id, room in rooms._rooms.items():
-        for participant in room.participants.values():
-            for kind, publication in participant.publications.items():
-                out[f"{hearing_id}/{participant.id[:6]}/{kind}"] = {
-                    "frames": publication.frames,
-                    "plis": publication.keyframe_requests_sent,
-                    "subs": [
-                        [s.frames, s.waiting_keyframe, s.track._queue.qsize()]
-                        for s in publication.subscriptions
-                    ],
-                }
+    for participant in room.participants.values() if room is not None else ():
+        for kind, publication in participant.publications.items():
+            out[f"{hearing_id}/{participant.id[:6]}/{kind}"] = {
+                "frames": publication.frames,
+                "plis": publication.keyframe_requests_sent,
+                "subs": [[s.frames, s.waiting_keyframe] for s in publication.subscriptions],
+            }
     return out
 
 
@@ -404,7 +341,7 @@ async def _agents(hub_url: str, hearing_id: int, tokens: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m hub.bench_sfu`: the benchmark, or one of its child processes."""
+    """`python -m bench.sfu`: the benchmark, or one of its child processes."""
     parser = argparse.ArgumentParser(prog="tcd-hub bench sfu")
     add_bench_sfu_arguments(parser)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -419,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.serve:
         secret = args.secret_key_file.read_text(encoding="utf-8").strip()
-        asyncio.run(_serve(args.media_mode, args.data_dir, secret))
+        asyncio.run(_serve(args.media_mode, args.data_dir, secret, args.hearing))
     elif args.agents:
         tokens = json.loads(args.tokens_file.read_text(encoding="utf-8"))
         asyncio.run(_agents(args.hub, args.hearing, tokens))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from hub.bench_api import run_bench_api
+from bench.api import run_bench_api
 
 
 async def test_the_benchmark_reports_list_search_and_detail_latency() -> None:

@@ -1,0 +1,118 @@
+"""What the benchmarks share: a fresh demo database, the hub in a child process speaking JSON
+lines, and the clocks and percentiles their figures are made of."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from hub.config import Settings
+
+
+async def fresh_database(settings: Settings, password: str) -> None:
+    """Migrate an empty database and load the demo offices and accounts into it."""
+    from hub.seed import seed_demo
+    from hub.storage.migrate import upgrade
+
+    await upgrade(settings)
+    await seed_demo(settings, password=password)
+
+
+class Child:
+    """`python -m MODULE ARGS...`: a child process answering JSON lines on stdin/stdout.
+
+    Benchmarks run the hub and their load in processes of their own, so the hub's CPU time can
+    be read from /proc and the load generator does not share its event loop.
+    """
+
+    def __init__(self, module: str, args: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self.proc.pid
+
+    def read(self) -> dict[str, Any]:
+        """The child's next JSON line (other output is skipped)."""
+        assert self.proc.stdout is not None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"bench child exited ({self.proc.poll()})")
+            if line.startswith("{"):
+                return dict(json.loads(line))
+
+    def ask(self, command: str) -> dict[str, Any]:
+        """Send one command line; its JSON answer."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def stop(self) -> None:
+        """Ask the child to quit; kill it if it has not within 15 s."""
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def serve_app(app: web.Application, answer: Callable[[], dict[str, Any]]) -> None:
+    """The child's side of Child: serve `app` on 127.0.0.1:0 and print {"port": P}, then answer
+    each line read from stdin with answer()'s JSON, until "quit" or the end of stdin."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        print(json.dumps({"port": runner.addresses[0][1]}), flush=True)
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line or line.strip() == "quit":
+                return
+            print(json.dumps(answer()), flush=True)
+    finally:
+        await runner.cleanup()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process, from /proc (no psutil)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        stat = handle.read()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # Fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    """The nearest-rank percentile of an ascending list (share 0.95 for p95)."""
+    return sorted_values[max(0, math.ceil(share * len(sorted_values)) - 1)]
+
+
+def machine_load() -> float:
+    """The one-minute load average: other work on the machine shows up in wall times."""
+    return round(os.getloadavg()[0], 2)
