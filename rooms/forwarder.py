@@ -7,7 +7,7 @@ import fractions
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver
@@ -29,6 +29,39 @@ AUDIO_QUEUE_FRAMES = 50
 _FRAME_STEP = {"video": 3000, "audio": 960}  # one frame at 30 fps / 20 ms, in RTP clock units
 
 
+class Timer(Protocol):
+    """A scheduled callback that can be called off."""
+
+    def cancel(self) -> None:
+        """Call it off."""
+
+
+class Clock(Protocol):
+    """Where keyframe throttling reads the time and schedules its deferred requests (tests
+    inject a clock they advance by hand instead of sleeping)."""
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        """Run `callback` after `delay` seconds."""
+
+
+class LoopClock:
+    """The real clock: time.monotonic() and the running event loop's call_later."""
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        return time.monotonic()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        """Run `callback` on the running loop after `delay` seconds."""
+        return asyncio.get_running_loop().call_later(delay, callback)
+
+
+LOOP_CLOCK = LoopClock()
+
+
 class ForwardedTrack(MediaStreamTrack):
     """The source of one subscriber-side sender: encoded frames in, av.Packet out.
 
@@ -46,6 +79,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._last_in = 0
         self._last_out = 0
         self.frames_sent = 0
+        self.frames_dropped = 0
         # Set once the sender's loop first asks for a frame: it only starts after the
         # subscriber's answer is applied and DTLS is up, so frames queued before that wait here.
         self.started = False
@@ -67,16 +101,24 @@ class ForwardedTrack(MediaStreamTrack):
         try:
             self._queue.put_nowait(packet)
         except asyncio.QueueFull:
-            self.flush()
+            self.frames_dropped += self.flush() + 1
             return False
         self._last_in = frame.timestamp
         self._last_out = out
         return True
 
-    def flush(self) -> None:
-        """Drop queued frames (the subscriber will restart on a keyframe)."""
+    @property
+    def queued(self) -> int:
+        """Frames waiting for the sender."""
+        return self._queue.qsize()
+
+    def flush(self) -> int:
+        """Drop queued frames (the subscriber will restart on a keyframe); returns how many."""
+        dropped = 0
         while not self._queue.empty():
             self._queue.get_nowait()
+            dropped += 1
+        return dropped
 
     async def recv(self) -> av.Packet[Any]:
         """Next packet for RTCRtpSender's pack() path."""
@@ -112,7 +154,7 @@ class Subscription:
         self.track = track
         # Video starts only on a keyframe; audio needs none.
         self.waiting_keyframe = publication.kind == "video"
-        self.waiting_since = time.monotonic()
+        self.waiting_since = publication.clock.now()
         self.frames = 0
         track.on_started = self._sender_started
 
@@ -124,7 +166,7 @@ class Subscription:
         # queued yet, or the queue overflowed while the answer was pending: ask now, unless a
         # request is already in flight (the retry below covers a lost one).
         if self.publication.last_request_age() > KEYFRAME_REQUEST_INTERVAL:
-            self.waiting_since = time.monotonic()
+            self.waiting_since = self.publication.clock.now()
             self.publication.request_keyframe("subscriber sender started")
 
     def deliver(self, frame: EncodedFrame) -> None:
@@ -133,11 +175,9 @@ class Subscription:
             self._hold()
         if self.waiting_keyframe:
             if not frame.keyframe:
-                if (
-                    self.track.started
-                    and time.monotonic() - self.waiting_since > KEYFRAME_RETRY_AFTER
-                ):
-                    self.waiting_since = time.monotonic()
+                now = self.publication.clock.now()
+                if self.track.started and now - self.waiting_since > KEYFRAME_RETRY_AFTER:
+                    self.waiting_since = now
                     self.publication.request_keyframe("subscriber still waiting")
                 return
             self.waiting_keyframe = False
@@ -157,7 +197,7 @@ class Subscription:
 
     def _hold(self) -> None:
         self.waiting_keyframe = True
-        self.waiting_since = time.monotonic()
+        self.waiting_since = self.publication.clock.now()
 
 
 class Publication:
@@ -173,8 +213,10 @@ class Publication:
         on_first_frame: Callable[[Publication], None] | None = None,
         on_audio_level: Callable[[Publication, int], None] | None = None,
         tap: bool = True,
+        clock: Clock = LOOP_CLOCK,
     ) -> None:
         self.participant_id = participant_id
+        self.clock = clock
         self.kind = kind
         self.receiver = receiver
         # The codec negotiated with the publisher (set by the participant after negotiation).
@@ -189,7 +231,7 @@ class Publication:
         self._on_audio_level = on_audio_level
         self._ssrc: int | None = None
         self._last_request = -KEYFRAME_REQUEST_INTERVAL
-        self._deferred: asyncio.TimerHandle | None = None
+        self._deferred: Timer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         if tap:
@@ -221,7 +263,7 @@ class Publication:
             # The subscribers missed frames: restart them on a keyframe.
             for subscription in self.subscriptions:
                 subscription.waiting_keyframe = True
-                subscription.waiting_since = time.monotonic()
+                subscription.waiting_since = self.clock.now()
             self.request_keyframe("forwarding resumed")
 
     def subscribe(self, track: ForwardedTrack) -> Subscription:
@@ -240,28 +282,26 @@ class Publication:
 
     def last_request_age(self) -> float:
         """Seconds since the last keyframe request went to the publisher."""
-        return time.monotonic() - self._last_request
+        return self.clock.now() - self._last_request
 
     def request_keyframe(self, reason: str) -> None:
         """Ask the publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL."""
         if self._closed or self.kind != "video":
             return
-        now = time.monotonic()
-        wait = self._last_request + KEYFRAME_REQUEST_INTERVAL - now
+        wait = self._last_request + KEYFRAME_REQUEST_INTERVAL - self.clock.now()
         if wait <= 0:
             self._send_pli(reason)
         elif self._deferred is None:
             # Merge requests inside the window into one sent when it ends, so a late joiner
             # whose request was throttled still gets its keyframe.
-            self._deferred = asyncio.get_running_loop().call_later(
-                wait, self._send_pli, reason + " (deferred)"
-            )
+            deferred = reason + " (deferred)"
+            self._deferred = self.clock.call_later(wait, lambda: self._send_pli(deferred))
 
     def _send_pli(self, reason: str) -> None:
         self._deferred = None
         if self._closed:
             return
-        self._last_request = time.monotonic()
+        self._last_request = self.clock.now()
         ssrc = self._ssrc
         if ssrc is None:
             return  # nothing received yet: the first frame is a keyframe anyway

@@ -231,10 +231,12 @@ class Participant:
                     self._publish(transceiver)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
-        except (ValueError, KeyError, IndexError, AttributeError) as exc:
-            raise NegotiationError("invalid_sdp", f"offer rejected: {exc}") from exc
-        except Exception as exc:  # aiortc's OperationError / InvalidStateError
-            raise NegotiationError("invalid_sdp", f"offer rejected: {exc}") from exc
+        except BaseException as exc:
+            # Nothing of a refused offer stays behind: the client may offer again.
+            await self._discard_offer(pc)
+            if isinstance(exc, Exception):  # aiortc's ValueError, OperationError, ...
+                raise NegotiationError("invalid_sdp", f"offer rejected: {exc}") from exc
+            raise
         for transceiver in pc.getTransceivers():
             self._own[transceiver] = (
                 negotiated_codecs(transceiver),
@@ -248,6 +250,21 @@ class Participant:
         self.request_renegotiation()
         logger.debug("participant %s: answer out", self.id)
         return str(pc.localDescription.sdp)
+
+    async def _discard_offer(self, pc: RTCPeerConnection) -> None:
+        """Undo a client offer that failed half-way: its publications, drains, connection."""
+        self.pc = None
+        publications, self.publications = list(self.publications.values()), {}
+        for publication in publications:
+            await publication.close()
+        drains, self._drains = self._drains, []
+        starts, self._drain_starts = self._drain_starts, []
+        await asyncio.gather(*starts, return_exceptions=True)
+        for drain in drains:
+            await drain.stop()
+        self._own.clear()
+        with contextlib.suppress(Exception):
+            await pc.close()
 
     def _publish(self, transceiver: RTCRtpTransceiver) -> None:
         kind = transceiver.kind

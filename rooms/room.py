@@ -31,6 +31,12 @@ Broadcast = Callable[[str, dict[str, Any], "str | None"], Awaitable[None]]
 # operators' site board in step, including for drops the room detects itself.
 StateHook = Callable[[Participant, str], Awaitable[None]]
 QualityHook = Callable[[Participant, Quality], Awaitable[None]]
+# Told once the room's last participant is gone (left, dropped, removed): its owner closes it.
+EmptyHook = Callable[["Room"], Awaitable[None]]
+
+
+class RoomClosed(RuntimeError):
+    """The room is ending or closed: nobody joins it any more."""
 
 
 async def ignore_state(_participant: Participant, _change: str) -> None:
@@ -39,6 +45,10 @@ async def ignore_state(_participant: Participant, _change: str) -> None:
 
 async def ignore_quality(_participant: Participant, _quality: Quality) -> None:
     """The default QualityHook: nobody is told."""
+
+
+async def ignore_empty(_room: Room) -> None:
+    """The default EmptyHook: the room stays open."""
 
 
 class Room:
@@ -54,6 +64,7 @@ class Room:
         admitted_offices: set[int] | None = None,
         on_state: StateHook = ignore_state,
         on_quality: QualityHook = ignore_quality,
+        on_empty: EmptyHook = ignore_empty,
         quality_interval: float = QUALITY_INTERVAL,
     ) -> None:
         self.hearing_id = hearing_id
@@ -70,6 +81,7 @@ class Room:
         self._broadcast = broadcast
         self._on_state = on_state
         self._on_quality = on_quality
+        self._on_empty = on_empty
         self._quality_interval = quality_interval
         self._relay = MediaRelay() if options.mode == "mediarelay" else None
         self._levels: dict[str, list[int]] = {}
@@ -84,6 +96,11 @@ class Room:
     def closed(self) -> bool:
         """True once close() ran."""
         return self._closed
+
+    @property
+    def joinable(self) -> bool:
+        """Neither ending nor closed: participants may still join."""
+        return not (self._ending or self._closed)
 
     def new_participant(
         self,
@@ -115,9 +132,10 @@ class Room:
 
     async def join(self, participant: Participant) -> list[dict[str, Any]]:
         """Add a participant (its state already decided); returns everyone present, the
-        newcomer included. A waiting participant receives and sends nothing until admitted."""
-        if self._closed:
-            raise RuntimeError("room is closed")
+        newcomer included. A waiting participant receives and sends nothing until admitted.
+        RoomClosed once the room is ending or closed (a join racing the end of the hearing)."""
+        if not self.joinable:
+            raise RoomClosed(f"hearing {self.hearing_id} is over; its room is closing")
         self.participants[participant.id] = participant
         if participant.admitted:
             self.admitted_offices.add(participant.office_id)
@@ -216,8 +234,9 @@ class Room:
     async def leave(
         self, participant_id: str, reason: str, *, by: Participant | None = None
     ) -> Participant | None:
-        """Take a participant out ("left", "dropped", "removed" by a moderator, or "ended")
-        and renegotiate with the others; returns it, or None if it was not here."""
+        """Take a participant out ("left", "dropped", "removed" by a moderator, "revoked" when
+        its grounds went (signed out, office no longer invited), or "ended") and renegotiate
+        with the others; returns it, or None if it was not here."""
         participant = self.participants.pop(participant_id, None)
         if participant is None:
             return None
@@ -229,18 +248,25 @@ class Room:
             "left": LogKind.PARTICIPANT_LEFT,
             "ended": LogKind.PARTICIPANT_LEFT,
             "removed": LogKind.PARTICIPANT_REMOVED,
+            "revoked": LogKind.PARTICIPANT_REMOVED,
         }.get(reason, LogKind.PARTICIPANT_DROPPED)
-        if reason == "removed":
+        if reason in ("removed", "revoked"):
+            # Its next join waits for a moderator again.
             self.admitted_offices.discard(participant.office_id)
         await self._record(kind, participant, {"reason": reason}, by=by)
         if self.active_speaker == participant_id:
             self.active_speaker = None
         if reason != "ended":
+            told = "removed" if reason == "revoked" else reason
             await self._broadcast(
-                "participant_left", {"participant_id": participant_id, "reason": reason}, None
+                "participant_left", {"participant_id": participant_id, "reason": told}, None
             )
             await self._clear_spotlight(participant_id)
         await self._on_state(participant, "left")
+        if not self.participants and not self._closed and not self._ending:
+            # The last one is gone (a drop the room saw itself included): nothing left to
+            # forward, measure or pick a speaker from.
+            await self._on_empty(self)
         return participant
 
     async def end(self) -> list[Participant]:
@@ -400,7 +426,13 @@ class Room:
         for participant in list(self.participants.values()):
             self.participants.pop(participant.id, None)
             await participant.close()
-        tasks = list(self._tasks)
+            # Whoever keeps state per participant (signaling's sessions) must hear of it.
+            try:
+                await self._on_state(participant, "left")
+            except Exception:
+                logger.exception("hearing %s: state hook failed on close", self.hearing_id)
+        # close() may run inside one of the room's own tasks (a drop that emptied the room).
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

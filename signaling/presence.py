@@ -16,8 +16,6 @@ from hub.domain.offices import path_in_scope
 from hub.services.live import Principal
 from rooms.quality import Quality
 
-# Roles that may watch the board (operators watch connectivity; admins and leaders too).
-WATCHER_ROLES = frozenset({"operator", "admin", "leader"})
 # A connection in a hearing outranks one that is only connected; admitted outranks waiting.
 _RANK = {None: 0, "waiting": 1, "admitted": 2}
 

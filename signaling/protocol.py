@@ -292,9 +292,25 @@ class ParticipantStateOut(_Out):
 
 
 class HearingIdOut(_Out):
-    """waiting / admitted / removed / hearing_ended (to the one participant concerned)."""
+    """waiting / admitted / hearing_ended (to the one participant concerned)."""
 
     hearing_id: int
+
+
+class RemovedOut(_Out):
+    """removed: out of the hearing, by a moderator, or because its grounds went (message says
+    which: e.g. its office is no longer among the hearing's sites)."""
+
+    hearing_id: int
+    message: str | None = None
+
+
+class RevokedOut(_Out):
+    """revoked: the connection's sign-in or join token no longer holds (signed out, expired,
+    its issuer signed out, the account changed); the hub disconnects it next."""
+
+    code: str
+    message: str
 
 
 class MutedByHostOut(_Out):
@@ -353,7 +369,8 @@ OUTGOING: dict[str, type[_Out]] = {
     "participant_state": ParticipantStateOut,
     "waiting": HearingIdOut,
     "admitted": HearingIdOut,
-    "removed": HearingIdOut,
+    "removed": RemovedOut,
+    "revoked": RevokedOut,
     "hearing_ended": HearingIdOut,
     "muted_by_host": MutedByHostOut,
     "hearing_status": HearingStatusOut,

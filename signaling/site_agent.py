@@ -417,6 +417,12 @@ class SiteAgent:
             with contextlib.suppress(Exception):
                 await self._call("leave", {})
 
+    async def lose_media(self) -> None:
+        """Close the peer connection but keep the socket, as a site whose media path fails
+        while its signaling holds (the hub sees the DTLS session close)."""
+        if self._pc is not None:
+            await self._pc.close()
+
     async def drop(self) -> None:
         """Vanish without leaving, as a site does when its network goes (the hub sees a drop)."""
         if self._sio.connected:

@@ -10,6 +10,7 @@ from hub.api.keys import (
     CSRF_COOKIE,
     DATABASE,
     LOGIN_LIMITER,
+    NOTIFIER,
     PASSWORDS,
     SESSION_COOKIE,
     SETTINGS,
@@ -80,6 +81,8 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         await auth.logout(session, request[TOKEN])
+    # After the commit: its sockets, and those of the join tokens it issued, go now.
+    await request.app[NOTIFIER].grounds_changed()
     response = reply(Ok, {"ok": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     response.del_cookie(CSRF_COOKIE, path="/")

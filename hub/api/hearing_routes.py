@@ -103,6 +103,9 @@ async def patch_hearing(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         row = await hearings.update(session, actor_of(request), path_id(request, "id"), changes)
         out = await hearings.view(session, row, with_petitions=True)
+    if {"site_office_ids", "chair_user_id"} & changes.keys():
+        # After the commit: an office no longer invited leaves the live room now.
+        await request.app[NOTIFIER].grounds_changed()
     return reply(Hearing, out)
 
 

@@ -24,6 +24,9 @@ class Action(enum.StrEnum):
     READ_HEARINGS = "read_hearings"
     EDIT_HEARINGS = "edit_hearings"
     RUN_HEARINGS = "run_hearings"  # start, end, join, mark petitions heard
+    # Moderate a live hearing's room: admit, send back to the waiting room, mute a site,
+    # remove, spotlight, "now hearing" (hub.domain.hearing_roles says from where).
+    MODERATE_HEARINGS = "moderate_hearings"
     READ_PETITIONS = "read_petitions"
     EDIT_PETITIONS = "edit_petitions"
     LINK_PETITIONS = "link_petitions"
@@ -52,6 +55,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         {
             Action.READ_HEARINGS,
             Action.RUN_HEARINGS,
+            Action.MODERATE_HEARINGS,
             Action.READ_PETITIONS,
             Action.LINK_PETITIONS,
             Action.WRITE_LOG_NOTES,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import heapq
+import itertools
+from collections.abc import Callable
 
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
@@ -22,14 +25,64 @@ from signaling.site_agent import ReplayVideoTrack, encode_clip
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 
 
-class StubReceiver:
-    """Records the PLIs a Publication sends upstream."""
+class ManualClock:
+    """A clock the test advances by hand: deferred keyframe requests fire when it says so."""
 
-    def __init__(self) -> None:
+    class _Timer:
+        def __init__(self) -> None:
+            self.cancelled = False
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._order = itertools.count()
+        self._due: list[tuple[float, int, Callable[[], None], ManualClock._Timer]] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> ManualClock._Timer:
+        timer = ManualClock._Timer()
+        heapq.heappush(self._due, (self._now + delay, next(self._order), callback, timer))
+        return timer
+
+    async def advance(self, seconds: float) -> None:
+        """Move time on, running what falls due in order; tasks spawned meanwhile run at the
+        moment they were spawned (before time moves on)."""
+        await self._settle()
+        end = self._now + seconds
+        while self._due and self._due[0][0] <= end:
+            due, _order, callback, timer = heapq.heappop(self._due)
+            self._now = due
+            if not timer.cancelled:
+                callback()
+                await self._settle()
+        self._now = end
+        await self._settle()
+
+    @staticmethod
+    async def _settle() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+
+class StubReceiver:
+    """Records (on the test's clock) the PLIs a Publication sends upstream."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
         self.plis: list[float] = []
 
     async def _send_rtcp_pli(self, media_ssrc: int) -> None:
-        self.plis.append(time.monotonic())
+        self.plis.append(self.clock.now())
+
+
+def publication_on(clock: ManualClock) -> tuple[Publication, StubReceiver]:
+    receiver = StubReceiver(clock)
+    publication = Publication("pub", "video", receiver, tap=False, clock=clock)  # type: ignore[arg-type]
+    return publication, receiver
 
 
 def frame(ts: int, *, key: bool = False, gap: bool = False) -> EncodedFrame:
@@ -38,7 +91,7 @@ def frame(ts: int, *, key: bool = False, gap: bool = False) -> EncodedFrame:
 
 def drain(track: ForwardedTrack) -> list[bytes]:
     out = []
-    while not track._queue.empty():
+    while track.queued:
         packet = track._queue.get_nowait()
         assert packet is not None
         out.append(bytes(packet))
@@ -46,12 +99,12 @@ def drain(track: ForwardedTrack) -> list[bytes]:
 
 
 async def test_new_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
-    receiver = StubReceiver()
-    publication = Publication("pub", "video", receiver, tap=False)  # type: ignore[arg-type]
+    clock = ManualClock()
+    publication, receiver = publication_on(clock)
     publication.on_frame(frame(0))  # before anyone subscribes: learns the SSRC
     track = ForwardedTrack("video", 90000)
     publication.subscribe(track)
-    await asyncio.sleep(0)
+    await clock.advance(0)
     assert len(receiver.plis) == 1
     for ts, key in ((3000, False), (6000, False), (9000, True), (12000, False)):
         publication.on_frame(frame(ts, key=key))
@@ -59,8 +112,8 @@ async def test_new_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
 
 
 async def test_upstream_gap_holds_the_subscriber_until_the_next_keyframe() -> None:
-    receiver = StubReceiver()
-    publication = Publication("pub", "video", receiver, tap=False)  # type: ignore[arg-type]
+    clock = ManualClock()
+    publication, receiver = publication_on(clock)
     publication.on_frame(frame(0, key=True))
     track = ForwardedTrack("video", 90000)
     publication.subscribe(track)
@@ -73,23 +126,43 @@ async def test_upstream_gap_holds_the_subscriber_until_the_next_keyframe() -> No
     publication.on_frame(frame(21000, key=True))
     publication.on_frame(frame(24000))
     assert drain(track) == [b"k", b"d"]
-    await asyncio.sleep(forwarder.KEYFRAME_REQUEST_INTERVAL + 0.1)
-    assert len(receiver.plis) == 2  # one for the subscription, one (deferred) for the gap
+    await clock.advance(forwarder.KEYFRAME_REQUEST_INTERVAL - 0.01)
+    assert len(receiver.plis) == 1  # the gap's request waits out the throttle window
+    await clock.advance(0.01)
+    # One for the subscription, one (deferred to the end of the window) for the gap.
+    assert receiver.plis == [1000.0, 1000.0 + forwarder.KEYFRAME_REQUEST_INTERVAL]
 
 
 async def test_keyframe_requests_are_throttled_per_publisher() -> None:
-    receiver = StubReceiver()
-    publication = Publication("pub", "video", receiver, tap=False)  # type: ignore[arg-type]
+    clock = ManualClock()
+    publication, receiver = publication_on(clock)
     publication.on_frame(frame(0, key=True))
-    start = time.monotonic()
-    for _ in range(20):
+    start = clock.now()
+    for _ in range(20):  # a subscriber's PLI every 10 ms for 200 ms
         publication.request_keyframe("subscriber PLI")
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(forwarder.KEYFRAME_REQUEST_INTERVAL + 0.1)
-    assert len(receiver.plis) == 2
-    assert receiver.plis[1] - receiver.plis[0] >= forwarder.KEYFRAME_REQUEST_INTERVAL - 0.02
-    assert receiver.plis[0] - start < 0.05
+        await clock.advance(0.01)
+    await clock.advance(forwarder.KEYFRAME_REQUEST_INTERVAL)
+    # The first at once, the other 19 merged into one at the end of the window.
+    assert receiver.plis == pytest.approx([start, start + forwarder.KEYFRAME_REQUEST_INTERVAL])
+    # A request after the window goes out at once again.
+    await clock.advance(forwarder.KEYFRAME_REQUEST_INTERVAL)
+    publication.request_keyframe("subscriber PLI")
+    await clock.advance(0)
+    assert len(receiver.plis) == 3
+    assert receiver.plis[-1] == pytest.approx(start + 0.2 + 2 * forwarder.KEYFRAME_REQUEST_INTERVAL)
     await publication.close()
+
+
+async def test_closing_a_publication_calls_off_its_deferred_request() -> None:
+    clock = ManualClock()
+    publication, receiver = publication_on(clock)
+    publication.on_frame(frame(0, key=True))
+    publication.request_keyframe("first")
+    await clock.advance(0.1)
+    publication.request_keyframe("deferred")
+    await publication.close()
+    await clock.advance(2 * forwarder.KEYFRAME_REQUEST_INTERVAL)
+    assert len(receiver.plis) == 1
 
 
 async def test_timestamps_stay_continuous_when_a_slot_changes_publisher() -> None:

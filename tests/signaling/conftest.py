@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ class FakeGateway(LiveGateway):
         self.tokens: dict[str, Principal] = {}
         self.hearings: dict[int, HearingAccess] = {}
         self.records: list[dict[str, Any]] = []
+        # kind -> event: record() of that kind waits until the test sets it (a slow database
+        # at exactly that step, to line up a race).
+        self.gates: dict[str, asyncio.Event] = {}
+        self.held: set[str] = set()  # kinds whose record() is waiting at its gate now
 
     def add_site(
         self, token: str, office_id: int, *, hearing_id: int | None = None, role: str = "staff"
@@ -68,6 +73,11 @@ class FakeGateway(LiveGateway):
         user_id: int | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        gate = self.gates.get(kind)
+        if gate is not None:
+            self.held.add(kind)
+            await gate.wait()
+            self.held.discard(kind)
         self.records.append(
             {"hearing_id": hearing_id, "kind": kind, "office_id": office_id, "user_id": user_id}
         )

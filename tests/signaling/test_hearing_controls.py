@@ -89,13 +89,15 @@ async def test_waiting_room_admit_mute_send_back_remove_and_end(hearing: Hearing
         await wait_for(lambda: str(bg.participant_id) in lead.participants)
         assert lead.participants[str(hy.participant_id)]["state"] == "waiting"
 
-        # Central staff are let in (host office) but are no moderators; nor is a waiting site.
+        # Central staff are let in (host office) but are no moderators (they may start and
+        # end it, as over REST); nor is a waiting site.
         await staff.connect(url, hearing.staff.token)
         joined = await staff.call("join", {"hearing_id": hid})
         assert (joined["state"], joined["moderator"]) == ("admitted", False)
         for client_call in (
             staff.call("admit", {"participant_id": hy.participant_id}),
-            staff.call("end_hearing"),
+            staff.call("spotlight", {"participant_id": hy.participant_id}),
+            hy.call("end_hearing"),
             hy.call("admit", {"participant_id": hy.participant_id}),
             hy.call("mute_site", {"participant_id": lead.participant_id, "audio": True}),
         ):
@@ -302,3 +304,23 @@ async def test_chair_and_leaders_above_moderate_but_the_chairs_kiosk_token_waits
         finally:
             for client in clients:
                 await client.close()
+
+
+async def test_host_staff_end_a_hearing_over_the_socket_as_over_rest(hearing: Hearing) -> None:
+    """One rule set (hub.domain.hearing_roles): the REST API lets the host's staff start and
+    end a hearing, and so does the socket (it answered `forbidden` before)."""
+    url, hid = hearing.hub.url, hearing.id
+    staff = await Client().connect(url, hearing.staff.token)
+    site = await Client().connect(url, hearing.hy_token)
+    try:
+        assert (await staff.call("join", {"hearing_id": hid}))["moderator"] is False
+        assert (await site.call("join", {"hearing_id": hid}))["state"] == "waiting"
+        assert await staff.call("start_hearing") == {"ok": True, "status": "live"}
+        assert error_code(await site.call("end_hearing")) == "forbidden"
+        assert await staff.call("end_hearing") == {"ok": True, "status": "ended"}
+        await wait_for(lambda: bool(site.of("hearing_ended")), what="hearing_ended at the site")
+        kinds = [e["kind"] for e in await hearing.rest.log(hearing.staff, hid)]
+        assert "started" in kinds and "ended" in kinds
+    finally:
+        await staff.close()
+        await site.close()

@@ -1,10 +1,10 @@
-"""Who waits, who moderates (pure rules), and the operators' site board (no network)."""
+"""The operators' site board (no network). Who waits and who moderates is
+tests/hub/domain/test_hearing_roles.py's."""
 
 from __future__ import annotations
 
-from hub.services.live import HearingAccess, Principal
+from hub.services.live import Principal
 from rooms.quality import Quality
-from signaling.admission import is_moderator, starts_admitted
 from signaling.presence import SiteBoard
 
 HOST, SITE, ABOVE = 5, 7, 1
@@ -13,33 +13,6 @@ HOST, SITE, ABOVE = 5, 7, 1
 def principal(role: str, office: int, user: int | None = 1) -> Principal:
     path = {ABOVE: "/1/", HOST: "/1/5/", SITE: "/1/5/7/"}.get(office, f"/{office}/")
     return Principal(user, "u", "U", role, office, f"Office {office}", office_path=path)
-
-
-def access(status: str = "live", *, host_side: bool = False, chair: bool = False) -> HearingAccess:
-    return HearingAccess(1, "H", status, HOST, {HOST: "Host", SITE: "Site"}, 9, host_side, chair)
-
-
-def test_who_skips_the_waiting_room() -> None:
-    for role in ("leader", "staff", "admin"):
-        assert starts_admitted(principal(role, HOST), access(host_side=True), set())
-    assert not starts_admitted(principal("site", HOST, None), access(host_side=True), set())
-    assert not starts_admitted(principal("staff", SITE), access(), set())
-    assert not starts_admitted(principal("leader", SITE), access(), set())
-    # The chair, wherever it sits; a leader above the host office (both moderate).
-    assert starts_admitted(principal("leader", SITE), access(chair=True), set())
-    assert starts_admitted(principal("leader", ABOVE), access(host_side=True), set())
-    assert not starts_admitted(principal("staff", ABOVE), access(host_side=True), set())
-    # A rejoin keeps an admission given while the hearing was live, and only then.
-    assert starts_admitted(principal("staff", SITE), access("live"), {SITE})
-    assert not starts_admitted(principal("staff", SITE), access("scheduled"), {SITE})
-
-
-def test_who_moderates() -> None:
-    assert is_moderator(principal("leader", HOST), access(host_side=True))
-    assert is_moderator(principal("admin", ABOVE), access(host_side=True))
-    assert is_moderator(principal("staff", SITE), access(chair=True))
-    assert not is_moderator(principal("staff", HOST), access(host_side=True))
-    assert not is_moderator(principal("leader", SITE), access())
 
 
 def test_site_board_states_scope_and_quality() -> None:

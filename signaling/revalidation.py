@@ -1,0 +1,106 @@
+"""Revocation reaches open sockets: every connection's grounds are re-checked while it stays
+open, every few seconds and at once when the hub says something was revoked.
+
+A socket's rights rest on the token it was opened with (a sign-in, or a join token whose
+issuer must still be signed in) and, in a hearing, on being admissible to it (its office still
+among the hearing's sites, the hearing not over). The gateway decides both, exactly as for a
+new connection or a new join; this module only asks again. Sign-outs and site changes made
+through this process poke it; those made through another process (several hub processes on
+Redis) are caught by the periodic pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from hub.domain.errors import DomainError
+from hub.services.live import LiveGateway, Principal
+from signaling.connection import Connection, rights
+
+logger = logging.getLogger(__name__)
+
+# A revoked sign-in loses its sockets within this many seconds at worst.
+REVALIDATE_EVERY = 2.0
+# After a pass, wait at least this long before the next one (a burst of pokes is one pass).
+MIN_GAP = 0.1
+
+Revoke = Callable[[Connection, str, str], Awaitable[None]]
+Reseat = Callable[[Connection, Principal], Awaitable[None]]
+
+
+class Revalidator:
+    """Owns the re-checking task; close() cancels it."""
+
+    def __init__(
+        self,
+        gateway: LiveGateway,
+        connections: Callable[[], Iterable[Connection]],
+        *,
+        revoke: Revoke,
+        reseat: Reseat,
+        every: float = REVALIDATE_EVERY,
+    ) -> None:
+        self.gateway = gateway
+        self.every = every
+        self._connections = connections
+        self._revoke = revoke
+        self._reseat = reseat
+        self._poked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.passes = 0
+
+    def start(self) -> None:
+        """Start the periodic pass (on the running loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def poke(self) -> None:
+        """Something was revoked: check every connection now rather than at the next tick."""
+        self._poked.set()
+
+    async def close(self) -> None:
+        """Stop re-checking."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), self.every)
+            self._poked.clear()
+            try:
+                await self.check_all()
+            except Exception:
+                logger.exception("signaling: revalidation pass failed")
+            await asyncio.sleep(MIN_GAP)
+
+    async def check_all(self) -> None:
+        """One pass over every connection, one at a time (the database sees a trickle)."""
+        for connection in list(self._connections()):
+            if not connection.revoked:
+                await self.check(connection)
+        self.passes += 1
+
+    async def check(self, connection: Connection) -> None:
+        """Re-check one connection: its token, then its seat in a hearing."""
+        try:
+            principal = await self.gateway.authenticate(connection.token)
+        except DomainError as exc:
+            await self._revoke(connection, exc.code, exc.message)
+            return
+        except Exception:
+            # The database is away: keep the connection and ask again next time.
+            logger.warning("signaling: could not re-check %s", connection.sid, exc_info=True)
+            return
+        if rights(principal) != rights(connection.principal):
+            await self._revoke(
+                connection, "unauthorized", "your account changed; connect again to go on"
+            )
+            return
+        await self._reseat(connection, principal)
