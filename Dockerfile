@@ -15,14 +15,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY hub ./hub
 COPY signaling ./signaling
 COPY rooms ./rooms
 COPY web ./web
+COPY bench ./bench
 # Before `pip install .`, so the vendored file is packaged with web/static.
 COPY --from=web-vendor /vendor/ ./web/static/vendor/
-RUN pip install . \
+# The locked set, each file checked against its hash, then the project alone.
+RUN pip install --require-hashes -r requirements.lock \
+ && pip install --no-deps . \
  && useradd --system --create-home --home-dir /var/lib/tcd-hub tcd
 USER tcd
 WORKDIR /var/lib/tcd-hub

@@ -18,19 +18,33 @@ PYTEST_ARGS ?=
 BENCH_API_ARGS ?= --petitions 200000 --json
 BENCH_SFU_ARGS ?= --json
 
-# Debian packages the tests drive, as command:package.
-SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn
+# Debian packages the tests drive, as command:package (initdb: the tests start a PostgreSQL
+# server of their own; Debian keeps its programs in /usr/lib/postgresql/<version>/bin).
+SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql
+
+# The Python dependency set, pinned with hashes: the runtime set (make run) and the runtime set
+# plus the test extra (make test), resolved with the runtime pins as constraints so both agree.
+# `make lock` refreshes both from pyproject.toml, keeping pins it need not move
+# (`make lock UPGRADE=1` moves them all to the newest allowed).
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+UV_VERSION := 0.13.8
+UPGRADE ?=
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet \
+  --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
 VENDOR := web/static/vendor
 SIO_DIST := node_modules/socket.io-client/dist
 VENDOR_FILES := $(VENDOR)/socket.io.esm.min.js $(VENDOR)/socket.io.esm.min.js.map
 
-.PHONY: help run test lint fmt bench-api bench-sfu screenshots clean clean-data system-deps vendor
+.PHONY: help run test lint fmt lock bench-api bench-sfu screenshots clean clean-data system-deps \
+  vendor
 
 help:
 	@echo "make run        install, migrate, seed demo data once, serve http://$(HOST):$(PORT)"
 	@echo "make test       install test needs (apt as root), then ruff, mypy and pytest"
 	@echo "make lint       ruff check, ruff format --check, mypy"
+	@echo "make lock       re-pin $(LOCK) and $(TEST_LOCK) from pyproject.toml (UPGRADE=1: newest)"
 	@echo "make fmt        ruff --fix and ruff format"
 	@echo "make bench-api  tcd-hub bench api $(BENCH_API_ARGS)"
 	@echo "make bench-sfu  tcd-hub bench sfu $(BENCH_SFU_ARGS)"
@@ -44,13 +58,26 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; tcd-hub needs Python 3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+# Only what a lock names, each file checked against its hash; then the project itself. pip check
+# catches a pyproject.toml that asks for more than the lock holds (run `make lock`).
+define install_locked
+	$(PIP) install --require-hashes -r $(1)
+	$(PIP) install --no-deps -e .
+	$(PIP) check || { echo "error: $(1) is out of date with pyproject.toml: run make lock" >&2; exit 1; }
+endef
+
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(call install_locked,$(LOCK))
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
+$(VENV)/.installed-test: $(TEST_LOCK) pyproject.toml | $(BIN)/python
+	$(call install_locked,$(TEST_LOCK))
 	touch $@ $(VENV)/.installed
+
+lock: | $(BIN)/python
+	$(PIP) install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) -c $(LOCK) -o $(TEST_LOCK)
 
 node_modules/.installed: package.json $(wildcard package-lock.json)
 	npm install --no-audit --no-fund
@@ -67,7 +94,8 @@ system-deps:
 	@missing=""; \
 	for pair in $(SYSTEM_DEPS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v "$$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$$cmd" ] || missing="$$missing $$pkg"; \
+	  command -v "$$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$$cmd" ] \
+	    || compgen -G "/usr/lib/postgresql/*/bin/$$cmd" >/dev/null || missing="$$missing $$pkg"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" -ne 0 ]; then \

@@ -174,7 +174,6 @@ RECORDED_EVENTS = (
     "now_hearing",
     "hearing_status",
     "hearing_ended",
-    "revoked",
     "error",
 )
 
@@ -265,7 +264,7 @@ class SiteAgent:
                 self.state = event
             elif event == "participant_state" and data.get("participant_id") in self.participants:
                 self.participants[str(data["participant_id"])].update(data)
-            elif event in ("hearing_ended", "removed", "revoked"):
+            elif event in ("hearing_ended", "removed"):
                 self.closed.set()  # the hub is done with this site (run_site returns)
 
         return handler

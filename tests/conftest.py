@@ -1,41 +1,29 @@
-"""Shared fixtures: a real redis-server, fresh PostgreSQL databases, and the hub on port 0."""
+"""Shared fixtures: a real redis-server and PostgreSQL of the session's own on free ports, fresh
+databases, and the hub on port 0."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
-import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from tests.fixtures_hub import HubFactory, HubServer, start_hub
-from tests.fixtures_net import free_port, port_open, redis_answers, wait_until
+from tests.fixtures_net import free_port, redis_answers, wait_until
+from tests.fixtures_postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    create_database,
+    drop_database,
+    start_postgres,
+)
 
 if TYPE_CHECKING:
     from aiohttp import web
-
-POSTGRES_HOST = "127.0.0.1"
-POSTGRES_PORT = 5432
-# The machine's server trusts local users; which role exists differs between machines.
-POSTGRES_USERS = ("postgres", "root")
-
-T = TypeVar("T")
-
-
-def _run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion in a worker thread.
-
-    Sync fixtures use this so they work for sync and async tests alike and never touch the
-    event loop pytest-asyncio keeps for the test (asyncio.run would reset the thread's loop).
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -108,45 +96,28 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_user() -> str:
-    """The role that can create databases on 127.0.0.1:5432; skips (once) when none can."""
-    if not port_open(POSTGRES_HOST, POSTGRES_PORT, timeout=2):
-        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_HOST}:{POSTGRES_PORT}")
-    errors: list[str] = []
-    for user in POSTGRES_USERS:
-        try:
-            _run_async(_pg_execute(user, "SELECT 1"))
-        except Exception as exc:
-            errors.append(f"{user}: {exc}")
-            continue
-        return user
-    pytest.skip(f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} refused: " + "; ".join(errors))
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test session's own (initdb in a temporary folder, a free port).
 
-
-async def _pg_execute(user: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(
-        host=POSTGRES_HOST, port=POSTGRES_PORT, user=user, database="postgres", timeout=5
-    )
+    Skips locally, and fails under CI, when PostgreSQL is not installed or does not start."""
     try:
-        await conn.execute(sql)
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        _unavailable(str(exc))
+    try:
+        yield server
     finally:
-        await conn.close()
+        server.stop()
 
 
 @pytest.fixture
-def postgres_url(postgres_admin_user: str) -> Iterator[str]:
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A fresh, uniquely named PostgreSQL database, dropped afterwards; yields its asyncpg URL."""
-    name = f"tcd_test_{uuid.uuid4().hex[:16]}"
-    _run_async(_pg_execute(postgres_admin_user, f'CREATE DATABASE "{name}"'))
-    host = f"{POSTGRES_HOST}:{POSTGRES_PORT}"
+    name, url = create_database(postgres_server, "tcd_test")
     try:
-        yield f"postgresql+asyncpg://{postgres_admin_user}@{host}/{name}"
+        yield url
     finally:
-        # FORCE: a test that forgot to dispose its engine must not leave the database behind.
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        _run_async(_pg_execute(postgres_admin_user, drop))
+        drop_database(postgres_server, name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
