@@ -10,9 +10,12 @@ import pytest
 
 from hub.domain.errors import Conflict, ValidationFailed
 from hub.domain.petitions import (
+    DRAFT_FIELDS,
+    EDITABLE_FIELDS,
     PetitionDraft,
     PetitionStatus,
     PetitionType,
+    Source,
     allowed_next,
     check_transition,
     fold,
@@ -170,3 +173,39 @@ def test_fold_treats_composed_and_decomposed_input_alike() -> None:
 
     word = "Nguyễn Thị Hường"
     assert fold(unicodedata.normalize("NFD", word)) == fold(word) == "nguyen thi huong"
+
+
+# --- the one declaration of a petition's fields ------------------------------------------------
+
+
+def test_a_draft_survives_its_record_and_back() -> None:
+    original = draft(
+        crowd=True,
+        people_count=12,
+        representatives=("Trần Văn Bình", "Lê Thị Cúc"),
+        source=Source.POST,
+        handling_deadline=RECEIVED + timedelta(days=30),
+        national_code="QG-1",
+    )
+    record = original.record()
+    assert set(record) == set(DRAFT_FIELDS)
+    # Stored as plain values: enum values, a list of representatives.
+    assert record["type"] == "complaint" and type(record["type"]) is str
+    assert record["representatives"] == ["Trần Văn Bình", "Lê Thị Cúc"]
+    assert PetitionDraft.from_fields(record) == original
+
+
+def test_the_record_trims_the_name_and_address_and_the_checks_still_run() -> None:
+    record = draft(petitioner_name="  Nguyễn Văn An ", petitioner_address=" Thôn 1 ").record()
+    assert (record["petitioner_name"], record["petitioner_address"]) == ("Nguyễn Văn An", "Thôn 1")
+    with pytest.raises(ValidationFailed) as caught:
+        PetitionDraft.from_fields({**record, "people_count": 7})  # 7 people is a crowd case
+    assert set(caught.value.fields) == {"crowd"}
+
+
+def test_every_draft_field_is_a_column_of_the_petitions_table() -> None:
+    from hub.storage.tables import PetitionRow
+
+    columns = set(PetitionRow.__table__.columns.keys())
+    assert set(DRAFT_FIELDS) <= columns
+    assert set(EDITABLE_FIELDS) == set(DRAFT_FIELDS) - {"office_id", "received_on"}
