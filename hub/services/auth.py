@@ -86,6 +86,7 @@ async def sign_in(
     dummy hash, so its answer takes as long as a real account's.
     """
     await limiter.reserve(username, address)
+    passwords.ensure_room()  # a full pool answers before the query, not after it
     async with database.transaction() as session:
         user = await _active_account(session, username)
         user_id, stored = (user.id, user.password_hash) if user is not None else (None, DUMMY_HASH)

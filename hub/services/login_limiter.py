@@ -4,6 +4,7 @@ and (looser) per client address, in memory or in Redis so that every hub process
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute
@@ -19,6 +20,7 @@ from hub.domain.errors import DomainError, RateLimited
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "tcd-hub:login"
+ADDRESS_FULL = "too many sign-in attempts from this address; wait a minute"
 
 
 class LimiterUnavailable(DomainError):
@@ -74,12 +76,16 @@ class LoginRateLimiter:
 
     async def reserve(self, username: str, address: str) -> None:
         """Count one attempt for the account and the address; RateLimited if either is full."""
-        # The account first: an attempt refused for its account then takes nothing from the
-        # address, so one account's storm does not lock out the address's other users.
-        if not await self._hit(self.per_account, "user", username):
+        # A full address is refused before anything is counted, so spraying usernames from it
+        # creates no windows. Then the account's slot: an attempt refused for its account takes
+        # nothing from the address, so one account's storm does not lock the address's other
+        # users out. Only the two hits are atomic; the first look just saves work.
+        if not await self._call(self._windows.test(self.per_address, "ip", address)):
+            raise RateLimited(ADDRESS_FULL)
+        if not await self._call(self._windows.hit(self.per_account, "user", username)):
             raise RateLimited("too many sign-in attempts for this account; wait a minute")
-        if not await self._hit(self.per_address, "ip", address):
-            raise RateLimited("too many sign-in attempts from this address; wait a minute")
+        if not await self._call(self._windows.hit(self.per_address, "ip", address)):
+            raise RateLimited(ADDRESS_FULL)
 
     async def succeeded(self, username: str) -> None:
         """The account signed in: its earlier failures no longer count against it."""
@@ -94,9 +100,9 @@ class LoginRateLimiter:
         stats = await self._windows.get_window_stats(self.per_account, "user", username)
         return stats.remaining
 
-    async def _hit(self, item: RateLimitItem, kind: str, key: str) -> bool:
+    async def _call(self, step: Awaitable[bool]) -> bool:
         try:
-            return await self._windows.hit(item, kind, key)
+            return await step
         except (StorageError, RedisError, OSError) as exc:
             log.error("sign-in limiter store failed: %s", exc)
             raise LimiterUnavailable(

@@ -97,11 +97,16 @@ class PasswordWorkers:
         """An argon2id hash of the password, computed on the pool; PasswordWorkersBusy when full."""
         return await self._run(hash_password, password)
 
-    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+    def ensure_room(self) -> None:
+        """PasswordWorkersBusy now if a check would be refused now: lets a caller skip the work
+        it would do before the check (the check itself still claims its place atomically)."""
         if self._closed:
             raise PasswordWorkersBusy("the hub is shutting down; try again shortly")
         if self._in_flight >= self.capacity:
             raise PasswordWorkersBusy("the hub is busy checking passwords; try again in a moment")
+
+    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+        self.ensure_room()
         loop = asyncio.get_running_loop()
         future = self._pool.submit(fn, *args)
         self._in_flight += 1

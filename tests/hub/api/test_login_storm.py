@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio
 
 from tests.fixtures_hub import HubFactory
+from tests.hub.api.conftest import HubProcess
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -71,17 +72,16 @@ async def test_unknown_accounts_cost_a_check_and_limited_attempts_cost_none(
 
 
 async def test_healthz_answers_promptly_during_120_simultaneous_sign_ins(
-    hub_server: HubFactory,
+    hub_process: HubProcess,
 ) -> None:
-    hub = await hub_server()
+    # The hub in a process of its own: what is timed is its loop, not this test's clients.
+    url = hub_process.url
     latencies: list[float] = []
     async with client() as http:
-        storm = [
-            asyncio.create_task(attempt(http, hub.url, f"ghost{i}", "guess")) for i in range(120)
-        ]
+        storm = [asyncio.create_task(attempt(http, url, f"ghost{i}", "guess")) for i in range(120)]
         while not all(task.done() for task in storm) or len(latencies) < 5:
             started = time.monotonic()
-            async with http.get(f"{hub.url}/healthz") as response:
+            async with http.get(f"{url}/healthz") as response:
                 assert response.status == 200
             latencies.append(time.monotonic() - started)
             await asyncio.sleep(0.05)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio
 
+from hub.config import settings_from_env
 from hub.domain.errors import RateLimited
 from hub.services.login_limiter import LimiterUnavailable, LoginRateLimiter
 from tests.fixtures_net import free_port
@@ -97,3 +98,23 @@ async def test_an_unreachable_redis_refuses_sign_in_rather_than_allowing_it() ->
             await limiter.reserve("staff", "192.0.2.1")
     finally:
         await limiter.close()
+
+
+async def test_the_limits_come_from_the_environment() -> None:
+    settings = settings_from_env(
+        {"TCD_LOGIN_ATTEMPTS_PER_MINUTE": "2", "TCD_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "7"}
+    )
+    limiter = LoginRateLimiter.from_settings(settings)
+    assert (limiter.per_account.amount, limiter.per_address.amount) == (2, 7)
+    assert await outcomes(limiter, [("staff", "192.0.2.1")] * 3) == [
+        "ok",
+        "ok",
+        "too many sign-in attempts for this account; wait a minute",
+    ]
+
+
+async def test_a_full_address_opens_no_window_for_the_accounts_it_sprays() -> None:
+    limiter = LoginRateLimiter(per_account=3, per_address=2)
+    await outcomes(limiter, [("a", "192.0.2.1"), ("b", "192.0.2.1")])
+    assert "this address" in (await outcomes(limiter, [("fresh", "192.0.2.1")]))[0]
+    assert await limiter.remaining("fresh") == 3
