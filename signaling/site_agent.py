@@ -174,6 +174,7 @@ RECORDED_EVENTS = (
     "now_hearing",
     "hearing_status",
     "hearing_ended",
+    "revoked",
     "error",
 )
 
@@ -264,7 +265,7 @@ class SiteAgent:
                 self.state = event
             elif event == "participant_state" and data.get("participant_id") in self.participants:
                 self.participants[str(data["participant_id"])].update(data)
-            elif event in ("hearing_ended", "removed"):
+            elif event in ("hearing_ended", "removed", "revoked"):
                 self.closed.set()  # the hub is done with this site (run_site returns)
 
         return handler

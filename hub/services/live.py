@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso
+from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from hub.domain.hearings import HearingStatus
 from hub.domain.offices import path_in_scope
@@ -174,7 +175,7 @@ class DatabaseLiveGateway(LiveGateway):
             above = own is not None and path_in_scope(own.path, host.path)
             if principal.hearing_id is None:
                 # A sign-in token: the user must be allowed to run hearings.
-                if principal.role not in ("leader", "staff", "admin"):
+                if not hearing_roles.may_join(hearing_roles.role_named(principal.role)):
                     raise NotFound(f"hearing {hearing_id} not found")
             # At a site office or the host, or at an office above the host (observers from
             # the centre), whether by sign-in or by join token.
