@@ -46,24 +46,25 @@ LIST_FILTERS: list[dict[str, str]] = [
     {"office": "{office}", "type": "recommendation", "received_from": "{d365}"},
 ]
 # The searches: common words with and without diacritics, rare names, a case code, a word still
-# being typed (one or two letters: the costliest prefixes) and text with filters.
+# being typed (one or two letters: the costliest prefixes) and text with filters. Names and
+# places are the petitioner's personal data: those searches say personal=true (and are audited).
 SEARCHES: list[dict[str, str]] = [
     {"text": "đất"},
     {"text": "dat dai"},
-    {"text": "Nguyễn"},
-    {"text": "nguyen van"},
+    {"text": "Nguyễn", "personal": "true"},
+    {"text": "nguyen van", "personal": "true"},
     {"text": "thu hồi đất"},
     {"text": "boi thuong"},
     {"text": "khúc"},
     {"text": "HY-2025-000123"},
-    {"text": "âu dương"},
+    {"text": "âu dương", "personal": "true"},
     {"text": "nhũng nhiễu"},
     {"text": "ng"},
     {"text": "tái đ"},
     {"text": "bảo hiểm", "type": "complaint"},
     {"text": "ô nhiễm", "crowd": "true"},
     {"text": "giám đốc thẩm", "received_from": "{d365}"},
-    {"text": "Đình Dù"},
+    {"text": "Đình Dù", "personal": "true"},
     {"text": "thanh"},
 ]
 

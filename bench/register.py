@@ -21,7 +21,7 @@ from hub.domain.petitions import (
     fold,
     max_representatives,
 )
-from hub.services.petitions import search_parts, search_text
+from hub.services.petitions import personal_text, search_parts, search_text
 from hub.storage.db import Database
 from hub.storage.tables import Base, OfficeRow, PetitionRow, SequenceRow, UserRow
 
@@ -303,7 +303,9 @@ def petition_batches(
         seq = register.sequences[key] = register.sequences.get(key, 0) + 1
         code = f"{key}-{seq:06d}"
         row["case_code"] = code
-        row["search_text"] = folder.search_text(row.pop("_draft"), code, check=not rows)
+        draft = row.pop("_draft")
+        row["search_text"] = folder.search_text(draft, code, check=not rows)
+        row["personal_text"] = personal_text(draft)
         row["created_by"] = creator
         rows.append(row)
         register.by_path.setdefault(office.path, []).append(row["id"])

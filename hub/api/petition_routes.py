@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from hub.api.edge import path_id, read_body, read_query
 from hub.api.keys import DATABASE, actor_of
 from hub.api.registry import api
-from hub.api.responses import AuditList, Petition, PetitionList, reply
-from hub.api.schemas import AuditFilter, PetitionBody, PetitionFilter, PetitionPatch
+from hub.api.responses import AuditList, Petition, PetitionList, SearchAuditList, reply
+from hub.api.schemas import (
+    AuditFilter,
+    PetitionBody,
+    PetitionFilter,
+    PetitionPatch,
+    SearchAuditFilter,
+)
 from hub.domain.petitions import PetitionDraft
 from hub.services import petition_search, petitions
 
@@ -16,11 +24,15 @@ from hub.services import petition_search, petitions
 @api.route(
     "GET",
     "/api/v1/petitions",
-    "Search the register (paginated)",
+    "Search the register (paginated); personal=true also searches petitioners' personal data "
+    "(audited, no total)",
     query=PetitionFilter,
     response=PetitionList,
 )
 async def list_petitions(request: web.Request) -> web.Response:
+    """The register's page. `text` matches the case only; with `personal=true` it also matches
+    the petitioner's name and address (word prefixes) and ID number (whole), the search is
+    written to the search audit (GET /api/v1/audit/searches) and `total` is null."""
     q = read_query(request, PetitionFilter)
     db = request.app[DATABASE]
     query = petition_search.PetitionQuery(
@@ -34,11 +46,19 @@ async def list_petitions(request: web.Request) -> web.Response:
         limit=q.limit,
         offset=q.offset,
     )
+    out: dict[str, Any]
     async with db.transaction() as session:
-        items, total = await petition_search.search(
-            session, actor_of(request), query, is_sqlite=db.is_sqlite
-        )
-    return reply(PetitionList, {"items": items, "total": total})
+        if q.personal:
+            items, has_more = await petition_search.search_personal(
+                session, actor_of(request), query, is_sqlite=db.is_sqlite
+            )
+            out = {"items": items, "total": None, "has_more": has_more}
+        else:
+            items, total = await petition_search.search(
+                session, actor_of(request), query, is_sqlite=db.is_sqlite
+            )
+            out = {"items": items, "total": total, "has_more": q.offset + len(items) < total}
+    return reply(PetitionList, out)
 
 
 @api.route(
@@ -110,3 +130,19 @@ async def audit(request: web.Request) -> web.Response:
             offset=q.offset,
         )
     return reply(AuditList, {"items": items, "total": total})
+
+
+@api.route(
+    "GET",
+    "/api/v1/audit/searches",
+    "Searches of petitioners' personal data (admin), even those that matched nothing",
+    query=SearchAuditFilter,
+    response=SearchAuditList,
+)
+async def search_audit(request: web.Request) -> web.Response:
+    q = read_query(request, SearchAuditFilter)
+    async with request.app[DATABASE].transaction() as session:
+        items, total = await petition_search.search_audit_entries(
+            session, actor_of(request), user_id=q.user_id, limit=q.limit, offset=q.offset
+        )
+    return reply(SearchAuditList, {"items": items, "total": total})

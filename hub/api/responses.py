@@ -272,7 +272,10 @@ class Petition(PetitionSummary):
 
 class PetitionList(Out):
     items: list[PetitionSummary]
-    total: int
+    total: int | None = Field(
+        description="how many match; null for a personal-data search (personal=true)"
+    )
+    has_more: bool = Field(description="whether a page follows this one")
 
 
 class AuditEntry(Out):
@@ -287,4 +290,21 @@ class AuditEntry(Out):
 
 class AuditList(Out):
     items: list[AuditEntry]
+    total: int
+
+
+class SearchAuditEntry(Out):
+    id: int
+    at: DateTime
+    user_id: int
+    username: str
+    office_id: int = Field(description="the searcher's office when it searched")
+    query: str = Field(description="the text searched, as typed")
+    filters: dict[str, Any] = Field(description="the search's other filters")
+    matched: int = Field(description="how many petitions matched (the searcher was not told)")
+    returned: int = Field(description="how many the searcher was shown")
+
+
+class SearchAuditList(Out):
+    items: list[SearchAuditEntry]
     total: int

@@ -1,7 +1,12 @@
 """Searching the petition register: filters, office scope, full text, newest first.
 
-SQLite searches with FTS5 (see migration 0002), PostgreSQL with a stored tsvector (0003); both
-count exactly and read a page's ids from covering indexes before loading those rows.
+SQLite searches with FTS5 (see migrations 0002 and 0004), PostgreSQL with stored tsvectors (0003,
+0004); both count exactly and read a page's ids from covering indexes before loading those rows.
+
+A text search matches the case (codes, subject, respondent, content), never the petitioner's
+personal data. A search of that is a separate, deliberate call (search_personal: the API's
+`personal=true`) which also matches the petitioner's name and address by word and the ID number
+only whole, is audited even when nothing matches, and gives no total (see search_personal).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
+from hub.clock import local_iso, now
 from hub.domain.errors import ValidationFailed
 from hub.domain.petitions import (
     fold,
@@ -37,6 +43,8 @@ from hub.services.scope import in_subtree
 from hub.storage.tables import (
     OfficeRow,
     PetitionRow,
+    SearchAuditRow,
+    UserRow,
 )
 
 
@@ -78,11 +86,26 @@ def _quoted(value: str) -> str:
 
 
 def _fts_match(
-    words: list[str], query: PetitionQuery, scope: _Scope | None, months: Sequence[str] = ()
+    words: list[str],
+    query: PetitionQuery,
+    scope: _Scope | None,
+    months: Sequence[str] = (),
+    *,
+    personal: bool = False,
 ) -> str:
     """An FTS5 expression: each word a prefix of a word of the petition's text, all required,
-    and the filters as exact tokens of the index's own columns (see migration 0002)."""
-    parts = ["search_text : (" + " AND ".join(f"{_quoted(w)}*" for w in words) + ")"]
+    and the filters as exact tokens of the index's own columns (see migrations 0002, 0004).
+
+    The column filter is what keeps a case search off the personal columns of the same index;
+    a personal search lets each word be a prefix in the name and address too, or the whole ID
+    number (no prefix of it: the ID is not guessed digit by digit)."""
+    if personal:
+        parts = [
+            f"({{search_text personal_text}} : {_quoted(w)}* OR id_number : {_quoted(w)})"
+            for w in words
+        ]
+    else:
+        parts = ["search_text : (" + " AND ".join(f"{_quoted(w)}*" for w in words) + ")"]
     if scope is not None:
         # The office path '/1/2/7/' is indexed as the tokens 1, 2 and 7: a subtree is one token.
         parts.append(f"office_path : {_quoted(str(scope.office_id))}")
@@ -190,10 +213,18 @@ def _month_tokens(first: date, last: date) -> list[str]:
 class _FtsStatements:
     """The statements of one text search on SQLite, sharing its words, filters and dates."""
 
-    def __init__(self, session: AsyncSession, query: PetitionQuery, scope: _Scope | None):
+    def __init__(
+        self,
+        session: AsyncSession,
+        query: PetitionQuery,
+        scope: _Scope | None,
+        *,
+        personal: bool = False,
+    ):
         self.session = session
         self.query = query
         self.scope = scope
+        self.personal = personal
         self.words = _words(query.text or "", fts=True)
         self.dates = ""
         self.binds: list[BindParameter[Any]] = []
@@ -205,7 +236,8 @@ class _FtsStatements:
             self.binds.append(bindparam("received_to", query.received_to, type_=Date))
 
     def _match(self, months: Sequence[str] = ()) -> BindParameter[Any]:
-        return bindparam("match", _fts_match(self.words, self.query, self.scope, months))
+        match = _fts_match(self.words, self.query, self.scope, months, personal=self.personal)
+        return bindparam("match", match)
 
     async def matches(self) -> int:
         """How many petitions match everything but the dates: FTS5 counts them on its own."""
@@ -304,10 +336,10 @@ class _FtsStatements:
 
 
 async def _fts_search(
-    session: AsyncSession, query: PetitionQuery, scope: _Scope | None
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None, *, personal: bool = False
 ) -> tuple[int, list[int]]:
     """(total, ids of the page) of a text search on SQLite's FTS5 index."""
-    fts = _FtsStatements(session, query, scope)
+    fts = _FtsStatements(session, query, scope, personal=personal)
     matches = await fts.matches()
     if not matches:
         return 0, []
@@ -343,11 +375,20 @@ async def _fts_search(
 
 
 async def _sql_search(
-    session: AsyncSession, query: PetitionQuery, scope: _Scope | None
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None, *, personal: bool = False
 ) -> tuple[int, list[int]]:
     """(total, ids of the page) from the covering indexes; text by tsvector on PostgreSQL."""
     conditions = _conditions(query, scope)
-    if query.text:
+    if query.text and personal:
+        # personal_vector (migration 0004): the case weighs A, name and address B, the ID
+        # number C; a word is a prefix of an A or B word, or the whole ID number.
+        ts_query = " & ".join(f"({w}:*AB | {w}:C)" for w in _words(query.text))
+        conditions.append(
+            text("petitions.personal_vector @@ to_tsquery('simple', :match)").bindparams(
+                match=ts_query
+            )
+        )
+    elif query.text:
         ts_query = " & ".join(f"{w}:*" for w in _words(query.text))
         conditions.append(
             text(
@@ -374,10 +415,26 @@ async def _sql_search(
     return total, list(ids)
 
 
+async def _page(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:
+    """The register lines of a page's ids, in their order: only those rows are read."""
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(PetitionRow, OfficeRow.name)
+        .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
+        .where(PetitionRow.id.in_(ids))
+        .options(load_only(*SUMMARY_COLUMNS))
+    )
+    by_id = {row.id: summary_view(row, name) for row, name in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 async def search(
     session: AsyncSession, actor: Actor, query: PetitionQuery, *, is_sqlite: bool
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of the register in the actor's scope, newest first, with the total."""
+    """One page of the register in the actor's scope, newest first, with the total.
+
+    The text matches the case only, so the total tells nothing about personal data."""
     actor.require(Action.READ_PETITIONS)
     scope = await _scope(session, actor, query.office_id)
     if query.text and is_sqlite:
@@ -385,15 +442,102 @@ async def search(
     else:
         total, ids = await _sql_search(session, query, scope)
     # The page's ids come from an index alone; only those rows are read, with their office.
-    items: list[dict[str, Any]] = []
-    if ids:
-        rows = await session.execute(
-            select(PetitionRow, OfficeRow.name)
-            .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
-            .where(PetitionRow.id.in_(ids))
-            .options(load_only(*SUMMARY_COLUMNS))
-        )
-        by_id = {row.id: summary_view(row, name) for row, name in rows}
-        items = [by_id[i] for i in ids if i in by_id]
+    items = await _page(session, ids)
     await audit_reads(session, actor, [i["id"] for i in items], "list")
     return items, total
+
+
+async def search_personal(
+    session: AsyncSession, actor: Actor, query: PetitionQuery, *, is_sqlite: bool
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of a search that also matches the petitioner's personal data, and whether
+    another page follows. Audited: who, when, the text and filters, how many matched, even
+    none; each row shown is a read of its own ("personal_search").
+
+    No total: a count (with an offset past the last page, say) would answer "is there a
+    citizen with these words?" without showing, and so auditing, any row. Only a row read
+    says a match exists, and "more" is known only with a full page in hand. The ID number is
+    matched whole, so it cannot be recovered digit by digit either.
+    """
+    actor.require(Action.READ_PETITIONS)
+    if not query.text:
+        raise ValidationFailed(
+            "invalid search",
+            {"text": "a personal-data search needs the text to look for (name, address, ID)"},
+        )
+    scope = await _scope(session, actor, query.office_id)
+    find = _fts_search if is_sqlite else _sql_search
+    matched, ids = await find(session, query, scope, personal=True)
+    items = await _page(session, ids)
+    await audit_reads(session, actor, [i["id"] for i in items], "personal_search")
+    session.add(
+        SearchAuditRow(
+            at=now(),
+            user_id=actor.user_id,
+            office_id=actor.office_id,
+            query=query.text,
+            filters=_filters(query),
+            matched=matched,
+            returned=len(items),
+        )
+    )
+    await session.flush()
+    has_more = bool(items) and query.offset + len(items) < matched
+    return items, has_more
+
+
+def _filters(query: PetitionQuery) -> dict[str, Any]:
+    """A search's filters besides its text, as the audit keeps them."""
+    out: dict[str, Any] = {
+        "office_id": query.office_id,
+        "type": query.type,
+        "status": query.status,
+        "crowd": query.crowd,
+        "received_from": query.received_from.isoformat() if query.received_from else None,
+        "received_to": query.received_to.isoformat() if query.received_to else None,
+        "limit": query.limit,
+        "offset": query.offset,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+async def search_audit_entries(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Personal-data searches made from the offices in the actor's scope, newest first
+    (admins only): who, when, what, how much matched."""
+    actor.require(Action.READ_AUDIT)
+    conditions: list[Any] = [in_subtree(OfficeRow.path, actor.office_path)]
+    if user_id is not None:
+        conditions.append(SearchAuditRow.user_id == user_id)
+    base = (
+        select(SearchAuditRow, UserRow.username)
+        .join(UserRow, UserRow.id == SearchAuditRow.user_id)
+        .join(OfficeRow, OfficeRow.id == SearchAuditRow.office_id)
+        .where(*conditions)
+    )
+    total = int(
+        (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    )
+    rows = (
+        await session.execute(base.order_by(SearchAuditRow.id.desc()).limit(limit).offset(offset))
+    ).all()
+    return [
+        {
+            "id": a.id,
+            "at": local_iso(a.at),
+            "user_id": a.user_id,
+            "username": username,
+            "office_id": a.office_id,
+            "query": a.query,
+            "filters": a.filters,
+            "matched": a.matched,
+            "returned": a.returned,
+        }
+        for a, username in rows
+    ], total

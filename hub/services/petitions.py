@@ -41,25 +41,38 @@ from hub.storage.tables import (
 
 
 def search_parts(draft: PetitionDraft | PetitionRow, case_code: str) -> list[str]:
-    """What a search matches, in order: codes, names, place, subject, content."""
+    """What every search matches, in order: codes, subject, respondent, content. No personal
+    data: a search of that must say so (personal_parts) and is audited."""
     return [
         case_code,
         draft.national_code or "",
-        draft.petitioner_name,
-        draft.petitioner_address,
-        draft.petitioner_id_number,
         draft.subject_field,
         draft.respondent,
         draft.content,
     ]
 
 
-def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
-    """The folded text a search matches (search_parts, without diacritics or punctuation)."""
-    folded = fold(" ".join(p for p in search_parts(draft, case_code) if p))
+def personal_parts(draft: PetitionDraft | PetitionRow) -> list[str]:
+    """What only a personal-data search matches by word: the petitioner's name and address.
+    (The ID number is matched whole, from its own column, never by prefix.)"""
+    return [draft.petitioner_name, draft.petitioner_address]
+
+
+def _folded(parts: list[str]) -> str:
+    folded = fold(" ".join(p for p in parts if p))
     # Punctuation becomes spaces: PostgreSQL's parser would read 'hy-2026-000001' as 'hy' and
     # two signed numbers, so a search for the case code would miss it.
     return "".join(c if c.isalnum() else " " for c in folded)
+
+
+def search_text(draft: PetitionDraft | PetitionRow, case_code: str) -> str:
+    """The folded text every search matches (search_parts, without diacritics or punctuation)."""
+    return _folded(search_parts(draft, case_code))
+
+
+def personal_text(draft: PetitionDraft | PetitionRow) -> str:
+    """The folded text a personal-data search matches besides search_text (personal_parts)."""
+    return _folded(personal_parts(draft))
 
 
 async def _next_case_code(session: AsyncSession, office: OfficeRow, year: int) -> str:
@@ -97,6 +110,7 @@ async def create(session: AsyncSession, actor: Actor, draft: PetitionDraft) -> P
         case_code=code,
         status=str(PetitionStatus.RECEIVED),
         search_text=search_text(draft, code),
+        personal_text=personal_text(draft),
         created_by=actor.user_id,
         created_at=stamp,
         updated_at=stamp,
@@ -274,6 +288,7 @@ async def update(
             )
         )
     row.search_text = search_text(draft, row.case_code)
+    row.personal_text = personal_text(draft)
     row.updated_at = stamp
     await session.flush()
     return row

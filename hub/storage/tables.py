@@ -162,8 +162,12 @@ class PetitionRow(Base):
     competent_body: Mapped[str] = mapped_column(String(300), default="")
     received_on: Mapped[date] = mapped_column(Date)
     handling_deadline: Mapped[date | None] = mapped_column(Date)
-    # Folded (lowercase, no diacritics) copy of the searchable fields; see domain.petitions.fold.
+    # Folded (lowercase, no diacritics) copy of the case's searchable fields (codes, subject,
+    # respondent, content); see domain.petitions.fold. No personal data: every search reads it.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The same for the petitioner's name and address, searched only when a search asks for
+    # personal data (and is audited); the ID number is matched whole, from its own column.
+    personal_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -255,6 +259,25 @@ class AuditRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
     action: Mapped[str] = mapped_column(String(40))
+
+
+class SearchAuditRow(Base):
+    """A search of petitioners' personal data: who, when, what was asked and how much matched,
+    kept whether or not anything matched (migration 0004)."""
+
+    __tablename__ = "search_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The searcher's office when it searched: whose auditors may read the entry.
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    # The text as the searcher typed it: an auditor must be able to tell whose data was sought.
+    query: Mapped[str] = mapped_column(Text)
+    # The other filters of the search (office, type, status, crowd, dates, limit, offset).
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    matched: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
 
 
 class SequenceRow(Base):

@@ -134,16 +134,24 @@ async def test_staff_schedules_a_periodic_hearing_with_a_crowd_petition(
         "Tiếp công dân định kỳ ngày 15 (kiểm thử)"
     )
 
-    # The register finds it by name without diacritics, among crowd cases only.
+    # The register finds it by name without diacritics, among crowd cases only, once asked to
+    # search personal data (which it does not count).
     await open_page(page, "/staff/petitions")
     await page.get_by_label("Từ khóa").fill("do thi mai")
     await page.get_by_label("Đông người").select_option("true")
+    await page.get_by_role("button", name="Tìm kiếm").click()
+    await ready(page)
+    await expect(page.locator("#pl-table .empty")).to_be_visible()
+    await page.get_by_label("Tìm cả họ tên").check()
     await page.get_by_role("button", name="Tìm kiếm").click()
     await ready(page)
     rows = page.locator("#pl-table-results tbody tr")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text(case_code)
     await expect(rows.first).to_contain_text("Đã thụ lý")
+    await expect(page.locator("#pl-total")).to_have_text(
+        "(tìm theo thông tin cá nhân: không đếm tổng số)"
+    )
     assert watch.take() == []
 
 

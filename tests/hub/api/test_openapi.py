@@ -250,6 +250,11 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     cancelled = await api.post(cancel, user=staff, json={"reason": "trùng lịch"})
     check("POST", "/api/v1/hearings/{id}/cancel", cancelled)
     check("GET", "/api/v1/audit", await api.get(f"/api/v1/audit?petition_id={pid}", user=admin))
+    personal = {"text": petition["petitioner_id_number"], "personal": "true"}
+    check(
+        "GET", "/api/v1/petitions", await api.get("/api/v1/petitions", user=staff, params=personal)
+    )
+    check("GET", "/api/v1/audit/searches", await api.get("/api/v1/audit/searches", user=admin))
 
     # Errors answer in the documented Error shape too.
     missing = await api.get("/api/v1/petitions/abc", user=staff)

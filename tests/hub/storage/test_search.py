@@ -65,8 +65,36 @@ async def found(db: Database, actor: Actor, text: str, **filters: Any) -> set[in
     return {i["id"] for i in items}
 
 
-# (query, keys of the petitions it must find) over the register fixture.
+async def found_personal(db: Database, actor: Actor, text: str, **filters: Any) -> set[int]:
+    async with db.transaction() as session:
+        items, has_more = await petition_search.search_personal(
+            session, actor, PetitionQuery(text=text, **filters), is_sqlite=db.is_sqlite
+        )
+    assert not has_more
+    return {i["id"] for i in items}
+
+
+# (query, keys of the petitions a plain search must find) over the register fixture: the case's
+# words only, never the petitioner's name, address or ID number.
 WORDS: list[tuple[str, set[str]]] = [
+    ("bồi thường", {"duc_hy"}),
+    ("boi thuong", {"duc_hy"}),
+    ("BOI", {"duc_hy"}),
+    ("ô nhiễm", {"binh_hy"}),
+    ("o nhiem moi tr", {"binh_hy"}),
+    ("đất", {"duc_hy"}),
+    ("tố cáo", {"duc_bg"}),
+    ("dia chinh nhung", {"duc_bg"}),
+    ("Đức", set()),  # a name
+    ("nguyen", set()),
+    ("Văn Lâm", set()),  # an address
+    ("033080001234", set()),  # an ID number
+    ("hà nội", set()),
+    ("ô nhiễm tố cáo", set()),  # every word must match
+]
+# The same for a personal-data search: the case, and the petitioner's name and address by
+# prefix, and the ID number whole.
+PERSONAL_WORDS: list[tuple[str, set[str]]] = [
     ("Đức", {"duc_hy", "duc_bg"}),
     ("đức", {"duc_hy", "duc_bg"}),
     ("duc", {"duc_hy", "duc_bg"}),
@@ -74,20 +102,19 @@ WORDS: list[tuple[str, set[str]]] = [
     ("Nguyễn Đức", {"duc_hy"}),
     ("nguyen duc", {"duc_hy"}),
     ("nguy", {"duc_hy"}),
-    ("bồi thường", {"duc_hy"}),
-    ("boi thuong", {"duc_hy"}),
-    ("ô nhiễm", {"binh_hy"}),
-    ("o nhiem moi tr", {"binh_hy"}),
     ("Văn Lâm", {"duc_hy"}),
-    ("đất", {"duc_hy"}),
-    ("tố cáo", {"duc_bg"}),
-    ("0330800", {"duc_hy"}),
-    ("hà nội", set()),
-    ("duc binh", set()),  # every word must match
+    ("dinh du", {"duc_hy"}),
+    ("033080001234", {"duc_hy"}),
+    ("duc 033080001234", {"duc_hy"}),
+    ("0330800", set()),  # an ID number's prefix: never
+    ("03308000123", set()),
+    ("bồi thường", {"duc_hy"}),
+    ("duc to cao", {"duc_bg"}),  # a name and the case together
+    ("duc binh", set()),
 ]
 
 
-async def test_words_are_found_with_and_without_diacritics_and_by_prefix(
+async def test_words_of_the_case_are_found_with_and_without_diacritics_and_by_prefix(
     db: Database, tree: Tree, register: dict[str, Any]
 ) -> None:
     names = {row.id: key for key, row in register.items()}
@@ -96,28 +123,42 @@ async def test_words_are_found_with_and_without_diacritics_and_by_prefix(
         got = {names[i] for i in await found(db, tree.admin, text)}
         if got != expected:
             wrong[text] = f"found {sorted(got)}, expected {sorted(expected)}"
+    for text, expected in PERSONAL_WORDS:
+        got = {names[i] for i in await found_personal(db, tree.admin, text)}
+        if got != expected:
+            wrong[f"personal: {text}"] = f"found {sorted(got)}, expected {sorted(expected)}"
     assert wrong == {}
 
 
 async def test_search_stays_within_the_searchers_scope_and_combines_with_filters(
     db: Database, tree: Tree, register: dict[str, Any]
 ) -> None:
-    assert await found(db, tree.staff_hy, "duc") == {register["duc_hy"].id}
-    assert await found(db, tree.staff_bg, "duc") == {register["duc_bg"].id}
-    assert await found(db, tree.admin, "duc", type="denunciation") == {register["duc_bg"].id}
-    assert await found(db, tree.admin, "van", received_from=date(2026, 10, 2)) == {
+    assert await found_personal(db, tree.staff_hy, "duc") == {register["duc_hy"].id}
+    assert await found_personal(db, tree.staff_bg, "duc") == {register["duc_bg"].id}
+    assert await found_personal(db, tree.admin, "duc", type="denunciation") == {
         register["duc_bg"].id
     }
+    assert await found_personal(db, tree.admin, "van", received_from=date(2026, 10, 2)) == {
+        register["duc_bg"].id
+    }
+    assert await found(db, tree.staff_hy, "dat") == {register["duc_hy"].id}
+    assert await found(db, tree.staff_bg, "dat") == set()
 
 
 async def test_fts_syntax_in_the_query_is_just_text(
     db: Database, tree: Tree, register: dict[str, Any]
 ) -> None:
-    for text in ['duc"', "duc*", "(duc)", "-duc", "!duc", "duc:*", "'duc'", "duc;--"]:
+    for text in ['dat"', "dat*", "(dat)", "-dat", "!dat", "dat:*", "'dat'", "dat;--"]:
         assert register["duc_hy"].id in await found(db, tree.admin, text), text
-    with pytest.raises(ValidationFailed) as caught:
-        await found(db, tree.admin, '"*"')
-    assert "text" in caught.value.fields
+    for text in ['duc"', "duc*", "(duc)", "-duc", "!duc", "duc:*", "'duc'", "duc;--"]:
+        assert register["duc_hy"].id in await found_personal(db, tree.admin, text), text
+    # A weight written into the text is two words, not a way to reach the ID number by prefix.
+    assert await found_personal(db, tree.admin, "duc:C") == {register["duc_bg"].id}
+    assert await found_personal(db, tree.admin, "0330:C") == set()
+    for search in (found, found_personal):
+        with pytest.raises(ValidationFailed) as caught:
+            await search(db, tree.admin, '"*"')
+        assert "text" in caught.value.fields
 
 
 async def test_edits_are_searchable_at_once(

@@ -187,7 +187,9 @@ async function searchPetitions() {
   const results = document.getElementById("hf-petition-results");
   const text = document.getElementById("hf-petition-q").value.trim();
   try {
-    const data = await api("/api/v1/petitions", { query: { text, limit: 10 } });
+    // Staff look a citizen's petition up by name or ID number to bring it to a hearing: a
+    // search of personal data, audited by the hub (the box's label says so).
+    const data = await api("/api/v1/petitions", { query: { text, limit: 10, personal: "true" } });
     if (!data.items.length) {
       results.replaceChildren(h("li", { class: "muted" }, t("hf.no_results")));
       return;

@@ -14,6 +14,7 @@ function fillForm() {
     const value = params.get(name);
     if (value !== null) form.elements[name].value = value;
   }
+  form.elements.personal.checked = params.get("personal") === "true";
 }
 
 async function fillOffices() {
@@ -28,6 +29,8 @@ function query() {
     const value = (params.get(name) || "").trim();
     if (value) q[name] = value;
   }
+  // Searching the petitioner's personal data is a deliberate, audited choice (the checkbox).
+  if (q.text && params.get("personal") === "true") q.personal = "true";
   const problems = [];
   for (const [name, apiName, fieldLabel] of [
     ["from", "received_from", t("pl.from")],
@@ -48,13 +51,16 @@ function pageLink(n) {
   return `/staff/petitions?${next.toString()}`;
 }
 
-function renderPager(total) {
+function renderPager(total, hasMore) {
   const pager = document.getElementById("pl-pager");
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  // A search of personal data has no total (the hub does not count it): only "is there more".
+  const pages = total === null ? null : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const more = pages === null ? hasMore : pageNo < pages;
+  const info = pages === null ? t("pl.page", { page: pageNo }) : t("common.page_of", { page: pageNo, pages });
   const parts = [
     pageNo > 1 ? h("a", { class: "btn", href: pageLink(pageNo - 1), rel: "prev" }, `‹ ${t("common.prev")}`) : null,
-    h("span", { class: "pager__info" }, t("common.page_of", { page: pageNo, pages })),
-    pageNo < pages ? h("a", { class: "btn", href: pageLink(pageNo + 1), rel: "next" }, `${t("common.next")} ›`) : null,
+    h("span", { class: "pager__info" }, info),
+    more ? h("a", { class: "btn", href: pageLink(pageNo + 1), rel: "next" }, `${t("common.next")} ›`) : null,
   ];
   pager.replaceChildren(...parts.filter(Boolean));
 }
@@ -106,8 +112,9 @@ async function load() {
     }
     const data = await api("/api/v1/petitions", { query: q });
     document.getElementById("pl-table").replaceChildren(renderTable(data.items));
-    document.getElementById("pl-total").textContent = `(${t("common.total", { n: data.total })})`;
-    renderPager(data.total);
+    const total = data.total === null ? t("pl.no_total") : t("common.total", { n: data.total });
+    document.getElementById("pl-total").textContent = `(${total})`;
+    renderPager(data.total, data.has_more);
   } catch (error) {
     showError(errorBox, error, { text: t("pl.text"), office: t("pl.office") });
     document.getElementById("pl-table").replaceChildren();
