@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
 import sys
 import tempfile
@@ -153,8 +152,6 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
             str(prepared.data_dir),
             "--secret-key-file",
             str(_write_secret(prepared)),
-            "--hearing",
-            str(prepared.hearing_id),
         ],
     )
     agents: Child | None = None
@@ -186,10 +183,9 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
             cpu_seconds(agents.pid),
             time.monotonic(),
         )
-        first = agents.ask("snap")
+        hub0, first = hub.ask("stats"), agents.ask("snap")
         time.sleep(seconds)
-        last = agents.ask("snap")
-        hub_stats = hub.ask("stats") if os.environ.get("TCD_BENCH_DEBUG") else None
+        last, hub1 = agents.ask("snap"), hub.ask("stats")
         cpu1, agents_cpu1, t1 = (
             cpu_seconds(hub.pid),
             cpu_seconds(agents.pid),
@@ -224,7 +220,14 @@ def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared
         "sent_bitrate_bps": last.get("bitrate"),
         "mean_frame_share": round(sum(shares) / len(shares), 4) if shares else 0.0,
         "worst_pairs": sorted(pairs)[:3],
-        **({"hub_stats": hub_stats} if hub_stats else {}),
+        # The hub's own count (RoomManager.stats()) over the measured seconds, beside the
+        # agents' count above: passthrough only (MediaRelay forwards no encoded frames).
+        "hub_rooms": {
+            "forwarded_tracks": hub1["forwarded_tracks"],
+            "frames_received": hub1["frames_received"] - hub0["frames_received"],
+            "frames_forwarded": hub1["frames_forwarded"] - hub0["frames_forwarded"],
+            "max_queue_depth": hub1["max_queue_depth"],
+        },
     }
 
 
@@ -275,30 +278,15 @@ def _write_secret(prepared: _Prepared) -> Path:
     return path
 
 
-async def _serve(mode: str, data_dir: Path, secret_key: str, hearing_id: int) -> None:
+async def _serve(mode: str, data_dir: Path, secret_key: str) -> None:
     """The hub under test: the real create_app on the prepared database, on 127.0.0.1; each
-    line on stdin is answered with the hearing room's forwarding counters."""
+    line on stdin is answered with the rooms' forwarding figures (RoomManager.stats())."""
     from bench.common import serve_app
     from hub.app import create_app
     from signaling.server import SIGNALING_KEY
 
     app = create_app(_bench_settings(data_dir, secret_key, mode))
-    await serve_app(app, lambda: _room_stats(app[SIGNALING_KEY].rooms, hearing_id))
-
-
-def _room_stats(rooms: Any, hearing_id: int) -> dict[str, Any]:
-    """Forwarding counters of the hearing's room (for diagnosing a run)."""
-    # NOTE: RoomManager.stats() is being added; until then the room's public attributes.
-    room = rooms.get(hearing_id)
-    out: dict[str, Any] = {}
-    for participant in room.participants.values() if room is not None else ():
-        for kind, publication in participant.publications.items():
-            out[f"{hearing_id}/{participant.id[:6]}/{kind}"] = {
-                "frames": publication.frames,
-                "plis": publication.keyframe_requests_sent,
-                "subs": [[s.frames, s.waiting_keyframe] for s in publication.subscriptions],
-            }
-    return out
+    await serve_app(app, lambda: app[SIGNALING_KEY].rooms.stats().as_dict())
 
 
 async def _agents(hub_url: str, hearing_id: int, tokens: list[str]) -> None:
@@ -356,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.serve:
         secret = args.secret_key_file.read_text(encoding="utf-8").strip()
-        asyncio.run(_serve(args.media_mode, args.data_dir, secret, args.hearing))
+        asyncio.run(_serve(args.media_mode, args.data_dir, secret))
     elif args.agents:
         tokens = json.loads(args.tokens_file.read_text(encoding="utf-8"))
         asyncio.run(_agents(args.hub, args.hearing, tokens))
