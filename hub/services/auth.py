@@ -86,11 +86,12 @@ async def sign_in(
     dummy hash, so its answer takes as long as a real account's.
     """
     await limiter.reserve(username, address)
-    passwords.ensure_room()  # a full pool answers before the query, not after it
-    async with database.transaction() as session:
-        user = await _active_account(session, username)
-        user_id, stored = (user.id, user.password_hash) if user is not None else (None, DUMMY_HASH)
-    matches = await passwords.verify(stored, password)
+    # The pool's place is claimed before the query, so a full pool answers before any work.
+    async with passwords.place() as place:
+        async with database.transaction() as session:
+            user = await _active_account(session, username)
+            user_id, stored = (user.id, user.password_hash) if user else (None, DUMMY_HASH)
+        matches = await place.verify(stored, password)
     if user_id is None or not matches:
         raise Unauthorized(WRONG)
     await limiter.succeeded(username)

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 from argon2 import PasswordHasher
@@ -65,6 +65,26 @@ def _lower_priority() -> None:
         log.debug("could not lower the password workers' priority", exc_info=True)
 
 
+class Place:
+    """One claimed place on the pool, for one job."""
+
+    def __init__(self, workers: PasswordWorkers) -> None:
+        self._workers = workers
+        self.used = False
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """Whether the password matches, checked on the pool in this place."""
+        return await self.run(verify_password, password_hash, password)
+
+    async def run(self, fn: Callable[..., T], *args: str) -> T:
+        """Run one blocking function on the pool in this place."""
+        if self.used:
+            raise RuntimeError("a place on the password pool runs one job")
+        future = self._workers._start(fn, *args)
+        self.used = True  # from here the job gives the place back
+        return await asyncio.wrap_future(future)
+
+
 class PasswordWorkers:
     """A bounded pool for argon2: `workers` threads, at most `max_waiting` jobs queued behind
     them; one more is refused with PasswordWorkersBusy (503) instead of waiting its turn.
@@ -86,30 +106,41 @@ class PasswordWorkers:
 
     @property
     def in_flight(self) -> int:
-        """Jobs running or queued now."""
+        """Places taken now: jobs running or queued, and places claimed for a job to come."""
         return self._in_flight
 
-    async def verify(self, password_hash: str, password: str) -> bool:
-        """Whether the password matches, checked on the pool; PasswordWorkersBusy when full."""
-        return await self._run(verify_password, password_hash, password)
-
-    async def hash(self, password: str) -> str:
-        """An argon2id hash of the password, computed on the pool; PasswordWorkersBusy when full."""
-        return await self._run(hash_password, password)
-
-    def ensure_room(self) -> None:
-        """PasswordWorkersBusy now if a check would be refused now: lets a caller skip the work
-        it would do before the check (the check itself still claims its place atomically)."""
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[Place]:
+        """Claim a place on the pool now, before the work that leads up to the check (a
+        database read, say): a full pool refuses at once, with nothing done in vain. The place
+        is given back on leaving the block unless a job took it, which gives it back when done.
+        """
         if self._closed:
             raise PasswordWorkersBusy("the hub is shutting down; try again shortly")
         if self._in_flight >= self.capacity:
             raise PasswordWorkersBusy("the hub is busy checking passwords; try again in a moment")
+        self._in_flight += 1
+        place = Place(self)
+        try:
+            yield place
+        finally:
+            if not place.used:
+                self._in_flight -= 1
 
-    async def _run(self, fn: Callable[..., T], *args: str) -> T:
-        self.ensure_room()
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """Whether the password matches, checked on the pool; PasswordWorkersBusy when full."""
+        async with self.place() as place:
+            return await place.verify(password_hash, password)
+
+    async def hash(self, password: str) -> str:
+        """An argon2id hash of the password, computed on the pool; PasswordWorkersBusy when full."""
+        async with self.place() as place:
+            return await place.run(hash_password, password)
+
+    def _start(self, fn: Callable[..., T], *args: str) -> concurrent.futures.Future[T]:
+        """Submit a job for a place already counted; the job's end gives the place back."""
         loop = asyncio.get_running_loop()
         future = self._pool.submit(fn, *args)
-        self._in_flight += 1
 
         def done(_: concurrent.futures.Future[T]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody counts
@@ -118,7 +149,7 @@ class PasswordWorkers:
         # Counted down when the job itself ends (or is cancelled before it starts), not when
         # its caller stops waiting: a disconnected client's check still occupies a thread.
         future.add_done_callback(done)
-        return await asyncio.wrap_future(future)
+        return future
 
     def _finished(self) -> None:
         self._in_flight -= 1

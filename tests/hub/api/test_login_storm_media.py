@@ -76,6 +76,37 @@ class FrameMeter:
         ]
 
 
+@dataclass
+class Probes:
+    """What tells a dip's cause: this process's own loop lag (it counts the frames) and the
+    hub's /healthz round trip, each stamped with when it was seen."""
+
+    url: str
+    lags: list[tuple[float, float]] = field(default_factory=list)
+    healthz: list[tuple[float, float]] = field(default_factory=list)
+
+    async def loop_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.02)
+            self.lags.append((loop.time(), loop.time() - before - 0.02))
+
+    async def hub(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as http:
+            while True:
+                before = loop.time()
+                async with http.get(f"{self.url}/healthz") as response:
+                    await response.read()
+                self.healthz.append((loop.time(), loop.time() - before))
+                await asyncio.sleep(0.1)
+
+    @staticmethod
+    def worst(samples: list[tuple[float, float]], since: float, until: float) -> float:
+        return round(max((v for t, v in samples if since <= t <= until), default=0.0), 3)
+
+
 async def storm(url: str, usernames: list[str]) -> Counter[int]:
     """Every sign-in at once, all with a wrong password; how many got which status."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
@@ -119,7 +150,8 @@ async def test_a_sign_in_storm_leaves_every_site_receiving_video(
         "BG": agent(url, bg, hid),
     }
     agents = list(sites.values())
-    meter_task: asyncio.Task[None] | None = None
+    probes = Probes(url)
+    tasks: list[asyncio.Task[None]] = []
     try:
         lead = sites["central"]
         await lead.start()
@@ -134,7 +166,7 @@ async def test_a_sign_in_storm_leaves_every_site_receiving_video(
             within=30,
             what="video between all three sites",
         )
-        meter_task = asyncio.create_task(meter.run())
+        tasks = [asyncio.create_task(c) for c in (meter.run(), probes.loop_lag(), probes.hub())]
         loop = asyncio.get_running_loop()
 
         await asyncio.sleep(4.0)  # baseline
@@ -145,11 +177,11 @@ async def test_a_sign_in_storm_leaves_every_site_receiving_video(
         many_accounts = await storm(url, [f"ghost{i}" for i in range(STORM)])
         storm_ended = loop.time()
         await asyncio.sleep(2.0)  # and after
-        meter_task.cancel()
         ended = loop.time()
     finally:
-        if meter_task is not None:
-            meter_task.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for site in agents:
             await site.close()
 
@@ -168,6 +200,15 @@ async def test_a_sign_in_storm_leaves_every_site_receiving_video(
         "baseline_median_fps": round(base_fps, 1),
         "lowest_fps_after_storm": round(low_after, 1),
         "storm_seconds": round(storm_ended - storm_started, 2),
+        # Where a dip came from: this process's loop (which counts the frames) or the hub's.
+        "test_loop_worst_lag_s": {
+            "baseline": Probes.worst(probes.lags, storm_started - 4.0, storm_started),
+            "storm": Probes.worst(probes.lags, storm_started, storm_ended),
+        },
+        "hub_healthz_worst_s": {
+            "baseline": Probes.worst(probes.healthz, storm_started - 4.0, storm_started),
+            "storm": Probes.worst(probes.healthz, storm_started, storm_ended),
+        },
         "windows_during_storm": len(during),
         "window_seconds": WINDOW,
         # The slowest pair's frame rate in each window, baseline, storm and after.

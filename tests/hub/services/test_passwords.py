@@ -95,3 +95,20 @@ async def test_a_closed_pool_refuses() -> None:
     workers.close()
     with pytest.raises(PasswordWorkersBusy, match="shutting down"):
         await workers.verify(HASH, "mật khẩu")
+
+
+async def test_a_place_is_claimed_before_the_work_that_leads_to_the_check() -> None:
+    workers = PasswordWorkers(workers=1, max_waiting=0)
+    try:
+        async with workers.place() as place:
+            # While the caller is still reading the hash, nobody else gets in.
+            with pytest.raises(PasswordWorkersBusy, match="busy"):
+                await workers.verify(HASH, "mật khẩu")
+            assert await place.verify(HASH, "mật khẩu")
+        assert workers.in_flight == 0
+        async with workers.place():
+            pass  # claimed but never used: given back on leaving
+        assert workers.in_flight == 0
+        assert await workers.verify(HASH, "mật khẩu")
+    finally:
+        workers.close()
