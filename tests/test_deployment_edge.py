@@ -138,21 +138,24 @@ def hub_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, i
         TCD_DATA_DIR=str(data),
         TCD_SECRET_KEY="edge-test-secret-key",
         TCD_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS="2",
+        # Media is not under test here: no worker processes on the small machine.
+        TCD_MEDIA_WORKERS="0",
     )
     migrated = subprocess.run(
         [tcd_hub(), "migrate"], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert migrated.returncode == 0, migrated.stderr
     ports = (free_port(), free_port())
+    logs = [(data / f"node-{port}.log").open("wb") for port in ports]
     procs = [
         subprocess.Popen(
             [tcd_hub(), "serve", "--host=127.0.0.1", f"--port={port}", "--behind-proxy"],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=(data / f"node-{port}.log").open("wb"),
+            stderr=log,
         )
-        for port in ports
+        for port, log in zip(ports, logs, strict=True)
     ]
     try:
         for proc, port in zip(procs, ports, strict=True):
@@ -166,6 +169,8 @@ def hub_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, i
     finally:
         for proc in procs:
             stop(proc)
+        for log in logs:
+            log.close()
 
 
 @pytest.fixture(scope="module")
