@@ -163,14 +163,14 @@ def hub_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, i
                 lambda: proc.poll() is not None or port_open("127.0.0.1", port),  # noqa: B023
                 timeout=60,
             )
-            log = (data / f"node-{port}.log").read_text(errors="replace")[-2000:]
-            assert up and proc.poll() is None, f"tcd-hub serve did not start:\n{log}"
+            tail = (data / f"node-{port}.log").read_text(errors="replace")[-2000:]
+            assert up and proc.poll() is None, f"tcd-hub serve did not start:\n{tail}"
         yield ports
     finally:
         for proc in procs:
             stop(proc)
-        for log in logs:
-            log.close()
+        for file in logs:
+            file.close()
 
 
 @pytest.fixture(scope="module")
