@@ -107,6 +107,31 @@ def parse_command(command: list[str]) -> argparse.Namespace:
     pytest.fail(f"`{' '.join(command)}` ran without its arguments being parsed")
 
 
+def cli_help(*argv: str) -> str:
+    """What `tcd-hub ARGV --help` prints ('' when the parser refuses ARGV)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.suppress(SystemExit):
+            main([*argv, "--help"])
+    return out.getvalue()
+
+
+# The media workers (issue 8) are being written beside this file: until their command and the
+# nodes' flag for them are in hub.cli, the command lines that use them cannot parse. Each mark
+# lifts itself once its option exists, so the check then runs for real.
+MEDIA_WORKER_PENDING = pytest.mark.xfail(
+    "--udp-ports" not in cli_help("media-worker"),
+    reason="`tcd-hub media-worker` (issue 8, media workers) is not in hub.cli yet",
+    strict=True,
+)
+REMOTE_WORKERS_PENDING = pytest.mark.xfail(
+    "--remote-media-workers" not in cli_help("serve"),
+    reason="`tcd-hub serve --media-workers/--remote-media-workers` (issue 8, media workers) "
+    "is not in hub.cli yet",
+    strict=True,
+)
+
+
 class RecordingEnv(Mapping[str, str]):
     """An environment that notes every variable name settings_from_env looks up."""
 
@@ -255,6 +280,7 @@ def test_the_image_installs_the_lock_and_checks_healthz() -> None:
 # --- command lines -------------------------------------------------------------------------------
 
 
+@REMOTE_WORKERS_PENDING
 def test_node_command_lines_parse(services: dict[str, dict[str, Any]]) -> None:
     upstream = set(nginx_upstream("tcd_hub"))
     for name in tcd_hub_services(services, "serve"):
@@ -272,6 +298,7 @@ def test_node_command_lines_parse(services: dict[str, dict[str, Any]]) -> None:
     assert len(upstream) == len(tcd_hub_services(services, "serve"))
 
 
+@MEDIA_WORKER_PENDING
 def test_worker_command_lines_parse(services: dict[str, dict[str, Any]]) -> None:
     for name in tcd_hub_services(services, "media-worker"):
         command = services[name]["command"]
