@@ -135,9 +135,14 @@ def cmd_bench_api(args: argparse.Namespace) -> int:
     """Benchmark petition list and search over the real HTTP API."""
     from bench.api import run_bench_api
 
-    result = asyncio.run(run_bench_api(args))
+    try:
+        result = asyncio.run(run_bench_api(args))
+    except (ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=None if args.json else 2, ensure_ascii=False))
-    return 0
+    # The figures print either way; a request that failed fails the command.
+    return 1 if result["failed"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,7 +199,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     bench_api = bench_sub.add_parser("api", help="petition list/search latency over HTTP")
     bench_api.add_argument("--petitions", type=int, default=200_000)
-    bench_api.add_argument("--requests", type=int, default=300)
+    bench_api.add_argument("--requests", type=int, default=300, help="of each kind")
+    bench_api.add_argument(
+        "--concurrency", type=int, default=1, help="users sending requests at once"
+    )
+    bench_api.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="a user's mean pause between an answer and its next request (0: none)",
+    )
+    bench_api.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server (postgresql+asyncpg://user@host:port/db): the bench creates "
+        "the database tcdhub_bench_<pid> there and drops it afterwards (default: SQLite)",
+    )
+    bench_api.add_argument(
+        "--keep-database", action="store_true", help="keep the scratch database (for EXPLAIN)"
+    )
+    bench_api.add_argument(
+        "--reuse-database",
+        default="",
+        metavar="NAME",
+        help="time a database kept before, migrated to head, instead of seeding a new one",
+    )
     bench_api.add_argument("--json", action="store_true")
     bench_api.set_defaults(func=cmd_bench_api)
 

@@ -30,9 +30,10 @@ from hub.services import petition_search, petitions
     response=PetitionList,
 )
 async def list_petitions(request: web.Request) -> web.Response:
-    """The register's page. `text` matches the case only; with `personal=true` it also matches
-    the petitioner's name and address (word prefixes) and ID number (whole), the search is
-    written to the search audit (GET /api/v1/audit/searches) and `total` is null."""
+    """The register's page. `text` matches the case only, and `total` is null when it matches
+    more than 1000; with `personal=true` it also matches the petitioner's name and address (word
+    prefixes) and ID number (whole), the search is written to the search audit
+    (GET /api/v1/audit/searches) and `total` is null."""
     q = read_query(request, PetitionFilter)
     db = request.app[DATABASE]
     query = petition_search.PetitionQuery(
@@ -54,10 +55,10 @@ async def list_petitions(request: web.Request) -> web.Response:
             )
             out = {"items": items, "total": None, "has_more": has_more}
         else:
-            items, total = await petition_search.search(
+            page = await petition_search.search(
                 session, actor_of(request), query, is_sqlite=db.is_sqlite
             )
-            out = {"items": items, "total": total, "has_more": q.offset + len(items) < total}
+            out = {"items": page.items, "total": page.total, "has_more": page.has_more}
     return reply(PetitionList, out)
 
 

@@ -273,7 +273,8 @@ class Petition(PetitionSummary):
 class PetitionList(Out):
     items: list[PetitionSummary]
     total: int | None = Field(
-        description="how many match; null for a personal-data search (personal=true)"
+        description="how many match; null for a text search matching more than 1000, and for "
+        "a personal-data search (personal=true)"
     )
     has_more: bool = Field(description="whether a page follows this one")
 
@@ -301,7 +302,10 @@ class SearchAuditEntry(Out):
     office_id: int = Field(description="the searcher's office when it searched")
     query: str = Field(description="the text searched, as typed")
     filters: dict[str, Any] = Field(description="the search's other filters")
-    matched: int = Field(description="how many petitions matched (the searcher was not told)")
+    matched: int = Field(
+        description="how many petitions matched, counted up to 1001 (which says more than 1000; "
+        "the searcher was not told)"
+    )
     returned: int = Field(description="how many the searcher was shown")
 
 

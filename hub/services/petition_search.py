@@ -1,7 +1,11 @@
 """Searching the petition register: filters, office scope, full text, newest first.
 
 SQLite searches with FTS5 (see migrations 0002 and 0004), PostgreSQL with stored tsvectors (0003,
-0004); both count exactly and read a page's ids from covering indexes before loading those rows.
+0004); both read a page's ids from covering indexes before loading those rows. A list without
+text has its exact total (on PostgreSQL from the rollup of 0005: hub.services.petition_counts).
+A text search counts its matches only up to COUNT_UP_TO: one matching more has no total, only
+whether a page follows (counting hundreds of thousands of matches exactly would cost seconds on
+a national register, far more than the page).
 
 A text search matches the case (codes, subject, respondent, content), never the petitioner's
 personal data. A search of that is a separate, deliberate call (search_personal: the API's
@@ -16,7 +20,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -38,6 +42,8 @@ from hub.domain.petitions import (
 )
 from hub.domain.users import Action
 from hub.services.access import Actor
+from hub.services.petition_counts import count_days_statement, rollup_total
+from hub.services.petition_walk import walk_search
 from hub.services.petitions import audit_reads, summary_view
 from hub.services.scope import in_subtree
 from hub.storage.tables import (
@@ -122,10 +128,11 @@ def _fts_match(
 
 @dataclass(frozen=True)
 class _Scope:
-    """The office whose subtree a search lists."""
+    """The office whose subtree a search lists, and the ids of the offices in it."""
 
     office_id: int
     path: str
+    offices: tuple[int, ...]
 
 
 async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> _Scope | None:
@@ -135,21 +142,25 @@ async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> 
         office = await session.get(OfficeRow, office_id)
         if office is None or not actor.sees(office.path):
             raise ValidationFailed("invalid filter", {"office": "no such office in your scope"})
-        return _Scope(office.id, office.path)
-    if actor.office_path.count("/") > 2:
-        return _Scope(actor.office_id, actor.office_path)
-    return None
+        top, path = office.id, office.path
+    elif actor.office_path.count("/") > 2:
+        top, path = actor.office_id, actor.office_path
+    else:
+        return None
+    # The subtree's ids go into the queries as values: given a subquery instead, PostgreSQL
+    # guessed one office and ran the whole text search once for each office of the subtree.
+    offices = (
+        await session.execute(select(OfficeRow.id).where(in_subtree(OfficeRow.path, path)))
+    ).scalars()
+    return _Scope(top, path, tuple(sorted(offices)))
 
 
-def _conditions(query: PetitionQuery, scope: _Scope | None) -> list[Any]:
-    """WHERE terms on petitions' own columns, so one covering index answers them all."""
+def _conditions(query: PetitionQuery, scope: _Scope | None, *, dates: bool = True) -> list[Any]:
+    """WHERE terms on petitions' own columns, so one covering index answers them all (without
+    the dates received when dates=False)."""
     conditions: list[Any] = []
     if scope is not None:
-        conditions.append(
-            PetitionRow.office_id.in_(
-                select(OfficeRow.id).where(in_subtree(OfficeRow.path, scope.path))
-            )
-        )
+        conditions.append(PetitionRow.office_id.in_(scope.offices))
     if query.type:
         conditions.append(PetitionRow.type == query.type)
     if query.status:
@@ -158,9 +169,9 @@ def _conditions(query: PetitionQuery, scope: _Scope | None) -> list[Any]:
         # A literal, not a parameter: SQLite uses the partial index of crowd cases only when
         # the query says crowd = 1 in so many words.
         conditions.append(PetitionRow.crowd == (true() if query.crowd else false()))
-    if query.received_from:
+    if dates and query.received_from:
         conditions.append(PetitionRow.received_on >= query.received_from)
-    if query.received_to:
+    if dates and query.received_to:
         conditions.append(PetitionRow.received_on <= query.received_to)
     return conditions
 
@@ -186,6 +197,11 @@ NEWEST_FIRST = (PetitionRow.received_on.desc(), PetitionRow.id.desc())
 # and testing each entry against the matches; with fewer, by fetching the matches and sorting
 # them. Either costs about the same near here (a few ms on 200 000 petitions).
 WALK_ABOVE = 2000
+# A text search counts its matches up to this many; with more it gives no total.
+COUNT_UP_TO = 1000
+# On PostgreSQL a text search first looks through this many of the newest petitions under its
+# filters (hub.services.petition_walk).
+WALK_ROWS = 10_000
 # How many pages' worth of matches the first month window of such a walk should hold, going by
 # the average per month; a window that turns out short is widened fourfold.
 WINDOW_PAGES = 2.0
@@ -335,7 +351,30 @@ class _FtsStatements:
         return [int(i) for i in (await self.session.execute(sql.bindparams(*binds))).scalars()]
 
 
+class Found(NamedTuple):
+    """What a search found: how many match (exactly, or COUNT_UP_TO + 1 for "more than
+    COUNT_UP_TO" when `exact` is false), the page's ids, and whether a page follows."""
+
+    matches: int
+    exact: bool
+    ids: list[int]
+    has_more: bool
+
+
+def _found(total: int, ids: list[int], query: PetitionQuery) -> Found:
+    """A search whose total is known exactly."""
+    return Found(total, True, ids, query.offset + len(ids) < total)
+
+
 async def _fts_search(
+    session: AsyncSession, query: PetitionQuery, scope: _Scope | None, *, personal: bool = False
+) -> Found:
+    """A text search on SQLite's FTS5 index (which counts exactly, and cheaply)."""
+    total, ids = await _fts_page(session, query, scope, personal=personal)
+    return _found(total, ids, query)
+
+
+async def _fts_page(
     session: AsyncSession, query: PetitionQuery, scope: _Scope | None, *, personal: bool = False
 ) -> tuple[int, list[int]]:
     """(total, ids of the page) of a text search on SQLite's FTS5 index."""
@@ -376,43 +415,66 @@ async def _fts_search(
 
 async def _sql_search(
     session: AsyncSession, query: PetitionQuery, scope: _Scope | None, *, personal: bool = False
-) -> tuple[int, list[int]]:
-    """(total, ids of the page) from the covering indexes; text by tsvector on PostgreSQL."""
+) -> Found:
+    """A search from the covering indexes; text by tsvector on PostgreSQL, counted only up to
+    COUNT_UP_TO; a list without text counted exactly (from the rollup on PostgreSQL)."""
     conditions = _conditions(query, scope)
-    if query.text and personal:
-        # personal_vector (migration 0004): the case weighs A, name and address B, the ID
-        # number C; a word is a prefix of an A or B word, or the whole ID number.
-        ts_query = " & ".join(f"({w}:*AB | {w}:C)" for w in _words(query.text))
-        conditions.append(
-            text("petitions.personal_vector @@ to_tsquery('simple', :match)").bindparams(
-                match=ts_query
-            )
+    if query.text:
+        # Only PostgreSQL comes here with text (SQLite searches with FTS5).
+        if personal:
+            # personal_vector (migration 0004): the case weighs A, name and address B, the ID
+            # number C; a word is a prefix of an A or B word, or the whole ID number.
+            vector = "personal_vector"
+            ts_query = " & ".join(f"({w}:*AB | {w}:C)" for w in _words(query.text))
+        else:
+            # search_vector: stored by migration 0003 (PostgreSQL only).
+            vector = "search_vector"
+            ts_query = " & ".join(f"{w}:*" for w in _words(query.text))
+        walked = await walk_search(
+            session,
+            conditions,
+            vector,
+            ts_query,
+            limit=query.limit,
+            offset=query.offset,
+            cap=COUNT_UP_TO,
+            walk_rows=WALK_ROWS,
         )
-    elif query.text:
-        ts_query = " & ".join(f"{w}:*" for w in _words(query.text))
-        conditions.append(
-            text(
-                # search_vector: stored by migration 0003 (PostgreSQL only).
-                "petitions.search_vector @@ to_tsquery('simple', :match)"
-            ).bindparams(match=ts_query)
+        return Found(*walked)
+    if session.bind.dialect.name == "postgresql":
+        total = await rollup_total(
+            session,
+            offices=scope.offices if scope else None,
+            type_=query.type,
+            status=query.status,
+            crowd=query.crowd,
+            received_from=query.received_from,
+            received_to=query.received_to,
+            count_days=count_days_statement(_conditions(query, scope, dates=False)),
         )
-    total = int(
-        (
-            await session.execute(select(func.count()).select_from(PetitionRow).where(*conditions))
-        ).scalar_one()
-    )
+    else:
+        count = select(func.count()).select_from(PetitionRow).where(*conditions)
+        total = int((await session.execute(count)).scalar_one())
     if total <= query.offset:
-        return total, []
-    ids = (
-        await session.execute(
-            select(PetitionRow.id)
-            .where(*conditions)
-            .order_by(*NEWEST_FIRST)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
-    ).scalars()
-    return total, list(ids)
+        return _found(total, [], query)
+    return _found(total, await _ids(session, conditions, query), query)
+
+
+async def _ids(
+    session: AsyncSession, conditions: list[Any], query: PetitionQuery, *, extra: int = 0
+) -> list[int]:
+    """The page's ids, newest first (and `extra` more after it)."""
+    return list(
+        (
+            await session.execute(
+                select(PetitionRow.id)
+                .where(*conditions)
+                .order_by(*NEWEST_FIRST)
+                .limit(query.limit + extra)
+                .offset(query.offset)
+            )
+        ).scalars()
+    )
 
 
 async def _page(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:
@@ -429,22 +491,33 @@ async def _page(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+class RegisterPage(NamedTuple):
+    """A page of the register: its lines, the total (None for a text search matching more
+    than COUNT_UP_TO), and whether a page follows."""
+
+    items: list[dict[str, Any]]
+    total: int | None
+    has_more: bool
+
+
 async def search(
     session: AsyncSession, actor: Actor, query: PetitionQuery, *, is_sqlite: bool
-) -> tuple[list[dict[str, Any]], int]:
+) -> RegisterPage:
     """One page of the register in the actor's scope, newest first, with the total.
 
-    The text matches the case only, so the total tells nothing about personal data."""
+    The text matches the case only, so the total tells nothing about personal data. A text
+    search matching more than COUNT_UP_TO has no total, on either back end."""
     actor.require(Action.READ_PETITIONS)
     scope = await _scope(session, actor, query.office_id)
     if query.text and is_sqlite:
-        total, ids = await _fts_search(session, query, scope)
+        found = await _fts_search(session, query, scope)
     else:
-        total, ids = await _sql_search(session, query, scope)
+        found = await _sql_search(session, query, scope)
     # The page's ids come from an index alone; only those rows are read, with their office.
-    items = await _page(session, ids)
+    items = await _page(session, found.ids)
     await audit_reads(session, actor, [i["id"] for i in items], "list")
-    return items, total
+    counted = found.exact and not (query.text and found.matches > COUNT_UP_TO)
+    return RegisterPage(items, found.matches if counted else None, found.has_more)
 
 
 async def search_personal(
@@ -467,8 +540,8 @@ async def search_personal(
         )
     scope = await _scope(session, actor, query.office_id)
     find = _fts_search if is_sqlite else _sql_search
-    matched, ids = await find(session, query, scope, personal=True)
-    items = await _page(session, ids)
+    found = await find(session, query, scope, personal=True)
+    items = await _page(session, found.ids)
     await audit_reads(session, actor, [i["id"] for i in items], "personal_search")
     session.add(
         SearchAuditRow(
@@ -477,13 +550,13 @@ async def search_personal(
             office_id=actor.office_id,
             query=query.text,
             filters=_filters(query),
-            matched=matched,
+            # Counted up to COUNT_UP_TO + 1 (which then says "more than COUNT_UP_TO").
+            matched=min(found.matches, COUNT_UP_TO + 1),
             returned=len(items),
         )
     )
     await session.flush()
-    has_more = bool(items) and query.offset + len(items) < matched
-    return items, has_more
+    return items, bool(items) and found.has_more
 
 
 def _filters(query: PetitionQuery) -> dict[str, Any]:

@@ -125,7 +125,7 @@ async def test_every_read_of_personal_data_is_audited(db: Database, tree: Tree) 
         second = await petitions.create(session, tree.staff_hy, complaint(hy))
     async with db.transaction() as session:
         await petitions.get(session, tree.leader_hy, first.id)
-        items, total = await petition_search.search(
+        items, total, _more = await petition_search.search(
             session, tree.staff_hy, PetitionQuery(), is_sqlite=db.is_sqlite
         )
         assert total == 2 and {i["id"] for i in items} == {first.id, second.id}

@@ -58,7 +58,7 @@ async def register(db: Database, tree: Tree) -> dict[str, Any]:
 
 async def found(db: Database, actor: Actor, text: str, **filters: Any) -> set[int]:
     async with db.transaction() as session:
-        items, total = await petition_search.search(
+        items, total, _more = await petition_search.search(
             session, actor, PetitionQuery(text=text, **filters), is_sqlite=db.is_sqlite
         )
     assert total == len(items)

@@ -1,6 +1,7 @@
 """The register's list and search on a few thousand petitions, checked against a plain filter in
-Python: every page and every total, whichever plan the service picks (covering indexes, FTS5
-counts, the month-by-month window, the part-month date counts)."""
+Python: every page, every total and whether a page follows, whichever plan the service picks
+(covering indexes, FTS5 counts, the month-by-month window, the part-month date counts, the
+PostgreSQL rollup of totals, a text search counted only up to COUNT_UP_TO)."""
 
 from __future__ import annotations
 
@@ -93,9 +94,19 @@ async def register(db: Database, tree: Tree) -> None:
             )
 
 
-# (WALK_ABOVE, WINDOW_PAGES): as shipped; most searches down the paths meant for many matches;
-# and there with first windows too small, so that they must widen.
-PLANS = [(petition_search.WALK_ABOVE, petition_search.WINDOW_PAGES), (40, 2.0), (40, 0.02)]
+# (WALK_ABOVE, WINDOW_PAGES, COUNT_UP_TO, WALK_ROWS): as shipped; most searches down the paths
+# meant for many matches, with PostgreSQL's walk too short to settle most; and there with first
+# windows too small, so that they must widen, and text searches mostly past the count's limit.
+PLANS = [
+    (
+        petition_search.WALK_ABOVE,
+        petition_search.WINDOW_PAGES,
+        petition_search.COUNT_UP_TO,
+        petition_search.WALK_ROWS,
+    ),
+    (40, 2.0, 1000, 300),
+    (40, 0.02, 60, 100),
+]
 
 
 async def test_every_page_and_total_match_a_plain_filter(
@@ -136,16 +147,21 @@ async def test_every_page_and_total_match_a_plain_filter(
         scope = paths[q["office_id"]] if "office_id" in q else actor.office_path
         expected = _expected(rows, paths, scope, q)
         page = expected[q["offset"] : q["offset"] + q["limit"]]
-        for walk_above, window_pages in PLANS:
+        for walk_above, window_pages, count_up_to, walk_rows in PLANS:
             monkeypatch.setattr(petition_search, "WALK_ABOVE", walk_above)
             monkeypatch.setattr(petition_search, "WINDOW_PAGES", window_pages)
+            monkeypatch.setattr(petition_search, "COUNT_UP_TO", count_up_to)
+            monkeypatch.setattr(petition_search, "WALK_ROWS", walk_rows)
             async with db.transaction() as session:
-                items, total = await petition_search.search(
+                items, total, has_more = await petition_search.search(
                     session, actor, PetitionQuery(**q), is_sqlite=db.is_sqlite
                 )
-            if total != len(expected) or [i["id"] for i in items] != page:
+            # A text search matching more than COUNT_UP_TO has no total.
+            told = None if "text" in q and len(expected) > count_up_to else len(expected)
+            more = q["offset"] + len(page) < len(expected)
+            if (total, has_more) != (told, more) or [i["id"] for i in items] != page:
                 wrong.append(
-                    f"{actor.username} {q} {walk_above}/{window_pages}: "
-                    f"total {total}, expected {len(expected)}"
+                    f"{actor.username} {q} {walk_above}/{window_pages}/{count_up_to}/{walk_rows}: "
+                    f"total {total}, has_more {has_more}, expected {told}, {more}"
                 )
     assert wrong == []

@@ -75,7 +75,7 @@ ADMIN = Actor(1, "admin", "Admin", Role.ADMIN, 1, "Hưng Yên", "/1/")
 
 async def _plain(db: Database, words: str) -> list[int]:
     async with db.transaction() as session:
-        items, _total = await petition_search.search(
+        items, _total, _more = await petition_search.search(
             session, ADMIN, PetitionQuery(text=words), is_sqlite=db.is_sqlite
         )
     return [i["id"] for i in items]
