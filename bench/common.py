@@ -1,5 +1,5 @@
 """What the benchmarks share: a fresh demo database, the hub in a child process speaking JSON
-lines, and the clocks and percentiles their figures are made of."""
+lines, a redis-server of their own, and the clocks and percentiles their figures are made of."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import contextlib
 import json
 import math
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -116,3 +120,62 @@ def percentile(sorted_values: list[float], share: float) -> float:
 def machine_load() -> float:
     """The one-minute load average: other work on the machine shows up in wall times."""
     return round(os.getloadavg()[0], 2)
+
+
+class RedisServer:
+    """A redis-server of the benchmark's own on a free loopback port, in a scratch directory,
+    persisting nothing; stop() ends it."""
+
+    def __init__(self, workdir: Path) -> None:
+        exe = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        for _attempt in range(3):
+            self.port = _free_port()
+            self.proc = subprocess.Popen(
+                [
+                    exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", str(workdir),
+                    "--logfile", str(workdir / "redis.log"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            deadline = time.monotonic() + 10
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                if _redis_answers(self.port):
+                    return
+                time.sleep(0.05)
+            self.stop()
+        raise RuntimeError(f"redis-server did not start; see {workdir / 'redis.log'}")
+
+    @property
+    def url(self) -> str:
+        """redis://127.0.0.1:PORT/0"""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        """Terminate it (kill after 5 s)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

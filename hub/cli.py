@@ -240,6 +240,9 @@ def _add_media_commands(
     # Listed here for --help; main() hands their arguments to the modules' own parsers.
     sub.add_parser("site", help="join a hearing as a bridge-point agent (see: tcd-hub site -h)")
     bench_sub.add_parser("sfu", help="SFU forwarding benchmark (see: tcd-hub bench sfu -h)")
+    bench_sub.add_parser(
+        "presence", help="operators' board across Redis nodes (see: tcd-hub bench presence -h)"
+    )
 
 
 def _run_media_command(name: str, rest: list[str]) -> int:
@@ -247,6 +250,10 @@ def _run_media_command(name: str, rest: list[str]) -> int:
         from signaling.site_agent import add_site_arguments as add_arguments
 
         prog = "tcd-hub site"
+    elif name == "presence":
+        from bench.presence import add_bench_presence_arguments as add_arguments
+
+        prog = "tcd-hub bench presence"
     else:
         from bench.sfu import add_bench_sfu_arguments as add_arguments
 
@@ -262,8 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["site"]:
         return _run_media_command("site", argv[1:])
-    if argv[:2] == ["bench", "sfu"]:
-        return _run_media_command("sfu", argv[2:])
+    if argv[:2] in (["bench", "sfu"], ["bench", "presence"]):
+        return _run_media_command(argv[1], argv[2:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

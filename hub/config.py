@@ -27,6 +27,9 @@ class Settings:
     database_url: str = ""
     # Empty: in-process signaling. redis://...: Socket.IO fan-out through AsyncRedisManager.
     redis_url: str = ""
+    # With Redis: a node that stops beating (killed, cut off) loses its sites from the
+    # operators' board this many seconds after its last heartbeat (it beats every third of it).
+    presence_ttl_seconds: float = 15.0
     # Signs join tokens and CSRF tokens. Generated per process when not given, which is fine for
     # one process; set TCD_SECRET_KEY when several processes serve one hub.
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -103,6 +106,10 @@ class Settings:
                 )
         if self.turn_ttl_seconds < 1:
             raise SettingsError(f"turn_ttl_seconds must be positive, not {self.turn_ttl_seconds}")
+        if not self.presence_ttl_seconds >= 1:  # (NaN too)
+            raise SettingsError(
+                f"presence_ttl_seconds must be at least 1, not {self.presence_ttl_seconds}"
+            )
         for name in ("turn_port", "turn_tls_port"):
             value = getattr(self, name)
             if not 1 <= value <= 65535:
@@ -149,6 +156,14 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["database_url"] = env["TCD_DATABASE_URL"]
     if "TCD_REDIS_URL" in env:
         kwargs["redis_url"] = env["TCD_REDIS_URL"]
+    if "TCD_PRESENCE_TTL_SECONDS" in env:
+        try:
+            kwargs["presence_ttl_seconds"] = float(env["TCD_PRESENCE_TTL_SECONDS"])
+        except ValueError:
+            raise SettingsError(
+                "TCD_PRESENCE_TTL_SECONDS: expected seconds such as 15, not "
+                f"{env['TCD_PRESENCE_TTL_SECONDS']!r}"
+            ) from None
     if "TCD_SECRET_KEY" in env:
         kwargs["secret_key"] = env["TCD_SECRET_KEY"]
     if "TCD_ICE_ANNOUNCED_IPS" in env:

@@ -1,17 +1,22 @@
 """The operators' site board: which office is online, in which hearing, and how well connected.
 
-One status per office, built from this process's Socket.IO connections. Statuses go to the
-Socket.IO rooms `operators:<office id>` of every office on the site's path, so an operator
-watching from an office sees the sites in its subtree, on whichever hub process they are
-connected (the rooms are fanned out through AsyncRedisManager when Redis is configured).
+SiteBoard builds one status per office from this process's Socket.IO connections. Presence is
+where those statuses go and where the operators' snapshot comes from, with two
+implementations: LocalPresence (one process: the board itself) and, with Redis,
+signaling.presence_redis.RedisPresence (every node's boards merged into one for the cluster).
+Either way statuses reach the Socket.IO rooms `operators:<office id>` of every office on the
+site's path, so an operator watching from an office sees the sites in its subtree.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hub.clock import local_iso, now
+from hub.config import Settings
 from hub.domain.offices import path_in_scope
 from hub.services.live import Principal
 from rooms.quality import Quality
@@ -31,6 +36,16 @@ def office_ids_on_path(path: str, office_id: int) -> list[int]:
     return ids or [office_id]
 
 
+def rooms_on_path(path: str, office_id: int) -> list[str]:
+    """The operator rooms an office's status goes to: its own and every office above."""
+    return [operators_room(i) for i in office_ids_on_path(path, office_id)]
+
+
+def rank_of(state: str | None) -> int:
+    """How far in a connection is: admitted, then waiting, then only connected."""
+    return _RANK.get(state, 0)
+
+
 @dataclass
 class _Connection:
     sid: str
@@ -39,6 +54,9 @@ class _Connection:
     # in no hearing. A connection in a hearing always counts.
     counts: bool
     order: int
+    # Wall-clock time of the last change `order` records: what breaks a tie between the
+    # connections of one office on different nodes (order only orders this process's).
+    stamp: float
     hearing_id: int | None = None
     participant_id: str | None = None
     state: str | None = None
@@ -54,14 +72,24 @@ class _Office:
     name: str
     path: str
     status: dict[str, Any] = field(default_factory=dict)
+    # Its connections by sid: a change looks at its own office's, not at every connection.
+    connections: dict[str, _Connection] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class SiteUpdate:
-    """A site_status payload and the operator rooms it goes to."""
+    """A site_status payload, the operator rooms it goes to, and what a cluster needs to merge
+    it with other nodes' statuses of the same office."""
 
     status: dict[str, Any]
     rooms: list[str]
+    # The office's materialised path (whose operators may see it).
+    path: str = ""
+    # The shown connection's rank_of(state) and stamp (0 when the office is offline here).
+    rank: int = 0
+    stamp: float = 0.0
+    # New quality figures of the shown connection (re-sent even when nothing else changed).
+    measured: bool = False
 
 
 class SiteBoard:
@@ -74,18 +102,26 @@ class SiteBoard:
 
     def connect(self, sid: str, principal: Principal) -> SiteUpdate | None:
         """A connection authenticated."""
-        self._offices.setdefault(
+        office = self._offices.setdefault(
             principal.office_id, _Office(principal.office_name, principal.office_path)
         )
-        self._connections[sid] = _Connection(
-            sid, principal.office_id, counts=principal.role != "operator", order=self._next()
+        connection = _Connection(
+            sid,
+            principal.office_id,
+            counts=principal.role != "operator",
+            order=self._next(),
+            stamp=time.time(),
         )
+        self._connections[sid] = office.connections[sid] = connection
         return self._update(principal.office_id)
 
     def disconnect(self, sid: str) -> SiteUpdate | None:
         """A connection went away."""
         connection = self._connections.pop(sid, None)
-        return self._update(connection.office_id) if connection is not None else None
+        if connection is None:
+            return None
+        self._offices[connection.office_id].connections.pop(sid, None)
+        return self._update(connection.office_id)
 
     def watching(self, sid: str) -> SiteUpdate | None:
         """The connection is a board: it no longer makes its office look online by itself."""
@@ -112,7 +148,7 @@ class SiteBoard:
         connection.hearing_id = hearing_id
         connection.participant_id = participant_id
         connection.state = state
-        connection.order = self._next()
+        connection.order, connection.stamp = self._next(), time.time()
         if office_name:
             # The hearing's name for the office (as the hearing lists its sites).
             self._offices[connection.office_id].name = office_name
@@ -125,7 +161,7 @@ class SiteBoard:
             return None
         connection.hearing_id = connection.participant_id = connection.state = None
         connection.quality = None
-        connection.order = self._next()
+        connection.order, connection.stamp = self._next(), time.time()
         return self._update(connection.office_id)
 
     def measured(self, sid: str, participant_id: str, quality: Quality) -> SiteUpdate | None:
@@ -147,8 +183,7 @@ class SiteBoard:
     def rooms_for(self, office_id: int) -> list[str]:
         """The operator rooms an office's status goes to: its own and every office above."""
         office = self._offices.get(office_id)
-        path = office.path if office is not None else ""
-        return [operators_room(i) for i in office_ids_on_path(path, office_id)]
+        return rooms_on_path(office.path if office is not None else "", office_id)
 
     def _next(self) -> int:
         self._order += 1
@@ -156,8 +191,8 @@ class SiteBoard:
 
     def _update(self, office_id: int, measured: _Connection | None = None) -> SiteUpdate | None:
         office = self._offices[office_id]
-        present = [c for c in self._connections.values() if c.office_id == office_id and c.present]
-        shown = max(present, key=lambda c: (_RANK.get(c.state, 0), c.order), default=None)
+        present = [c for c in office.connections.values() if c.present]
+        shown = max(present, key=lambda c: (rank_of(c.state), c.order), default=None)
         status: dict[str, Any] = {
             "office_id": office_id,
             "office_name": office.name,
@@ -178,4 +213,65 @@ class SiteBoard:
         if shown is not None and shown.quality is not None:
             status.update(shown.quality.as_dict())
         office.status = status
-        return SiteUpdate(dict(status), self.rooms_for(office_id))
+        return SiteUpdate(
+            dict(status),
+            self.rooms_for(office_id),
+            path=office.path,
+            rank=rank_of(shown.state) if shown is not None else 0,
+            stamp=shown.stamp if shown is not None else 0.0,
+            measured=measured is not None,
+        )
+
+
+# -- where statuses go ------------------------------------------------------------------------
+
+# Hands a status to this process's operator rooms (the signaling server's emit).
+Deliver = Callable[[dict[str, Any], list[str]], Awaitable[None]]
+
+
+class Presence(Protocol):
+    """Port: publishes this process's site changes and answers the operators' snapshot."""
+
+    async def start(self) -> None:
+        """Begin (connect, listen); called once on the running loop."""
+
+    async def publish(self, update: SiteUpdate) -> None:
+        """A change of an office on this process's board; operators in scope get its status."""
+
+    async def snapshot(self, scope_path: str) -> list[dict[str, Any]]:
+        """The last status of every office within a scope ('' = all), sorted by office id."""
+
+    async def close(self) -> None:
+        """Stop; whatever was started is cancelled and awaited."""
+
+
+class LocalPresence:
+    """One hub process: the board is the whole picture, statuses go straight to its rooms."""
+
+    def __init__(self, board: SiteBoard, deliver: Deliver) -> None:
+        self._board = board
+        self._deliver = deliver
+
+    async def start(self) -> None:
+        """Nothing to start."""
+
+    async def publish(self, update: SiteUpdate) -> None:
+        """Deliver the status to this process's operator rooms."""
+        await self._deliver(update.status, update.rooms)
+
+    async def snapshot(self, scope_path: str) -> list[dict[str, Any]]:
+        """The board's own snapshot."""
+        return self._board.snapshot(scope_path)
+
+    async def close(self) -> None:
+        """Nothing to stop."""
+
+
+def open_presence(settings: Settings, board: SiteBoard, deliver: Deliver) -> Presence:
+    """RedisPresence when settings name a Redis, LocalPresence otherwise."""
+    if not settings.redis_url:
+        return LocalPresence(board, deliver)
+    # Imported here: a hub without Redis never loads the Redis client.
+    from signaling.presence_redis import RedisPresence
+
+    return RedisPresence(settings.redis_url, deliver, ttl=settings.presence_ttl_seconds)

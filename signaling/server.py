@@ -1,9 +1,10 @@
 """Socket.IO signaling mounted on the hub's aiohttp app: decode, call rooms/gateway, encode.
 
 Hearing events (offers, participants, host controls) stay in this process: a hearing's room
-lives in one process. Only the operators' site_status goes through AsyncRedisManager. Who may
-do what in a hearing is hub.domain.hearing_roles's business; every connection's grounds are
-re-checked while it stays open (signaling.revalidation).
+lives in one process. The operators' site_status goes through signaling.presence (one board
+per process, or one for the cluster through Redis). Who may do what in a hearing is
+hub.domain.hearing_roles's business; every connection's grounds are re-checked while it stays
+open (signaling.revalidation).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from rooms.room import Room, RoomClosed
 from rooms.sdp_guard import SdpRejected
 from signaling import host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
-from signaling.presence import SiteBoard, SiteUpdate, operators_room
+from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
 from signaling.protocol import ProtocolError
 from signaling.revalidation import REVALIDATE_EVERY, Revalidator
 
@@ -81,6 +82,7 @@ class SignalingServer:
             on_quality=self._on_room_quality,
         )
         self.board = SiteBoard()
+        self.presence = open_presence(settings, self.board, self._deliver_site)
         self._sessions: dict[str, Connection] = {}
         self._sids: dict[str, str] = {}  # participant id -> sid
         self._shut_down = False
@@ -115,9 +117,11 @@ class SignalingServer:
         # Listen from the start, not from the first connection: this process's operators
         # must see sites connected to the other processes straight away.
         socketio_internals.start_listener(self.sio)
+        await self.presence.start()
         self.revalidator.start()
         yield
         await self.shutdown(app)
+        await self.presence.close()
         await socketio_internals.stop_listener(self.sio)
 
     async def shutdown(self, app: web.Application) -> None:
@@ -312,15 +316,20 @@ class SignalingServer:
         )
 
     async def _publish_site(self, update: SiteUpdate | None) -> None:
-        """site_status to the operators watching the office (through Redis when configured)."""
+        """A change on this process's board, to the operators watching the office (on every
+        node when presence is shared through Redis)."""
         if update is None:
             return
         try:
-            await self.sio.emit(
-                "site_status", protocol.encode("site_status", update.status), room=update.rooms
-            )
+            await self.presence.publish(update)
         except Exception:
             logger.exception("signaling: site_status of office %s failed", update.status)
+
+    async def _deliver_site(self, status: dict[str, Any], rooms: list[str]) -> None:
+        """Presence hands a status to this process's operator rooms."""
+        await self.sio.emit(
+            "site_status", protocol.encode("site_status", status), room=rooms, ignore_queue=True
+        )
 
     def connection_of(self, participant_id: str) -> Connection | None:
         """The connection a participant of this process's rooms sits on."""
@@ -522,7 +531,7 @@ class SignalingServer:
             await self.sio.enter_room(session.sid, operators_room(principal.office_id))
             if session.room is None:
                 await self._publish_site(self.board.watching(session.sid))
-        sites = self.board.snapshot(principal.office_path)
+        sites = await self.presence.snapshot(principal.office_path)
         return protocol.WatchSitesAck.model_validate({"sites": sites}).model_dump(exclude={"ok"})
 
     async def _unwatch_sites(self, session: Connection, message: Any) -> dict[str, Any]:

@@ -59,6 +59,60 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop(proc)
 
 
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's redis-server, emptied for this test: no presence, sign-in counts or
+    Socket.IO state left by an earlier one (the operators' snapshot is read from Redis)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_server
+
+
+class OwnRedis:
+    """A redis-server of one test's own, which the test may restart: on the same port, empty,
+    as a Redis without persistence comes back."""
+
+    def __init__(self, exe: str, workdir: Path, port: int, proc: subprocess.Popen[bytes]) -> None:
+        self.exe, self.workdir, self.port, self.proc = exe, workdir, port, proc
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def restart(self) -> None:
+        """Stop it and start it again on its port."""
+        _stop(self.proc)
+        proc = _launch_redis(self.exe, self.workdir, self.port)
+        if proc is None:
+            pytest.fail(f"redis-server did not start again on port {self.port}", pytrace=False)
+        self.proc = proc
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server for this test alone (see OwnRedis)."""
+    exe = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin:/usr/bin")
+    if exe is None:
+        _unavailable("redis-server is not installed (`make test` installs it when run as root)")
+    for _attempt in range(3):
+        port = free_port()
+        proc = _launch_redis(exe, tmp_path, port)
+        if proc is not None:
+            break
+    else:
+        pytest.fail("redis-server did not start", pytrace=False)
+    server = OwnRedis(exe, tmp_path, port, proc)
+    try:
+        yield server
+    finally:
+        _stop(server.proc)
+
+
 def _launch_redis(exe: str, workdir: Path, port: int) -> subprocess.Popen[bytes] | None:
     """Start redis-server on port; the process once it answers PING, None if it did not."""
     proc = subprocess.Popen(

@@ -88,3 +88,11 @@ def test_serve_takes_the_udp_port_range_as_a_flag(monkeypatch: pytest.MonkeyPatc
     args = build_parser().parse_args(["serve", "--udp-ports", "40000-40199"])
     assert _settings(args).ice_udp_ports == (40000, 40199)  # the flag wins over the variable
     assert _settings(build_parser().parse_args(["serve"])).ice_udp_ports == (30000, 30009)
+
+
+def test_the_presence_ttl_comes_from_the_environment_and_is_checked() -> None:
+    assert settings_from_env({"TCD_PRESENCE_TTL_SECONDS": "4.5"}).presence_ttl_seconds == 4.5
+    with pytest.raises(SettingsError, match="TCD_PRESENCE_TTL_SECONDS"):
+        settings_from_env({"TCD_PRESENCE_TTL_SECONDS": "soon"})
+    with pytest.raises(SettingsError, match="presence_ttl_seconds"):
+        Settings(presence_ttl_seconds=0.5)

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.timeout(90)
 
 
 async def test_operator_on_hub_b_sees_a_site_join_on_hub_a(
-    hub_server: HubFactory, redis_server: str
+    hub_server: HubFactory, redis_url: str
 ) -> None:
-    hub_a = await hub_server(redis_url=redis_server)
+    hub_a = await hub_server(redis_url=redis_url)
     hub_b = await hub_server(
         prepare_db=False,
         database_url=hub_a.settings.effective_database_url,
-        redis_url=redis_server,
+        redis_url=redis_url,
     )
     assert hub_a.settings.secret_key == hub_b.settings.secret_key
     async with aiohttp.ClientSession() as session:
