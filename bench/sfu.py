@@ -283,10 +283,13 @@ async def _serve(mode: str, data_dir: Path, secret_key: str) -> None:
     line on stdin is answered with the rooms' forwarding figures (RoomManager.stats())."""
     from bench.common import serve_app
     from hub.app import create_app
+    from rooms import RoomManager
     from signaling.server import SIGNALING_KEY
 
     app = create_app(_bench_settings(data_dir, secret_key, mode))
-    await serve_app(app, lambda: app[SIGNALING_KEY].rooms.stats().as_dict())
+    rooms = app[SIGNALING_KEY].rooms
+    assert isinstance(rooms, RoomManager), "bench sfu measures rooms in the hub's own process"
+    await serve_app(app, lambda: rooms.stats().as_dict())
 
 
 async def _agents(hub_url: str, hearing_id: int, tokens: list[str]) -> None:

@@ -24,6 +24,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             tuple(args.announced_ip) if getattr(args, "announced_ip", None) else None
         ),
         trust_proxy=getattr(args, "behind_proxy", None),
+        media_workers=getattr(args, "media_workers", None),
+        media_remote=getattr(args, "remote_media_workers", None),
     )
 
 
@@ -156,6 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="behind a TLS-terminating proxy: believe its X-Forwarded-Proto (TCD_TRUST_PROXY)",
     )
+    serve.add_argument(
+        "--media-workers",
+        type=int,
+        help="media worker processes to start (default: one per core; 0: media in-process)",
+    )
+    serve.add_argument(
+        "--remote-media-workers",
+        action="store_true",
+        default=None,
+        help="place rooms on workers registered in Redis too (tcd-hub media-worker)",
+    )
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.set_defaults(func=cmd_serve)
 
@@ -199,6 +212,7 @@ def _add_media_commands(
     loaded only when asked for, so the records commands do not pay for importing aiortc."""
     # Listed here for --help; main() hands their arguments to the modules' own parsers.
     sub.add_parser("site", help="join a hearing as a bridge-point agent (see: tcd-hub site -h)")
+    sub.add_parser("media-worker", help="run one media worker (see: tcd-hub media-worker -h)")
     bench_sub.add_parser("sfu", help="SFU forwarding benchmark (see: tcd-hub bench sfu -h)")
 
 
@@ -207,6 +221,10 @@ def _run_media_command(name: str, rest: list[str]) -> int:
         from signaling.site_agent import add_site_arguments as add_arguments
 
         prog = "tcd-hub site"
+    elif name == "media-worker":
+        from rooms.worker import add_media_worker_arguments as add_arguments
+
+        prog = "tcd-hub media-worker"
     else:
         from bench.sfu import add_bench_sfu_arguments as add_arguments
 
@@ -222,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["site"]:
         return _run_media_command("site", argv[1:])
+    if argv[:1] == ["media-worker"]:
+        return _run_media_command("media-worker", argv[1:])
     if argv[:2] == ["bench", "sfu"]:
         return _run_media_command("sfu", argv[2:])
     args = build_parser().parse_args(argv)
