@@ -62,7 +62,9 @@ async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         if request.param == "local":
             worker = LocalWorkerChannel(worker_id, str(tmp_path / "m.sock"))
         else:
-            worker = RedisChannel(worker_address(worker_id), request.getfixturevalue("redis_server"))
+            worker = RedisChannel(
+                worker_address(worker_id), request.getfixturevalue("redis_server")
+            )
         await worker.start(sink(worker_id))
         opened.append(worker)
         return worker
