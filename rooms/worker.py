@@ -435,5 +435,12 @@ def cmd_media_worker(args: argparse.Namespace) -> int:
                 lost=lost,
             )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (OSError, ConnectionError) as exc:
+        # The node's socket is gone (its server stopped) or Redis cannot be reached.
+        logging.getLogger(__name__).error(
+            "media worker %s: cannot reach its node: %s", worker_id, exc
+        )
+        return 1
     return 0
