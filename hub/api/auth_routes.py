@@ -20,7 +20,7 @@ from hub.api.keys import (
 from hub.api.registry import api
 from hub.api.responses import Ok, SignIn, WhoAmI, reply
 from hub.api.schemas import LoginBody
-from hub.api.security import cookie_secure
+from hub.api.security import client_address, cookie_secure
 from hub.services import auth
 from hub.services.access import actor_view
 
@@ -42,7 +42,7 @@ async def login(request: web.Request) -> web.Response:
         request.app[PASSWORDS],
         body.username,
         body.password,
-        request.remote or "unknown",
+        client_address(request),
         settings.session_ttl_seconds,
     )
     response = reply(

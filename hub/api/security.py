@@ -72,6 +72,18 @@ def is_https(request: web.Request) -> bool:
     return first == "https"
 
 
+def client_address(request: web.Request) -> str:
+    """The address the request came from, for per-address limits and logs. Behind a trusted
+    proxy (TCD_TRUST_PROXY) that is the last X-Forwarded-For entry: the one the proxy itself
+    appended. Earlier entries come from the client and are never believed; without the
+    setting the header is ignored altogether, so that nobody dodges a limit by sending it."""
+    if request.app[SETTINGS].trust_proxy:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        if hops and hops[-1]:
+            return hops[-1]
+    return request.remote or "unknown"
+
+
 def cookie_secure(request: web.Request) -> bool:
     """Whether cookies set in answer to this request are marked Secure."""
     return request.app[SETTINGS].secure_cookies or is_https(request)

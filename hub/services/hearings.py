@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -23,6 +23,7 @@ from hub.services import petitions, sessionlog
 from hub.services.access import Actor
 from hub.services.auth import JoinClaims, issue_join_token
 from hub.services.scope import in_subtree
+from hub.storage.paging import page_of
 from hub.storage.tables import (
     HearingPetitionRow,
     HearingRow,
@@ -306,13 +307,10 @@ async def list_(
         query = query.where(HearingRow.starts_at >= starts_from)
     if starts_to:
         query = query.where(HearingRow.starts_at < starts_to)
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = (
-        await session.execute(
-            query.order_by(HearingRow.starts_at, HearingRow.id).limit(limit).offset(offset)
-        )
-    ).scalars()
-    return list(rows), int(total)
+    rows, total = await page_of(
+        session, query, [HearingRow.starts_at, HearingRow.id], limit, offset
+    )
+    return [row[0] for row in rows], total
 
 
 EDITABLE = ("title", "description", "location", "published", "minutes", "chair_user_id")

@@ -6,7 +6,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Table,
-    func,
     insert,
     select,
 )
@@ -28,6 +27,7 @@ from hub.domain.petitions import (
 from hub.domain.users import Action
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
+from hub.storage.paging import page_of
 from hub.storage.tables import (
     AuditRow,
     HearingPetitionRow,
@@ -317,12 +317,7 @@ async def audit_entries(
         .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
         .where(*conditions)
     )
-    total = int(
-        (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
-    )
-    rows = (
-        await session.execute(base.order_by(AuditRow.id.desc()).limit(limit).offset(offset))
-    ).all()
+    rows, total = await page_of(session, base, [AuditRow.id.desc()], limit, offset)
     return [
         {
             "id": a.id,

@@ -25,7 +25,7 @@
  *   connectionstate    {state}  the RTCPeerConnection's connectionState
  *   signalingerror     {code, message, event, local}  an `error` event, a refused request,
  *                      or (local: true) a description this browser could not apply
- *   left               {reason}  reason: left | removed | ended | closed | unload
+ *   left               {reason}  reason: left | removed | revoked | ended | closed | unload
  *
  * Moderators (the chair, leaders of the host office) also have admit(), sendToWaiting(),
  * remove(), muteSite(), setSpotlight(), startHearing(), endHearing() and markHeard()
@@ -365,6 +365,9 @@ export class HearingClient extends EventTarget {
     // The hub is done with this site: leaving on our side too stops the camera and the socket.
     socket.on("media_moved", () => this._onMediaMoved());
     socket.on("removed", () => this.close("removed"));
+    // The sign-in or join link this socket stood on was revoked (signed out, expired, the
+    // office taken off the hearing): the hub disconnects us, and rejoining would be refused.
+    socket.on("revoked", () => this.close("revoked"));
     socket.on("hearing_ended", () => this.close("ended"));
     socket.onAny((event, data) => this._emit("hubevent", { event, data }));
     socket.on("disconnect", (reason) => this._onDisconnect(reason));

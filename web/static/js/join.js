@@ -19,6 +19,7 @@ const STATUS_TEXT = {
   reconnecting: "Mất kết nối, đang kết nối lại…",
   left: "Bạn đã rời phiên.",
   removed: "Chủ trì đã mời điểm cầu ra khỏi phiên.",
+  revoked: "Quyền vào phiên đã hết hiệu lực (đã đăng xuất, hết hạn hoặc điểm cầu không còn được mời).",
   ended: "Phiên đã kết thúc.",
   failed: "Không vào được phiên.",
 };

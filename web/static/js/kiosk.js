@@ -245,7 +245,8 @@ function bind(current) {
     else console.warn("hub:", code, message);
   });
   on("left", ({ reason }) => {
-    const note = reason === "ended" ? t("kiosk.ended") : reason === "removed" ? t("kiosk.removed") : "";
+    const notes = { ended: "kiosk.ended", removed: "kiosk.removed", revoked: "kiosk.revoked" };
+    const note = notes[reason] ? t(notes[reason]) : "";
     finish(current, note);
   });
 }
