@@ -1,4 +1,5 @@
-# tcd-hub image: `docker compose up` runs it against PostgreSQL and Redis (see docker-compose.yml).
+# tcd-hub image: docker-compose.yml runs it as the hub nodes, the media workers and the migration
+# (README.md, "Deployment"); tests/test_deployment.py checks what they rely on here.
 
 # The browser build of socket.io-client comes from npm, as in `make run`; it is never committed.
 FROM node:20-slim AS web-vendor
@@ -35,5 +36,6 @@ ENV TCD_DATA_DIR=/var/lib/tcd-hub \
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
-# Migrations are idempotent, so every start brings the schema up to date first.
+# Run alone, a container migrates (idempotent) and serves; compose gives each service its own
+# command, with the migration as a one-shot service the nodes wait for.
 CMD ["sh", "-c", "tcd-hub migrate && exec tcd-hub serve --host 0.0.0.0"]

@@ -19,8 +19,11 @@ BENCH_API_ARGS ?= --petitions 200000 --json
 BENCH_SFU_ARGS ?= --json
 
 # Debian packages the tests drive, as command:package (initdb: the tests start a PostgreSQL
-# server of their own; Debian keeps its programs in /usr/lib/postgresql/<version>/bin).
-SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql
+# server of their own; Debian keeps its programs in /usr/lib/postgresql/<version>/bin). A path
+# instead of a command is a file the package installs: nginx's stream module, which
+# deploy/nginx/tcd-hub.conf needs and tests/test_deployment_edge.py loads.
+SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql \
+  nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream
 
 # The Python dependency set, pinned with hashes: the runtime set (make run) and the runtime set
 # plus the test extra (make test), resolved with the runtime pins as constraints so both agree.
@@ -95,6 +98,7 @@ system-deps:
 	for pair in $(SYSTEM_DEPS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v "$$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$$cmd" ] \
+	    || { [ "$${cmd#/}" != "$$cmd" ] && [ -e "$$cmd" ]; } \
 	    || compgen -G "/usr/lib/postgresql/*/bin/$$cmd" >/dev/null || missing="$$missing $$pkg"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \

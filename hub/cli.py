@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from hub.config import Settings, settings_from_env
+from hub.config import Settings, SettingsError, parse_port_range, settings_from_env
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,6 +26,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         trust_proxy=getattr(args, "behind_proxy", None),
         media_workers=getattr(args, "media_workers", None),
         media_remote=getattr(args, "remote_media_workers", None),
+        ice_udp_ports=(
+            parse_port_range(args.udp_ports, "--udp-ports")
+            if getattr(args, "udp_ports", None)
+            else None
+        ),
     )
 
 
@@ -153,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="address the SFU announces in ICE candidates (repeatable)",
     )
     serve.add_argument(
+        "--udp-ports",
+        metavar="LO-HI",
+        help="UDP port range of the SFU's ICE host candidates, e.g. 40000-40199, one port per "
+        "peer connection and announced address (TCD_ICE_UDP_PORTS)",
+    )
+    serve.add_argument(
         "--behind-proxy",
         action="store_true",
         default=None,
@@ -245,7 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:2] == ["bench", "sfu"]:
         return _run_media_command("sfu", argv[2:])
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

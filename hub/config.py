@@ -12,6 +12,10 @@ from typing import Any
 DEFAULT_DATA_DIR = Path("var")
 
 
+class SettingsError(ValueError):
+    """A setting with a value the hub cannot run with; the message names it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the hub is configured with; nothing else reads os.environ."""
@@ -41,10 +45,22 @@ class Settings:
     # Addresses the SFU announces in its ICE candidates (like mediasoup's announcedIp or
     # LiveKit's node_ip). Empty: aiortc's own host candidates. Tests use ("127.0.0.1",).
     ice_announced_ips: tuple[str, ...] = ()
-    # STUN/TURN servers handed to browsers and used by the SFU, e.g. "turn:127.0.0.1:3478".
+    # Inclusive UDP port range of the SFU's host candidates ("40000-40199"), so that a firewall
+    # can be opened for exactly those ports; one port per peer connection and address. None:
+    # any port the OS picks.
+    ice_udp_ports: tuple[int, int] | None = None
+    # STUN servers for browsers and the SFU, e.g. "stun:stun.example.vn:3478". A turn:/turns:
+    # URL here is handed to browsers only, with the credentials issued for turn_hosts.
     ice_servers: tuple[str, ...] = ()
-    turn_username: str = ""
-    turn_password: str = ""
+    # coturn with `use-auth-secret` and `static-auth-secret=<turn_secret>`: the hub issues each
+    # client a credential valid for at least turn_ttl_seconds (hub/services/ice_servers.py) for
+    # every host below over UDP and TCP on turn_port and TLS on turn_tls_port. No static
+    # password: coturn checks the HMAC against the shared secret and the expiry in the name.
+    turn_hosts: tuple[str, ...] = ()
+    turn_secret: str = field(default="", repr=False)
+    turn_port: int = 3478
+    turn_tls_port: int = 443
+    turn_ttl_seconds: int = 3600
     timezone: str = "Asia/Ho_Chi_Minh"
     # Cookies are marked Secure whenever the request came over HTTPS; this forces it always.
     secure_cookies: bool = False
@@ -72,16 +88,32 @@ class Settings:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tcd-hub.sqlite3').resolve()}"
 
-    def client_ice_servers(self) -> list[dict[str, object]]:
-        """ICE servers in RTCConfiguration form, for browsers and site agents."""
-        out: list[dict[str, object]] = []
-        for url in self.ice_servers:
-            entry: dict[str, object] = {"urls": url}
-            if url.startswith(("turn:", "turns:")) and self.turn_username:
-                entry["username"] = self.turn_username
-                entry["credential"] = self.turn_password
-            out.append(entry)
-        return out
+    def __post_init__(self) -> None:
+        if self.ice_udp_ports is not None:
+            low, high = self.ice_udp_ports
+            if not 1 <= low <= high <= 65535:
+                raise SettingsError(
+                    f"ice_udp_ports: {low}-{high} is not a port range (1-65535, low <= high)"
+                )
+        turn_urls = [u for u in self.ice_servers if u.startswith(("turn:", "turns:"))]
+        if (self.turn_hosts or turn_urls) and not self.turn_secret:
+            raise SettingsError(
+                "TURN is configured (turn_hosts or a turn: URL in ice_servers) without "
+                "turn_secret (TCD_TURN_SECRET), coturn's static-auth-secret"
+            )
+        for host in self.turn_hosts:
+            bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+            if not bare or any(c in bare for c in "/?@ ") or (":" in bare and bare == host):
+                raise SettingsError(
+                    f"turn_hosts: {host!r} is not a host name or address (no scheme or port: "
+                    "those come from turn_port and turn_tls_port; IPv6 in brackets)"
+                )
+        if self.turn_ttl_seconds < 1:
+            raise SettingsError(f"turn_ttl_seconds must be positive, not {self.turn_ttl_seconds}")
+        for name in ("turn_port", "turn_tls_port"):
+            value = getattr(self, name)
+            if not 1 <= value <= 65535:
+                raise SettingsError(f"{name}: {value} is not a port")
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over environment)."""
@@ -91,6 +123,22 @@ class Settings:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_port_range(value: str, name: str = "TCD_ICE_UDP_PORTS") -> tuple[int, int]:
+    """'40000-40199' as (40000, 40199); a clear SettingsError naming `name` otherwise."""
+    low, sep, high = value.strip().partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        ports = (int(low), int(high))
+    except ValueError:
+        raise SettingsError(
+            f"{name}: expected LOW-HIGH such as 40000-40199, not {value!r}"
+        ) from None
+    if not 1 <= ports[0] <= ports[1] <= 65535:
+        raise SettingsError(f"{name}: {value!r} is not a port range (1-65535, low <= high)")
+    return ports
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
@@ -114,10 +162,18 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["ice_announced_ips"] = _split(env["TCD_ICE_ANNOUNCED_IPS"])
     if "TCD_ICE_SERVERS" in env:
         kwargs["ice_servers"] = _split(env["TCD_ICE_SERVERS"])
-    if "TCD_TURN_USERNAME" in env:
-        kwargs["turn_username"] = env["TCD_TURN_USERNAME"]
-    if "TCD_TURN_PASSWORD" in env:
-        kwargs["turn_password"] = env["TCD_TURN_PASSWORD"]
+    if env.get("TCD_ICE_UDP_PORTS", "").strip():
+        kwargs["ice_udp_ports"] = parse_port_range(env["TCD_ICE_UDP_PORTS"])
+    if "TCD_TURN_HOSTS" in env:
+        kwargs["turn_hosts"] = _split(env["TCD_TURN_HOSTS"])
+    if "TCD_TURN_SECRET" in env:
+        kwargs["turn_secret"] = env["TCD_TURN_SECRET"]
+    for gone in ("TCD_TURN_USERNAME", "TCD_TURN_PASSWORD"):
+        if env.get(gone, "").strip():
+            raise SettingsError(
+                f"{gone} is no longer read: set TCD_TURN_SECRET to coturn's static-auth-secret "
+                "(use-auth-secret) and the hub issues short-lived TURN credentials"
+            )
     if "TCD_SECURE_COOKIES" in env:
         kwargs["secure_cookies"] = env["TCD_SECURE_COOKIES"].lower() in ("1", "true", "yes")
     if "TCD_TRUST_PROXY" in env:
@@ -131,13 +187,22 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     for name in (
         "media_workers",
         "media_worker_capacity",
+        "turn_port",
+        "turn_tls_port",
+        "turn_ttl_seconds",
         "login_attempts_per_minute",
         "login_attempts_per_minute_per_address",
         "password_workers",
         "password_queue",
     ):
-        if f"TCD_{name.upper()}" in env:
-            kwargs[name] = int(env[f"TCD_{name.upper()}"])
+        variable = f"TCD_{name.upper()}"
+        if variable in env:
+            try:
+                kwargs[name] = int(env[variable])
+            except ValueError:
+                raise SettingsError(
+                    f"{variable}: expected a whole number, not {env[variable]!r}"
+                ) from None
     if "TCD_LOG_LEVEL" in env:
         kwargs["log_level"] = env["TCD_LOG_LEVEL"]
     return replace(base, **kwargs)

@@ -1,23 +1,32 @@
-"""The one module that touches aiortc 1.16 private internals (frame tap, keyframes, ICE, SDP).
+"""The one module that touches aiortc 1.16 / aioice 0.13 private internals (frame tap,
+keyframes, ICE host candidates and their UDP port range, SDP).
 
-aiortc has no public API for forwarding encoded frames. Everything below relies on names that
-are private to aiortc 1.16.0 (pinned in pyproject.toml); `check_internals()` verifies each of
-them and tests/rooms/test_aiortc_internals.py calls it, so an upgrade fails loudly here instead
-of silently decoding, stalling or sending media elsewhere.
+aiortc has no public API for forwarding encoded frames, and aioice none for choosing the ports of
+its host candidates. Everything below relies on names that are private to aiortc 1.16.0 and
+aioice 0.13.0 (both pinned in pyproject.toml); `check_internals()` verifies each of them and
+tests/rooms/test_aiortc_internals.py calls it, so an upgrade fails loudly here instead of
+silently decoding, stalling or sending media elsewhere.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import inspect
 import ipaddress
 import logging
+import random
+import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aioice
+import aioice.ice as _aioice_ice
+import aioice.turn as _aioice_turn
 import aiortc
+from aioice.candidate import candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import sdp as aiortc_sdp
@@ -27,6 +36,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtension
 logger = logging.getLogger(__name__)
 
 AIORTC_VERSION = "1.16.0"
+AIOICE_VERSION = "0.13.0"
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 # A sequence-number window wider than any plausible reordering: beyond it a packet is stale.
 _HALF_SEQ = 1 << 15
@@ -36,6 +46,10 @@ _MAX_FRAME_PACKETS = 1024
 
 class InternalsChanged(RuntimeError):
     """aiortc's private internals differ from what this module was written against."""
+
+
+class UdpPortsExhausted(OSError):
+    """Every port of the configured ICE UDP range is already bound on an address."""
 
 
 @dataclass(slots=True)
@@ -356,12 +370,19 @@ def remote_candidate_allowed(host: str, announced_ips: Sequence[str]) -> bool:
     return True
 
 
-def restrict_host_candidates(pc: RTCPeerConnection, announced_ips: Sequence[str]) -> None:
-    """Gather host candidates only on `announced_ips` (aioice otherwise binds every interface).
+def restrict_host_candidates(
+    pc: RTCPeerConnection,
+    announced_ips: Sequence[str],
+    udp_ports: tuple[int, int] | None = None,
+) -> None:
+    """Gather host candidates only on `announced_ips` (aioice otherwise binds every interface),
+    each on a port of `udp_ports` (inclusive; aioice otherwise lets the OS pick any port).
 
-    Call it before setLocalDescription, whenever transceivers were added. Empty: no change.
+    Call it before setLocalDescription, whenever transceivers were added. Empty addresses and
+    no range: no change. A gathering that finds the range full on an address raises
+    UdpPortsExhausted out of setLocalDescription.
     """
-    if not announced_ips:
+    if not announced_ips and udp_ports is None:
         return
     ips = list(announced_ips)
     for connection in _ice_connections(pc):
@@ -374,11 +395,117 @@ def restrict_host_candidates(pc: RTCPeerConnection, announced_ips: Sequence[str]
             addresses: list[str],
             timeout: int = 5,  # noqa: ASYNC109 (aioice's own signature)
             _original: Any = original,
+            _connection: aioice.Connection = connection,
         ) -> list[Any]:
-            return list(await _original(component=component, addresses=ips, timeout=timeout))
+            chosen = ips or addresses
+            if udp_ports is None:
+                return list(await _original(component=component, addresses=chosen, timeout=timeout))
+            return await _ranged_component_candidates(
+                _connection, _original, component, chosen, udp_ports, timeout
+            )
 
         connection.get_component_candidates = restricted  # type: ignore[method-assign]
         connection._tcd_restricted = True  # type: ignore[attr-defined]
+
+
+def bind_udp_in_range(address: str, ports: tuple[int, int]) -> socket.socket:
+    """A non-blocking UDP socket bound to `address` on a free port of `ports` (inclusive).
+
+    The search starts at a random port of the range, so that a port just released by a closed
+    connection is not handed to the next one at once (late packets of the old peer would reach
+    it), and skips ports in use. Raises UdpPortsExhausted when none is free, or the OSError of
+    any other failure (an address this machine does not have, a port it may not bind).
+    """
+    low, high = ports
+    count = high - low + 1
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    start = random.randrange(count)
+    for step in range(count):
+        port = low + (start + step) % count
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                continue
+            raise
+        sock.setblocking(False)
+        return sock
+    raise UdpPortsExhausted(
+        f"no free UDP port for ICE on {address}: all {count} ports of {low}-{high} are in use "
+        "(widen ice_udp_ports / TCD_ICE_UDP_PORTS, or place fewer connections on this process)",
+    )
+
+
+async def _ranged_component_candidates(
+    connection: aioice.Connection,
+    original: Any,
+    component: int,
+    addresses: list[str],
+    ports: tuple[int, int],
+    timeout: int,  # noqa: ASYNC109 (aioice's own signature)
+) -> list[Any]:
+    """aioice's Connection.get_component_candidates with host sockets bound inside `ports`.
+
+    aioice binds each host socket itself on port 0 (create_datagram_endpoint with local_addr),
+    so the host step is done here on sockets from bind_udp_in_range, the same protocol objects
+    and candidates as aioice's own; server-reflexive candidates are asked for on them; aioice's
+    own method, given no address, still gathers the relayed candidate if a TURN server is set.
+    """
+    loop = asyncio.get_running_loop()
+    protocols: list[Any] = []
+    try:
+        for address in addresses:
+            try:
+                sock = bind_udp_in_range(address, ports)
+            except UdpPortsExhausted:
+                raise
+            except OSError as exc:
+                # As aioice does when an address cannot be bound: gather on the others.
+                logger.warning("ICE: cannot bind UDP on %s in %s-%s: %s", address, *ports, exc)
+                continue
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, _aioice_turn.UDP_SOCKET_BUFFER_SIZE
+            )
+            _transport, protocol = await loop.create_datagram_endpoint(
+                lambda: _aioice_ice.StunProtocol(connection), sock=sock
+            )
+            protocols.append(protocol)
+    except BaseException:
+        for protocol in protocols:
+            protocol.transport.close()
+        raise
+    candidates: list[Any] = []
+    for protocol in protocols:
+        host, port = protocol.transport.get_extra_info("sockname")[:2]
+        protocol.local_candidate = aioice.Candidate(
+            foundation=candidate_foundation("host", "udp", host),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=host,
+            port=port,
+            type="host",
+        )
+        candidates.append(protocol.local_candidate)
+    connection._protocols += protocols
+    reflexive = []
+    if connection.stun_server:
+        reflexive = [
+            asyncio.create_task(
+                _aioice_ice.server_reflexive_candidate(protocol, connection.stun_server)
+            )
+            for protocol in protocols
+            if ipaddress.ip_address(protocol.local_candidate.host).version == 4
+        ]
+    relayed = list(await original(component=component, addresses=[], timeout=timeout))
+    if reflexive:
+        done, pending = await asyncio.wait(reflexive, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        candidates += [t.result()[0] for t in done if t.exception() is None]
+    return candidates + relayed
 
 
 def _ice_connections(pc: RTCPeerConnection) -> Iterable[aioice.Connection]:
@@ -458,6 +585,38 @@ def check_internals() -> None:
         "aioice get_component_candidates signature",
     )
     _require("self._local_candidates_start" in _source(aioice.Connection.__init__), "aioice state")
+    _require(
+        aioice.__version__ == AIOICE_VERSION,
+        f"aioice version is {aioice.__version__}, this module was written for {AIOICE_VERSION}",
+    )
+    # The host step that _ranged_component_candidates does instead of aioice: still port 0,
+    # still these protocol objects, candidates and lists, STUN still asked on host sockets.
+    component_candidates = _source(aioice.Connection.get_component_candidates)
+    for needle, what in (
+        ("lambda: StunProtocol(self), local_addr=(address, 0)", "host sockets bound on port 0"),
+        ("protocol.local_candidate = Candidate(", "host candidate on the protocol"),
+        ('candidate_foundation("host", "udp", candidate_address[0])', "host foundation"),
+        ('priority=candidate_priority(component, "host")', "host priority"),
+        ("turn.UDP_SOCKET_BUFFER_SIZE", "host socket receive buffer"),
+        ("self._protocols += host_protocols", "host protocols kept on the connection"),
+        ("server_reflexive_candidate(protocol, self.stun_server)", "STUN on host sockets"),
+        ("if self.turn_server:", "relayed candidate gathered apart from the host addresses"),
+    ):
+        _require(needle in component_candidates, f"aioice get_component_candidates: {what}")
+    _require(
+        list(inspect.signature(_aioice_ice.StunProtocol.__init__).parameters)
+        == ["self", "receiver"],
+        "aioice StunProtocol signature",
+    )
+    _require(
+        list(inspect.signature(_aioice_ice.server_reflexive_candidate).parameters)
+        == ["protocol", "stun_server"],
+        "aioice server_reflexive_candidate signature",
+    )
+    _require(
+        "self._protocols: list[StunProtocol] = []" in _source(aioice.Connection.__init__),
+        "aioice _protocols",
+    )
     from aiortc.codecs import HEADER_EXTENSIONS
 
     _require(

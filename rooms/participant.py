@@ -25,6 +25,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from rooms import sdp_guard
 from rooms.aiortc_internals import (
+    UdpPortsExhausted,
     negotiated_codecs,
     negotiated_header_extensions,
     on_keyframe_request,
@@ -64,8 +65,8 @@ class MediaOptions:
     mode: str = "passthrough"  # passthrough | mediarelay
     ice_announced_ips: tuple[str, ...] = ()
     ice_servers: tuple[str, ...] = ()
-    turn_username: str = ""
-    turn_password: str = ""
+    # Inclusive UDP port range of the hub's host candidates (None: any port the OS picks).
+    ice_udp_ports: tuple[int, int] | None = None
     stall_timeout: float = 0.4
 
     def rtc_configuration(self) -> RTCConfiguration:
@@ -225,7 +226,7 @@ class Participant:
             transceiver = pc.addTransceiver(kind, direction="recvonly")
             if kind == "video":
                 transceiver.setCodecPreferences(_video_preferences())
-        restrict_host_candidates(pc, self.options.ice_announced_ips)
+        restrict_host_candidates(pc, self.options.ice_announced_ips, self.options.ice_udp_ports)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             for transceiver in pc.getTransceivers():
@@ -236,6 +237,8 @@ class Participant:
         except BaseException as exc:
             # Nothing of a refused offer stays behind: the client may offer again.
             await self._discard_offer(pc)
+            if isinstance(exc, UdpPortsExhausted):  # the hub is full, not the offer wrong
+                raise NegotiationError("internal", str(exc)) from exc
             if isinstance(exc, Exception):  # aiortc's ValueError, OperationError, ...
                 raise NegotiationError("invalid_sdp", f"offer rejected: {exc}") from exc
             raise
@@ -388,7 +391,7 @@ class Participant:
                 if slot.media is not None:
                     plan[slot.transceiver] = slot.media
             pinned = pin_offer_media(offer.sdp, plan)
-            restrict_host_candidates(pc, self.options.ice_announced_ips)
+            restrict_host_candidates(pc, self.options.ice_announced_ips, self.options.ice_udp_ports)
             await pc.setLocalDescription(RTCSessionDescription(sdp=pinned, type="offer"))
             self.revision += 1
             pending = _PendingOffer(self.revision)

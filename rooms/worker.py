@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import signal
@@ -377,20 +376,9 @@ def add_media_worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=cmd_media_worker)
 
 
-def _port_range(text: str) -> tuple[int, int]:
-    low, _, high = text.partition("-")
-    try:
-        ports = (int(low), int(high))
-    except ValueError:
-        raise SystemExit(f"--udp-ports: expected LO-HI, e.g. 40000-40999, not {text!r}") from None
-    if not 1024 <= ports[0] <= ports[1] <= 65535:
-        raise SystemExit(f"--udp-ports: {text!r} is not a range within 1024-65535")
-    return ports
-
-
 def cmd_media_worker(args: argparse.Namespace) -> int:
     """Run one media worker until it is stopped (or its parent, for a local one, dies)."""
-    from hub.config import settings_from_env
+    from hub.config import SettingsError, parse_port_range, settings_from_env
 
     settings = settings_from_env()
     changes: dict[str, Any] = {
@@ -400,10 +388,10 @@ def cmd_media_worker(args: argparse.Namespace) -> int:
         "media_worker_capacity": args.capacity,
     }
     if args.udp_ports:
-        ports = _port_range(args.udp_ports)
-        if "ice_udp_ports" not in {f.name for f in dataclasses.fields(settings)}:
-            raise SystemExit("--udp-ports: this build has no UDP port-range support yet")
-        changes["ice_udp_ports"] = ports
+        try:
+            changes["ice_udp_ports"] = parse_port_range(args.udp_ports, "--udp-ports")
+        except SettingsError as exc:
+            raise SystemExit(str(exc)) from None
     settings = settings.with_overrides(**changes)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

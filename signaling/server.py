@@ -21,6 +21,7 @@ from aiohttp import web
 from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.backend import MediaBackend, MediaParticipant, MediaRoom
@@ -56,6 +57,10 @@ def worker_flags(settings: Settings) -> list[str]:
         flags += ["--announce-ip", ip]
     for url in settings.ice_servers:
         flags += ["--ice-server", url]
+    if settings.ice_udp_ports is not None:
+        # The node's children share its one range: each binds only ports free at that moment.
+        low, high = settings.ice_udp_ports
+        flags += ["--udp-ports", f"{low}-{high}"]
     return flags
 
 
@@ -65,8 +70,7 @@ def media_options(settings: Settings) -> MediaOptions:
         mode=settings.media_mode,
         ice_announced_ips=tuple(settings.ice_announced_ips),
         ice_servers=tuple(settings.ice_servers),
-        turn_username=settings.turn_username,
-        turn_password=settings.turn_password,
+        ice_udp_ports=settings.ice_udp_ports,
     )
 
 
@@ -507,7 +511,15 @@ class SignalingServer:
             hearing=protocol.HearingOut(id=hearing_id, title=access.title, status=access.status),
             participants=[protocol.ParticipantOut.model_validate(p) for p in participants],
             ice_servers=[
-                protocol.IceServerOut.model_validate(s) for s in self.settings.client_ice_servers()
+                protocol.IceServerOut.model_validate(s)
+                for s in client_ice_servers(
+                    self.settings,
+                    client_identity(
+                        principal.user_id,
+                        principal.office_id,
+                        join_token=principal.hearing_id is not None,
+                    ),
+                )
             ],
             spotlight=room.spotlight,
         )

@@ -42,3 +42,25 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05
             return True
         time.sleep(interval)
     return bool(check())
+
+
+def free_udp_port_range(count: int, host: str = "127.0.0.1") -> tuple[int, int]:
+    """`count` consecutive UDP ports on host, all free a moment ago, below Linux's ephemeral
+    range (32768-60999) so that ports the OS hands out elsewhere do not land in it."""
+    import random
+
+    for _attempt in range(200):
+        low = random.randrange(20000, 32768 - count)
+        socks: list[socket.socket] = []
+        try:
+            for port in range(low, low + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+        return low, low + count - 1
+    raise RuntimeError(f"no {count} consecutive free UDP ports on {host}")

@@ -11,6 +11,7 @@ from hub.domain.users import Action, Role
 from hub.pages.guard import error_page, page, to_login
 from hub.pages.render import render, signed_in
 from hub.services import hearings
+from hub.services.ice_servers import client_ice_servers, client_identity
 
 routes = web.RouteTableDef()
 
@@ -32,7 +33,9 @@ async def join_page(request: web.Request) -> web.Response:
         hearing_title=row.title,
         office_name=actor.office_name,
         user_display_name=actor.display_name,
-        ice_servers=request.app[SETTINGS].client_ice_servers(),
+        ice_servers=client_ice_servers(
+            request.app[SETTINGS], client_identity(actor.user_id, actor.office_id)
+        ),
     )
 
 
@@ -50,6 +53,8 @@ async def site_kiosk(request: web.Request) -> web.StreamResponse:
         office_id=actor.office_id,
         office_name=actor.office_name,
         user_display_name=actor.display_name,
-        ice_servers=request.app[SETTINGS].client_ice_servers(),
+        ice_servers=client_ice_servers(
+            request.app[SETTINGS], client_identity(actor.user_id, actor.office_id)
+        ),
         page_data={"office_id": actor.office_id},
     )

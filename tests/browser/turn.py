@@ -1,12 +1,15 @@
 """A coturn TURN server of the test's own on loopback: the `turn_server` fixture.
 
-coturn is started from the command line only (`-n`, no config file, no CLI, no TLS/DTLS), with
-one long-term credential, on a free UDP/TCP port of 127.0.0.1 and a small relay port range, and
-logs to a file under the test's tmp_path so a test can check that allocations happened.
+coturn is started from the command line only (`-n`, no config file, no CLI, no DTLS) in its
+REST-API mode (`use-auth-secret` with a `static-auth-secret`: it accepts the time-limited
+credentials the hub issues, and no static user), on a free UDP/TCP port of 127.0.0.1, TLS on
+another one with a certificate made for the test, and a small relay port range; it logs to a
+file under the test's tmp_path so a test can check which allocations it granted or refused.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 import re
@@ -15,15 +18,16 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
-from tests.fixtures_net import free_port, wait_until
+from tests.fixtures_net import free_port, port_open, wait_until
 
-TURN_USERNAME = "tcd"
-TURN_PASSWORD = "secret"
+TURN_SECRET = "coturn-static-auth-secret-for-tests"
 TURN_REALM = "tcd-hub"
 # Relay endpoints: a few ports are plenty for one browser and one hub on loopback.
 RELAY_PORTS = 40
@@ -32,19 +36,31 @@ START_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class TurnServer:
-    """A running turnserver: where it listens, its credential, and its log file."""
+    """A running turnserver: where it listens, its shared secret, and its log file."""
 
     host: str
-    port: int
-    username: str
-    password: str
+    port: int  # UDP and TCP
+    tls_port: int
+    secret: str
     realm: str
     relay_ports: tuple[int, int]
     log_path: Path
+    cert_path: Path  # the TLS listener's self-signed certificate (PEM), for a client to trust
 
     @property
-    def url(self) -> str:
-        return f"turn:{self.host}:{self.port}"
+    def spki_sha256(self) -> str:
+        """base64 SHA-256 of the certificate's public key (what Chromium's
+        --ignore-certificate-errors-spki-list takes)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+
+        cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
+        spki = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(spki)
+        return base64.b64encode(digest.finalize()).decode("ascii")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -66,12 +82,20 @@ class TurnServer:
                         return [x for x in lines[index + 1 :] if prefix in x]
         return []
 
-    def successful_allocations(self) -> list[str]:
-        """The log lines of ALLOCATE requests coturn granted (with the user and realm)."""
+    def successful_allocations(self, username: str) -> list[str]:
+        """The log lines of ALLOCATE requests coturn granted to `username`."""
         return [
             line
             for line in self.log().splitlines()
-            if "ALLOCATE processed, success" in line and f"user <{self.username}>" in line
+            if "ALLOCATE processed, success" in line and f"user <{username}>" in line
+        ]
+
+    def refusals(self, username: str) -> list[str]:
+        """The log lines of requests by `username` that coturn refused as unauthorised."""
+        return [
+            line
+            for line in self.log().splitlines()
+            if f"user <{username}>" in line and "error 401" in line
         ]
 
 
@@ -97,7 +121,47 @@ def stun_answers(host: str, port: int, timeout: float = 0.3) -> bool:
     return reply[:2] == b"\x01\x01" and reply[8:20] == transaction
 
 
-def _launch(exe: str, workdir: Path, port: int, relay: tuple[int, int]) -> subprocess.Popen[bytes]:
+def _make_certificate(workdir: Path, host: str) -> tuple[Path, Path]:
+    """A self-signed certificate for `host` (an IP address) and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address(host))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = workdir / "turn-cert.pem", workdir / "turn-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _launch(
+    exe: str,
+    workdir: Path,
+    ports: tuple[int, int],
+    relay: tuple[int, int],
+    tls_files: tuple[Path, Path],
+) -> subprocess.Popen[bytes]:
+    port, tls_port = ports
     log_path = workdir / f"turn-{port}.log"
     return subprocess.Popen(
         [
@@ -106,15 +170,18 @@ def _launch(exe: str, workdir: Path, port: int, relay: tuple[int, int]) -> subpr
             "--listening-ip=127.0.0.1",
             "--relay-ip=127.0.0.1",
             f"--listening-port={port}",
+            f"--tls-listening-port={tls_port}",
+            f"--cert={tls_files[0]}",
+            f"--pkey={tls_files[1]}",
             f"--min-port={relay[0]}",
             f"--max-port={relay[1]}",
             "--allow-loopback-peers",  # the hub's candidates are on 127.0.0.1
             "--no-cli",
-            "--no-tls",
             "--no-dtls",
             "--no-rfc5780",
-            "--lt-cred-mech",
-            f"--user={TURN_USERNAME}:{TURN_PASSWORD}",
+            # The TURN REST API: time-limited credentials signed with this shared secret.
+            "--use-auth-secret",
+            f"--static-auth-secret={TURN_SECRET}",
             f"--realm={TURN_REALM}",
             f"--log-file={log_path}",
             "--simple-log",  # exactly that file name, no date suffix or rollover
@@ -148,17 +215,23 @@ def turn_server(tmp_path: Path) -> Iterator[TurnServer]:
         _unavailable("turnserver (coturn) is not installed (`apt-get install coturn`)")
     workdir = tmp_path / "turn"
     workdir.mkdir()
+    tls_files = _make_certificate(workdir, "127.0.0.1")
     # The ports can be taken between choosing and binding them, so try a few.
     for _attempt in range(3):
-        port = free_port()
+        port, tls_port = free_port(), free_port()
         low = random.randrange(42000, 60000 - RELAY_PORTS)
         relay = (low, low + RELAY_PORTS - 1)
-        proc = _launch(exe, workdir, port, relay)
-        wait_until(
-            lambda: proc.poll() is not None or stun_answers("127.0.0.1", port),  # noqa: B023
-            timeout=START_TIMEOUT_S,
-        )
-        if proc.poll() is None and stun_answers("127.0.0.1", port):
+        proc = _launch(exe, workdir, (port, tls_port), relay, tls_files)
+
+        def ready(
+            proc: subprocess.Popen[bytes] = proc, ports: tuple[int, int] = (port, tls_port)
+        ) -> bool:
+            return proc.poll() is not None or (
+                stun_answers("127.0.0.1", ports[0]) and port_open("127.0.0.1", ports[1])
+            )
+
+        wait_until(ready, timeout=START_TIMEOUT_S)
+        if proc.poll() is None and ready():
             break
         _stop(proc)
     else:
@@ -168,11 +241,12 @@ def turn_server(tmp_path: Path) -> Iterator[TurnServer]:
     server = TurnServer(
         host="127.0.0.1",
         port=port,
-        username=TURN_USERNAME,
-        password=TURN_PASSWORD,
+        tls_port=tls_port,
+        secret=TURN_SECRET,
         realm=TURN_REALM,
         relay_ports=relay,
         log_path=workdir / f"turn-{port}.log",
+        cert_path=tls_files[0],
     )
     try:
         yield server

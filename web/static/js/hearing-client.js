@@ -404,12 +404,15 @@ export class HearingClient extends EventTarget {
     }
     const iceServers = normalizeIceServers(ack.ice_servers);
     if (iceServers.length && !sameIceServers(iceServers, this.fallbackIceServers)) {
-      // Rare (the page and the ack come from the same settings): gathering has begun with the
-      // wrong servers, so start over with the hub's.
+      // Rare: the page and the ack come from the same settings, and the hub issues one client
+      // the same TURN credential for a while. A page older than that (a kiosk left open) has
+      // begun gathering with an expired credential, so start over with the hub's.
       await prepared.catch(() => {});
       this._pc?.close();
       prepared = this._prepareOffer(iceServers);
     }
+    // A rejoin (autoRejoin) prepares its offer with the newest credential the hub gave.
+    if (iceServers.length) this.fallbackIceServers = iceServers;
     this._setState("joined");
     this._emit("joined", {
       participantId: this.participantId,
