@@ -5,11 +5,9 @@ brings both back with media, and the log records the outage and the return."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,6 +17,7 @@ from hub.config import Settings
 from rooms.remote import WorkerBackend
 from signaling.server import SIGNALING_KEY, setup_signaling
 from signaling.site_agent import SiteAgent
+from tests.fixtures_media import media_workers
 from tests.signaling.conftest import FakeGateway, Hub
 from tests.signaling.test_media_exchange import clip
 from tests.signaling.test_media_workers import receives, wait_for
@@ -40,33 +39,16 @@ async def cluster(
     gateway: FakeGateway, redis_server: str
 ) -> AsyncIterator[tuple[Hub, Hub, dict[str, asyncio.subprocess.Process]]]:
     settings = Settings(ice_announced_ips=("127.0.0.1",), redis_url=redis_server, media_remote=True)
-    workers = {}
-    for name in (f"cluster-{os.getpid()}-a", f"cluster-{os.getpid()}-b"):
-        workers[name] = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "media-worker",
-            "--redis-url",
-            redis_server,
-            "--announce-ip",
-            "127.0.0.1",
-            "--worker-id",
-            name,
-        )
-    # Both nodes see the same hearings and write one log (one database in real life).
-    node_a, runner_a = await _node(gateway, settings)
-    node_b, runner_b = await _node(gateway, dataclasses.replace(settings))
-    try:
-        yield node_a, node_b, workers
-    finally:
-        await runner_a.cleanup()
-        await runner_b.cleanup()
-        for process in workers.values():
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.terminate()
-            await asyncio.wait_for(process.wait(), 10)
+    names = [f"cluster-{os.getpid()}-a", f"cluster-{os.getpid()}-b"]
+    async with media_workers(redis_server, names) as workers:
+        # Both nodes see the same hearings and write one log (one database in real life).
+        node_a, runner_a = await _node(gateway, settings)
+        node_b, runner_b = await _node(gateway, dataclasses.replace(settings))
+        try:
+            yield node_a, node_b, workers
+        finally:
+            await runner_a.cleanup()
+            await runner_b.cleanup()
 
 
 async def test_two_nodes_share_a_room_and_survive_a_worker_kill(
