@@ -133,6 +133,19 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench_mixed_arguments(parser: argparse.ArgumentParser) -> None:
+    from bench.mixed import add_bench_mixed_arguments
+
+    add_bench_mixed_arguments(parser)
+
+
+def cmd_bench_mixed(args: argparse.Namespace) -> int:
+    """A six-site hearing on a media worker, then in-process, while the API takes a storm."""
+    from bench.mixed import cmd_bench_mixed as run
+
+    return run(args)
+
+
 def cmd_bench_api(args: argparse.Namespace) -> int:
     """Benchmark petition list and search over the real HTTP API."""
     from bench.api import run_bench_api
@@ -210,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_api.add_argument("--requests", type=int, default=300)
     bench_api.add_argument("--json", action="store_true")
     bench_api.set_defaults(func=cmd_bench_api)
+    bench_mixed = bench_sub.add_parser(
+        "mixed", help="a live hearing's frame rate while the API takes a storm"
+    )
+    _add_bench_mixed_arguments(bench_mixed)
+    bench_mixed.set_defaults(func=cmd_bench_mixed)
 
     _add_media_commands(sub, bench_sub)
     return parser
