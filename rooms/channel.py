@@ -25,9 +25,12 @@ logger = logging.getLogger(__name__)
 Message = dict[str, Any]
 Handler = Callable[[Message], Awaitable[None]]
 
-# A worker reports every REPORT_EVERY seconds; missing for DEAD_AFTER it is dead.
-REPORT_EVERY = 2.0
-DEAD_AFTER = 3.0
+# A worker reports every REPORT_EVERY seconds; missing for DEAD_AFTER it is dead. Five reports
+# may go missing: a worker or node starved of CPU for a moment (a sign-in storm on a 2-core
+# machine) is late, not dead, and moving a live room costs every site a rejoin. A local worker
+# that exits is seen at once (its socket closes); a remote one killed outright within DEAD_AFTER.
+REPORT_EVERY = 1.0
+DEAD_AFTER = 5.0
 # One line of the local transport at most (an SDP is capped far below this).
 MAX_LINE = 4 << 20
 

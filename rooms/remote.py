@@ -547,6 +547,19 @@ class WorkerBackend:
                     NegotiationError("internal", f"media worker {worker_id} went away; join again")
                 )
         self._moved[hearing_id] = worker_id
+        # If the worker was only late, it still holds the room: have it let go before anyone
+        # rejoins (the request goes ahead of their joins on the same channel; no answer awaited).
+        with contextlib.suppress(Exception):
+            await self.channel.send(
+                worker_address(worker_id),
+                {
+                    "type": "request",
+                    "id": f"drop-{hearing_id}-{time.monotonic_ns()}",
+                    "node": self.channel.address,
+                    "op": "drop_room",
+                    "args": {"hearing_id": hearing_id},
+                },
+            )
         # One node records the outage: the one whose release removed the dead placement.
         if await self.channel.release(hearing_id, worker_id) or isinstance(
             self.channel, LocalChannel

@@ -194,6 +194,11 @@ class MediaWorker:
             return await self._join(node, args)
         if op == "stats":
             return self.rooms.stats().as_dict()
+        if op == "drop_room":
+            # The node gave this room up for lost (we were late, not dead): close it without a
+            # word to its sites, which are joining it again, here or on another worker.
+            await self.rooms.close_room(int(args["hearing_id"]))
+            return None
         room = self._room(args)
         by = room.participants.get(str(args.get("by"))) if args.get("by") else None
         if op == "leave":
