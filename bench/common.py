@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import math
 import os
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,22 +84,36 @@ class Child:
             self.proc.wait()
 
 
-async def serve_app(app: web.Application, answer: Callable[[], dict[str, Any]]) -> None:
-    """The child's side of Child: serve `app` on 127.0.0.1:0 and print {"port": P}, then answer
-    each line read from stdin with answer()'s JSON, until "quit" or the end of stdin."""
+Answer = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+
+
+async def serve_app(
+    app: web.Application,
+    answer: Answer,
+    *,
+    ready: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """The child's side of Child: serve `app` on 127.0.0.1:0, await ready() (say, until its
+    media workers are up) and print {"port": P}, then answer each line read from stdin with
+    answer()'s JSON (awaited if it is a coroutine), until "quit" or the end of stdin."""
     from aiohttp import web
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
+        if ready is not None:
+            await ready()
         print(json.dumps({"port": runner.addresses[0][1]}), flush=True)
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line or line.strip() == "quit":
                 return
-            print(json.dumps(answer()), flush=True)
+            figures = answer()
+            if inspect.isawaitable(figures):
+                figures = await figures
+            print(json.dumps(figures), flush=True)
     finally:
         await runner.cleanup()
 

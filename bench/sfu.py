@@ -1,12 +1,16 @@
-"""`tcd-hub bench sfu`: forwarded streams per hub CPU core, passthrough against stock MediaRelay.
+"""`tcd-hub bench sfu`: forwarded streams per CPU core, passthrough against stock MediaRelay,
+in the hub's own process (--workers 0) or on its media workers (--workers W).
 
 The hub under test is the real one: `create_app` on a temporary SQLite database, migrated and
-seeded with the demo data, with a live hearing hosted by the central office. It runs in its own
-process (its CPU is read from /proc/<pid>/stat). The site agents run together in another
-process with join tokens for the hearing: the chair's seat first, then one seat per site office,
-which wait in the waiting room until the chair admits them. They publish pre-encoded VP8
-(encoded once, replayed) and count the frames they receive without decoding, so the load
-generator stays light on a small machine. Everything is on 127.0.0.1.
+seeded with the demo data, with --rooms live hearings hosted by the central office. It runs in
+its own process (its CPU is read from /proc/<pid>/stat), and so does each of its media workers
+(their pids come from the node's LocalWorkers). The site agents of each hearing run together in
+another process with join tokens: the chair's seat first, then one seat per site office, which
+wait in the waiting room until the chair admits them. They publish pre-encoded VP8 (encoded
+once, replayed) and count the frames they receive without decoding, so the load generator stays
+light on a small machine. With workers, hearings are joined one after the other, each once the
+workers' load reports show the previous one, so that the hub's least-loaded placement sees
+them. Everything is on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.common import Child, cpu_seconds, fresh_database
+from bench.common import Child, cpu_seconds, fresh_database, machine_load
+
+if TYPE_CHECKING:
+    from hub.storage.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +42,14 @@ WARMUP_TIMEOUT = 30.0
 def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `tcd-hub bench sfu` (and the command it runs: args.func)."""
     parser.set_defaults(func=cmd_bench_sfu)
-    parser.add_argument("--sites", type=int, default=6, help="sites in the passthrough room")
+    parser.add_argument("--sites", type=int, default=6, help="sites in each passthrough room")
+    parser.add_argument("--rooms", type=int, default=1, help="live hearings at once")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="media worker processes of the hub (0: rooms in the hub's own process)",
+    )
     parser.add_argument(
         "--relay-sites",
         type=int,
@@ -47,20 +61,25 @@ def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mode",
         choices=("both", "passthrough", "mediarelay"),
-        default="both",
-        help="which media modes to measure",
+        default=None,
+        help="which media modes to measure (default: both in-process, passthrough on workers)",
     )
+
+
+@dataclass(frozen=True)
+class _Hearing:
+    hearing_id: int
+    tokens_file: Path  # JSON list of join tokens, the chair's first
 
 
 @dataclass(frozen=True)
 class _Prepared:
     data_dir: Path
     secret_key: str
-    hearing_id: int
-    tokens_file: Path  # JSON list of join tokens, the chair's first
+    hearings: tuple[_Hearing, ...]
 
 
-def _bench_settings(data_dir: Path, secret_key: str, mode: str) -> Any:
+def _bench_settings(data_dir: Path, secret_key: str, mode: str, workers: int = 0) -> Any:
     from hub.config import Settings
 
     return Settings(
@@ -69,164 +88,312 @@ def _bench_settings(data_dir: Path, secret_key: str, mode: str) -> Any:
         ice_announced_ips=("127.0.0.1",),
         log_level="WARNING",
         media_mode=mode,
+        media_workers=workers,
     )
 
 
-async def _prepare(data_dir: Path, sites: int) -> _Prepared:
-    """Migrate and seed a fresh database; a live hearing with `sites` seats and their tokens."""
-    from sqlalchemy import select
-
-    from hub.clock import now
-    from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus
-    from hub.services import hearings
-    from hub.services.auth import actor_for_user
+async def _prepare(data_dir: Path, sites: int, rooms: int) -> _Prepared:
+    """Migrate and seed a fresh database; `rooms` live hearings with `sites` seats each (the
+    chair's included) and their join tokens."""
     from hub.storage.db import Database
-    from hub.storage.tables import OfficeRow, UserRow
 
     secret_key = secrets.token_urlsafe(32)
     settings = _bench_settings(data_dir, secret_key, "passthrough")
     await fresh_database(settings, secrets.token_urlsafe(12))
     db = Database.from_settings(settings)
     try:
-        async with db.transaction() as session:
-            users = {u.username: u for u in (await session.execute(select(UserRow))).scalars()}
-            staff = await actor_for_user(session, users["staff"])
-            leader = await actor_for_user(session, users["leader"])
-            bridges = [
-                o.id
-                for o in (await session.execute(select(OfficeRow).order_by(OfficeRow.id))).scalars()
-                if o.has_bridge_point and o.id != staff.office_id
-            ]
-            # More sites than bridge points: several seats per office.
-            seats = [bridges[i % len(bridges)] for i in range(max(0, sites - 1))]
-            start = now()
-            (row,) = await hearings.create(
-                session,
-                staff,
-                HearingDraft(
-                    title="SFU benchmark",
-                    kind=HearingKind.ADHOC,
-                    host_office_id=staff.office_id,
-                    site_office_ids=tuple(sorted(set(seats))),
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=2),
-                    chair_user_id=leader.user_id,
-                ),
-            )
-            await hearings.set_status(session, leader, row.id, HearingStatus.LIVE)
-
-            async def token(actor: Any, office_id: int | None) -> str:
-                issued = await hearings.join_token(
-                    session,
-                    actor,
-                    row.id,
-                    office_id=office_id,
-                    secret=secret_key,
-                    ttl_seconds=3600,
-                )
-                return str(issued["token"])
-
-            tokens = [await token(leader, None)] + [await token(staff, o) for o in seats]
-            hearing_id = row.id
+        made = [await _live_hearing(db, data_dir, secret_key, sites, i) for i in range(rooms)]
     finally:
         await db.close()
-    tokens_file = data_dir / "tokens.json"
+    return _Prepared(data_dir, secret_key, tuple(made))
+
+
+async def _live_hearing(
+    db: Database, data_dir: Path, secret_key: str, sites: int, index: int
+) -> _Hearing:
+    """One live hearing of the central office; its tokens (the chair's first) in a file."""
+    from sqlalchemy import select
+
+    from hub.clock import now
+    from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus
+    from hub.services import hearings
+    from hub.services.auth import actor_for_user
+    from hub.storage.tables import OfficeRow, UserRow
+
+    async with db.transaction() as session:
+        users = {u.username: u for u in (await session.execute(select(UserRow))).scalars()}
+        staff = await actor_for_user(session, users["staff"])
+        leader = await actor_for_user(session, users["leader"])
+        bridges = [
+            o.id
+            for o in (await session.execute(select(OfficeRow).order_by(OfficeRow.id))).scalars()
+            if o.has_bridge_point and o.id != staff.office_id
+        ]
+        # More sites than bridge points: several seats per office.
+        seats = [bridges[i % len(bridges)] for i in range(max(0, sites - 1))]
+        start = now()
+        (row,) = await hearings.create(
+            session,
+            staff,
+            HearingDraft(
+                title=f"SFU benchmark {index + 1}",
+                kind=HearingKind.ADHOC,
+                host_office_id=staff.office_id,
+                site_office_ids=tuple(sorted(set(seats))),
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                chair_user_id=leader.user_id,
+            ),
+        )
+        await hearings.set_status(session, leader, row.id, HearingStatus.LIVE)
+
+        async def token(actor: Any, office_id: int | None) -> str:
+            issued = await hearings.join_token(
+                session,
+                actor,
+                row.id,
+                office_id=office_id,
+                secret=secret_key,
+                ttl_seconds=3600,
+            )
+            return str(issued["token"])
+
+        tokens = [await token(leader, None)] + [await token(staff, o) for o in seats]
+        hearing_id = row.id
+    tokens_file = data_dir / f"tokens-{index}.json"
     tokens_file.write_text(json.dumps(tokens), encoding="utf-8")
-    return _Prepared(data_dir, secret_key, hearing_id, tokens_file)
+    return _Hearing(hearing_id, tokens_file)
 
 
-def _measure(mode: str, sites: int, seconds: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Run:
+    mode: str
+    sites: int
+    rooms: int
+    workers: int
+    seconds: float
+
+
+def _measure(run: _Run) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tcd-bench-sfu-") as tmp:
-        prepared = asyncio.run(_prepare(Path(tmp), sites))
-        return _measure_prepared(mode, sites, seconds, prepared)
+        prepared = asyncio.run(_prepare(Path(tmp), run.sites, run.rooms))
+        return _measure_prepared(run, prepared)
 
 
-def _measure_prepared(mode: str, sites: int, seconds: float, prepared: _Prepared) -> dict[str, Any]:
+def _merged(snaps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every room's agents' counts in one snapshot (participant ids are unique)."""
+    merged: dict[str, Any] = {"sent": {}, "received": {}, "bitrate": None}
+    for snap in snaps:
+        merged["sent"].update(snap["sent"])
+        merged["received"].update(snap["received"])
+        merged["bitrate"] = snap["bitrate"]
+    return merged
+
+
+def _merged_snap(agents: list[Child]) -> dict[str, Any]:
+    """Ask every room's agents for their counts; in one snapshot."""
+    return _merged([child.ask("snap") for child in agents])
+
+
+def _wait_for_reports(hub: Child, participants: int, workers: int) -> None:
+    """Until the workers' load reports (what placement reads) count `participants`."""
+    deadline = time.monotonic() + WARMUP_TIMEOUT
+    while sum(_live_loads(hub.ask("stats"), workers).values()) < participants:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the workers' load reports never counted {participants}")
+        time.sleep(0.25)
+
+
+def _live_loads(stats: dict[str, Any], workers: int) -> dict[str, int]:
+    """The workers' reported participants; every worker must be live in the node's eyes: one
+    it took for dead (a late load report) has had its rooms placed again, and a run over
+    rooms that moved measures the move, not the forwarding."""
+    loads: dict[str, int] = stats["loads"]
+    if len(loads) < workers:
+        missing = sorted(set(stats["workers"]) - set(loads))
+        raise RuntimeError(
+            f"media worker(s) {missing} taken for dead by the hub (load report late; "
+            f"machine load {machine_load()}): their rooms moved, the run is void"
+        )
+    return loads
+
+
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
     hub = Child(
         "bench.sfu",
         [
             "--serve",
             "--media-mode",
-            mode,
+            run.mode,
+            "--workers",
+            str(run.workers),
             "--data-dir",
             str(prepared.data_dir),
             "--secret-key-file",
             str(_write_secret(prepared)),
         ],
     )
-    agents: Child | None = None
+    agents: list[Child] = []
     try:
         port = int(hub.read()["port"])
-        agents = Child(
-            "bench.sfu",
-            [
-                "--agents",
-                "--hub",
-                f"http://127.0.0.1:{port}",
-                "--hearing",
-                str(prepared.hearing_id),
-                "--tokens-file",
-                str(prepared.tokens_file),
-            ],
-        )
-        agents.read()  # all sites joined and admitted
+        joined = 0
+        for hearing in prepared.hearings:
+            child = Child(
+                "bench.sfu",
+                [
+                    "--agents",
+                    "--hub",
+                    f"http://127.0.0.1:{port}",
+                    "--hearing",
+                    str(hearing.hearing_id),
+                    "--tokens-file",
+                    str(hearing.tokens_file),
+                ],
+            )
+            agents.append(child)
+            joined += int(child.read()["joined"])  # all its sites joined and admitted
+            if run.workers:
+                _wait_for_reports(hub, joined, run.workers)
         deadline = time.monotonic() + WARMUP_TIMEOUT
         while True:
-            snap = agents.ask("snap")
-            if _all_flowing(snap, minimum=30):
+            snaps = [child.ask("snap") for child in agents]
+            # Each room on its own: sites hear the sites of their own hearing only.
+            if all(_all_flowing(snap, minimum=30) for snap in snaps):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{mode}: media did not flow between all sites: {snap}")
+                if run.workers:
+                    _live_loads(hub.ask("stats"), run.workers)  # the likelier cause, named
+                raise RuntimeError(
+                    f"{run.mode}: media did not flow between all sites: {_merged(snaps)}"
+                )
             time.sleep(0.5)
-        cpu0, agents_cpu0, t0 = (
-            cpu_seconds(hub.pid),
-            cpu_seconds(agents.pid),
-            time.monotonic(),
-        )
-        hub0, first = hub.ask("stats"), agents.ask("snap")
-        time.sleep(seconds)
-        last, hub1 = agents.ask("snap"), hub.ask("stats")
-        cpu1, agents_cpu1, t1 = (
-            cpu_seconds(hub.pid),
-            cpu_seconds(agents.pid),
-            time.monotonic(),
-        )
+        hub0 = hub.ask("stats")
+        pids = {"hub": hub.pid, **{f"agents-{i}": a.pid for i, a in enumerate(agents)}}
+        pids.update({f"worker:{w}": int(s["pid"]) for w, s in hub0.get("workers", {}).items()})
+        cpu0, t0 = _cpu(pids), time.monotonic()
+        first = _merged_snap(agents)
+        time.sleep(run.seconds)
+        last, hub1 = _merged_snap(agents), hub.ask("stats")
+        cpu1, t1 = _cpu(pids), time.monotonic()
+        if run.workers:
+            _live_loads(hub1, run.workers)
     finally:
-        if agents is not None:
-            agents.stop()
+        for child in agents:
+            child.stop()
         hub.stop()
     wall = t1 - t0
-    shares = []
+    cores = {name: (cpu1[name] - cpu0[name]) / wall for name in pids}
+    streams = run.rooms * run.sites * (run.sites - 1)
+    shares = _frame_shares(first, last)
+    result: dict[str, Any] = {"sites": run.sites, "rooms": run.rooms}
+    if run.workers:
+        result["workers"] = run.workers
+    result["forwarded_video_streams"] = streams
+    # Of those, the ones whose subscriber got any frame while measuring: on a starved machine
+    # some stop, and a figure per core over streams that did not flow would flatter.
+    result["flowing_streams"] = shares["flowing"]
+    result["hub_cpu_cores"] = round(cores["hub"], 4)
+    if run.workers:
+        result.update(_on_workers(streams, cores, hub0, hub1))
+    else:
+        hub_cores = cores["hub"]
+        result["streams_per_core"] = round(streams / hub_cores, 1) if hub_cores > 0 else None
+    result.update(
+        {
+            "min_frame_share": shares["min_pair"],
+            "measured_seconds": round(wall, 2),
+            "agents_cpu_cores": round(
+                sum(c for name, c in cores.items() if name.startswith("agents-")), 4
+            ),
+            "sent_bitrate_bps": last.get("bitrate"),
+            "mean_frame_share": shares["mean_pair"],
+            "worst_pairs": shares["worst_pairs"],
+            "load_average": machine_load(),
+        }
+    )
+    if run.workers:
+        result["subscriber_frame_share"] = shares["by_subscriber"]
+    else:
+        # The hub's own count (RoomManager.stats()) over the measured seconds, beside the
+        # agents' count above: passthrough only (MediaRelay forwards no encoded frames).
+        result["hub_rooms"] = _forwarding(hub0["rooms"], hub1["rooms"])
+    return result
+
+
+def _forwarding(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """RoomManager.stats() figures over the measured seconds."""
+    return {
+        "forwarded_tracks": after["forwarded_tracks"],
+        "frames_received": after["frames_received"] - before["frames_received"],
+        "frames_forwarded": after["frames_forwarded"] - before["frames_forwarded"],
+        "max_queue_depth": after["max_queue_depth"],
+    }
+
+
+def _on_workers(
+    streams: int, cores: dict[str, float], hub0: dict[str, Any], hub1: dict[str, Any]
+) -> dict[str, Any]:
+    """Per worker: its CPU, its rooms and their forwarding; streams per core across them."""
+    by_worker: dict[str, Any] = {}
+    placement: dict[str, str] = {}
+    for worker_id, after in sorted(hub1["workers"].items()):
+        before = hub0["workers"].get(worker_id)
+        if before is None or before["pid"] != after["pid"]:
+            raise RuntimeError(f"media worker {worker_id} restarted during the measurement")
+        stats = after["stats"]
+        rooms = [r["hearing_id"] for r in stats["by_room"]]
+        if rooms != [r["hearing_id"] for r in before["stats"]["by_room"]]:
+            raise RuntimeError(f"rooms moved on or off media worker {worker_id} while measuring")
+        placement.update((str(hearing_id), worker_id) for hearing_id in rooms)
+        by_worker[worker_id] = {
+            "cpu_cores": round(cores[f"worker:{worker_id}"], 4),
+            "rooms": stats["rooms"],
+            "participants": stats["participants"],
+            **_forwarding(before["stats"], stats),
+        }
+    worker_cores = sum(w["cpu_cores"] for w in by_worker.values())
+    return {
+        "workers_cpu_cores": round(worker_cores, 4),
+        "streams_per_core": round(streams / worker_cores, 1) if worker_cores > 0 else None,
+        "placement": dict(sorted(placement.items(), key=lambda item: int(item[0]))),
+        "by_worker": by_worker,
+    }
+
+
+def _frame_shares(first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """Frames received over frames sent, per (publisher, subscriber) pair and per subscriber
+    (all it received over all its publishers sent), over the measured seconds."""
+    shares: list[float] = []
     pairs: list[tuple[float, str, str]] = []
+    subscribers: list[float] = []
+    flowing = 0
     for receiver, received in last["received"].items():
+        got_all = sent_all = 0
         for sender, count in received.items():
             if sender == receiver or sender not in last["sent"]:
                 continue
             sent = last["sent"][sender] - first["sent"].get(sender, 0)
             got = count - first["received"].get(receiver, {}).get(sender, 0)
             if sent > 0:
+                flowing += got > 0
                 shares.append(min(1.0, got / sent))
                 pairs.append((round(got / sent, 3), sender[:6], receiver[:6]))
-    streams = sites * (sites - 1)
-    cores = (cpu1 - cpu0) / wall
+                got_all, sent_all = got_all + got, sent_all + sent
+        if sent_all > 0:
+            subscribers.append(min(1.0, got_all / sent_all))
     return {
-        "sites": sites,
-        "forwarded_video_streams": streams,
-        "hub_cpu_cores": round(cores, 4),
-        "streams_per_core": round(streams / cores, 1) if cores > 0 else None,
-        "min_frame_share": round(min(shares), 4) if shares else 0.0,
-        "measured_seconds": round(wall, 2),
-        "agents_cpu_cores": round((agents_cpu1 - agents_cpu0) / wall, 4),
-        "sent_bitrate_bps": last.get("bitrate"),
-        "mean_frame_share": round(sum(shares) / len(shares), 4) if shares else 0.0,
+        "min_pair": round(min(shares), 4) if shares else 0.0,
+        "mean_pair": round(sum(shares) / len(shares), 4) if shares else 0.0,
         "worst_pairs": sorted(pairs)[:3],
-        # The hub's own count (RoomManager.stats()) over the measured seconds, beside the
-        # agents' count above: passthrough only (MediaRelay forwards no encoded frames).
-        "hub_rooms": {
-            "forwarded_tracks": hub1["forwarded_tracks"],
-            "frames_received": hub1["frames_received"] - hub0["frames_received"],
-            "frames_forwarded": hub1["frames_forwarded"] - hub0["frames_forwarded"],
-            "max_queue_depth": hub1["max_queue_depth"],
+        "flowing": flowing,
+        "by_subscriber": {
+            "subscribers": len(subscribers),
+            "min": round(min(subscribers), 4) if subscribers else 0.0,
+            "mean": round(sum(subscribers) / len(subscribers), 4) if subscribers else 0.0,
         },
     }
 
@@ -251,11 +418,18 @@ def cmd_bench_sfu(args: argparse.Namespace) -> int:
 
 def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark; returns {"passthrough": {...}, "mediarelay": {...}, "ratio"}."""
+    if args.workers < 0 or args.rooms < 1 or args.sites < 2:
+        raise SystemExit("bench sfu: --workers >= 0, --rooms >= 1 and --sites >= 2")
+    mode = args.mode or ("passthrough" if args.workers else "both")
     result: dict[str, Any] = {}
-    if args.mode in ("both", "passthrough"):
-        result["passthrough"] = _measure("passthrough", args.sites, args.seconds)
-    if args.mode in ("both", "mediarelay"):
-        result["mediarelay"] = _measure("mediarelay", args.relay_sites, args.seconds)
+    if mode in ("both", "passthrough"):
+        result["passthrough"] = _measure(
+            _Run("passthrough", args.sites, args.rooms, args.workers, args.seconds)
+        )
+    if mode in ("both", "mediarelay"):
+        result["mediarelay"] = _measure(
+            _Run("mediarelay", args.relay_sites, args.rooms, args.workers, args.seconds)
+        )
     if "passthrough" in result and "mediarelay" in result:
         fast = result["passthrough"]["streams_per_core"]
         slow = result["mediarelay"]["streams_per_core"]
@@ -278,15 +452,42 @@ def _write_secret(prepared: _Prepared) -> Path:
     return path
 
 
-async def _serve(mode: str, data_dir: Path, secret_key: str) -> None:
-    """The hub under test: the real create_app on the prepared database, on 127.0.0.1; each
-    line on stdin is answered with the rooms' forwarding figures (RoomManager.stats())."""
+async def _serve(mode: str, workers: int, data_dir: Path, secret_key: str) -> None:
+    """The hub under test: the real create_app on the prepared database, on 127.0.0.1, with
+    `workers` local media workers (0: rooms in this process). Each line on stdin is answered
+    with the rooms' forwarding figures (RoomManager.stats(): this process's, or each worker's
+    over the channel's stats request, with its pid) and the workers' load reports."""
     from bench.common import serve_app
     from hub.app import create_app
+    from rooms import RoomManager
+    from rooms.remote import WorkerBackend
     from signaling.server import SIGNALING_KEY
 
-    app = create_app(_bench_settings(data_dir, secret_key, mode))
-    await serve_app(app, lambda: app[SIGNALING_KEY].rooms.stats().as_dict())
+    app = create_app(_bench_settings(data_dir, secret_key, mode, workers))
+    rooms = app[SIGNALING_KEY].rooms
+    if not workers:
+        assert isinstance(rooms, RoomManager), "--workers 0: rooms in the hub's own process"
+        await serve_app(app, lambda: {"rooms": rooms.stats().as_dict()})
+        return
+    assert isinstance(rooms, WorkerBackend) and rooms.local is not None
+    backend, local = rooms, rooms.local
+
+    async def ready() -> None:
+        deadline = time.monotonic() + WARMUP_TIMEOUT
+        while len(await backend.channel.workers()) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{workers} media workers did not all start")
+            await asyncio.sleep(0.2)
+
+    async def answer() -> dict[str, Any]:
+        loads = await backend.channel.workers()
+        figures: dict[str, Any] = {}
+        for worker_id, process in sorted(local.processes.items()):
+            stats = await backend.call(worker_id, "stats")
+            figures[worker_id] = {"pid": process.pid, "stats": stats}
+        return {"workers": figures, "loads": {w: load.participants for w, load in loads.items()}}
+
+    await serve_app(app, answer, ready=ready)
 
 
 async def _agents(hub_url: str, hearing_id: int, tokens: list[str]) -> None:
@@ -344,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.serve:
         secret = args.secret_key_file.read_text(encoding="utf-8").strip()
-        asyncio.run(_serve(args.media_mode, args.data_dir, secret))
+        asyncio.run(_serve(args.media_mode, args.workers, args.data_dir, secret))
     elif args.agents:
         tokens = json.loads(args.tokens_file.read_text(encoding="utf-8"))
         asyncio.run(_agents(args.hub, args.hearing, tokens))

@@ -24,6 +24,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             tuple(args.announced_ip) if getattr(args, "announced_ip", None) else None
         ),
         trust_proxy=getattr(args, "behind_proxy", None),
+        media_workers=getattr(args, "media_workers", None),
+        media_remote=getattr(args, "remote_media_workers", None),
         ice_udp_ports=(
             parse_port_range(args.udp_ports, "--udp-ports")
             if getattr(args, "udp_ports", None)
@@ -131,6 +133,19 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench_mixed_arguments(parser: argparse.ArgumentParser) -> None:
+    from bench.mixed import add_bench_mixed_arguments
+
+    add_bench_mixed_arguments(parser)
+
+
+def cmd_bench_mixed(args: argparse.Namespace) -> int:
+    """A six-site hearing on a media worker, then in-process, while the API takes a storm."""
+    from bench.mixed import cmd_bench_mixed as run
+
+    return run(args)
+
+
 def cmd_bench_api(args: argparse.Namespace) -> int:
     """Benchmark petition list and search over the real HTTP API."""
     from bench.api import run_bench_api
@@ -171,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="behind a TLS-terminating proxy: believe its X-Forwarded-Proto (TCD_TRUST_PROXY)",
+    )
+    serve.add_argument(
+        "--media-workers",
+        type=int,
+        help="media worker processes to start (default: one per core; 0: media in-process)",
+    )
+    serve.add_argument(
+        "--remote-media-workers",
+        action="store_true",
+        default=None,
+        help="place rooms on workers registered in Redis too (tcd-hub media-worker)",
     )
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.set_defaults(func=cmd_serve)
@@ -226,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_api.add_argument("--json", action="store_true")
     bench_api.set_defaults(func=cmd_bench_api)
+    bench_mixed = bench_sub.add_parser(
+        "mixed", help="a live hearing's frame rate while the API takes a storm"
+    )
+    _add_bench_mixed_arguments(bench_mixed)
+    bench_mixed.set_defaults(func=cmd_bench_mixed)
 
     _add_media_commands(sub, bench_sub)
     return parser
@@ -239,6 +270,7 @@ def _add_media_commands(
     loaded only when asked for, so the records commands do not pay for importing aiortc."""
     # Listed here for --help; main() hands their arguments to the modules' own parsers.
     sub.add_parser("site", help="join a hearing as a bridge-point agent (see: tcd-hub site -h)")
+    sub.add_parser("media-worker", help="run one media worker (see: tcd-hub media-worker -h)")
     bench_sub.add_parser("sfu", help="SFU forwarding benchmark (see: tcd-hub bench sfu -h)")
     bench_sub.add_parser(
         "presence", help="operators' board across Redis nodes (see: tcd-hub bench presence -h)"
@@ -254,6 +286,10 @@ def _run_media_command(name: str, rest: list[str]) -> int:
         from bench.presence import add_bench_presence_arguments as add_arguments
 
         prog = "tcd-hub bench presence"
+    elif name == "media-worker":
+        from rooms.worker import add_media_worker_arguments as add_arguments
+
+        prog = "tcd-hub media-worker"
     else:
         from bench.sfu import add_bench_sfu_arguments as add_arguments
 
@@ -269,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["site"]:
         return _run_media_command("site", argv[1:])
+    if argv[:1] == ["media-worker"]:
+        return _run_media_command("media-worker", argv[1:])
     if argv[:2] in (["bench", "sfu"], ["bench", "presence"]):
         return _run_media_command(argv[1], argv[2:])
     args = build_parser().parse_args(argv)

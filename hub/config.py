@@ -76,6 +76,13 @@ class Settings:
     # "passthrough": forward encoded frames (the product). "mediarelay": aiortc's stock
     # decode-and-re-encode relay, kept only as the benchmark's baseline.
     media_mode: str = "passthrough"
+    # Media worker processes `serve` starts (0: rooms in the serving process, as in unit tests;
+    # the CLI's default is one per core). media_remote: also use workers registered in Redis
+    # (`tcd-hub media-worker --redis-url`), placing rooms on any of them.
+    media_workers: int = 0
+    media_remote: bool = False
+    # Participants a worker takes (placement compares each worker's load against it).
+    media_worker_capacity: int = 200
 
     @property
     def effective_database_url(self) -> str:
@@ -188,7 +195,13 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["trust_proxy"] = env["TCD_TRUST_PROXY"].lower() in ("1", "true", "yes")
     if "TCD_MEDIA_MODE" in env:
         kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
+    if "TCD_MEDIA_REMOTE" in env:
+        kwargs["media_remote"] = env["TCD_MEDIA_REMOTE"].lower() in ("1", "true", "yes")
+    # Built from the environment is the real server: one media worker per core by default.
+    kwargs["media_workers"] = os.cpu_count() or 1
     for name in (
+        "media_workers",
+        "media_worker_capacity",
         "turn_port",
         "turn_tls_port",
         "turn_ttl_seconds",

@@ -196,6 +196,13 @@ class RoomManager:
             logger.info("hearing %s: room opened (%s)", hearing_id, self.options.mode)
         return room
 
+    async def open_room(self, hearing_id: int, broadcast: Broadcast) -> Room:
+        """MediaBackend: the hearing's room in this process, created on first use."""
+        return self.get_or_create(hearing_id, broadcast)
+
+    async def start(self) -> None:
+        """MediaBackend: nothing to start in-process."""
+
     def _admitted_offices(self, hearing_id: int) -> set[int]:
         offices = self._admitted.get(hearing_id)
         if offices is None:

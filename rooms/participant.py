@@ -127,8 +127,10 @@ class Participant:
         emit: Emit,
         options: MediaOptions,
         relay: MediaRelay | None = None,
+        participant_id: str | None = None,
     ) -> None:
-        self.id = uuid.uuid4().hex[:12]
+        # A node chooses the id when the room lives on a worker (it routes events by it).
+        self.id = participant_id or uuid.uuid4().hex[:12]
         self.hearing_id = hearing_id
         self.office_id = office_id
         self.office_name = office_name

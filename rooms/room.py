@@ -111,6 +111,7 @@ class Room:
         role: str,
         user_id: int | None,
         emit: Callable[[str, dict[str, Any]], Awaitable[None]],
+        participant_id: str | None = None,
     ) -> Participant:
         """A participant wired to this room (not yet joined)."""
         participant = Participant(
@@ -123,6 +124,7 @@ class Room:
             emit=emit,
             options=self.options,
             relay=self._relay,
+            participant_id=participant_id,
         )
         participant.sources = self._sources_for
         participant.on_failed = self._on_failed

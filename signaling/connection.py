@@ -12,8 +12,7 @@ from typing import Any
 from hub.domain import hearing_roles
 from hub.domain.hearing_roles import Control, Seat
 from hub.services.live import HearingAccess, Principal
-from rooms.participant import Participant
-from rooms.room import Room
+from rooms.backend import MediaParticipant, MediaRoom
 
 SESSION_COOKIE = "tcd_session"
 # join/leave: a burst of 5, then one every 2 s per connection.
@@ -76,8 +75,8 @@ class Connection:
     )
     events: TokenBucket = field(default_factory=lambda: TokenBucket(EVENT_BURST, EVENT_PER_SECOND))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    room: Room | None = None
-    participant: Participant | None = None
+    room: MediaRoom | None = None
+    participant: MediaParticipant | None = None
     # Where it sits in that hearing (None: in no hearing).
     seat: Seat | None = None
     watching: bool = False
@@ -93,7 +92,7 @@ class Connection:
         """May do `control` to the hearing it sits in."""
         return self.seat is not None and hearing_roles.may_control(self.seat, control)
 
-    def seat_in(self, room: Room, participant: Participant, seat: Seat) -> None:
+    def seat_in(self, room: MediaRoom, participant: MediaParticipant, seat: Seat) -> None:
         """Now sitting in `room` as `participant`."""
         self.room, self.participant, self.seat = room, participant, seat
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.domain import hearing_roles
 from hub.domain.hearing_roles import Control
-from rooms.participant import Participant
-from rooms.room import Room
+from rooms.backend import MediaParticipant as Participant
+from rooms.backend import MediaRoom as Room
 from signaling import protocol
 from signaling.connection import Connection
 from signaling.protocol import ProtocolError

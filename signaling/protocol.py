@@ -297,6 +297,13 @@ class HearingIdOut(_Out):
     hearing_id: int
 
 
+class MediaMovedOut(_Out):
+    """media_moved: the hearing's media worker went away; join again (admission is kept)."""
+
+    hearing_id: int
+    participant_id: str
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -377,6 +384,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "spotlight": SpotlightOut,
     "now_hearing": NowHearingOut,
     "site_status": SiteStatusOut,
+    "media_moved": MediaMovedOut,
 }
 
 

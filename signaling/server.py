@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -23,9 +25,18 @@ from hub.domain.errors import Conflict, DomainError, Unauthorized
 from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
-from rooms.participant import NegotiationError, Participant
+from rooms.backend import MediaBackend, MediaParticipant, MediaRoom
+from rooms.channel import LocalChannel, RedisChannel, node_address
+from rooms.participant import NegotiationError
 from rooms.quality import Quality
-from rooms.room import Room, RoomClosed
+from rooms.remote import (
+    LocalWorkers,
+    RemoteRoom,
+    WorkerBackend,
+    local_socket_dir,
+    remove_socket_dir,
+)
+from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
 from signaling import host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
@@ -38,6 +49,20 @@ logger = logging.getLogger(__name__)
 
 def _room_name(hearing_id: int) -> str:
     return f"hearing:{hearing_id}"
+
+
+def worker_flags(settings: Settings) -> list[str]:
+    """The media settings a local worker child is started with (it reads no environment)."""
+    flags = ["--media-mode", settings.media_mode, "--capacity", str(settings.media_worker_capacity)]
+    for ip in settings.ice_announced_ips:
+        flags += ["--announce-ip", ip]
+    for url in settings.ice_servers:
+        flags += ["--ice-server", url]
+    if settings.ice_udp_ports is not None:
+        # The node's children share its one range: each binds only ports free at that moment.
+        low, high = settings.ice_udp_ports
+        flags += ["--udp-ports", f"{low}-{high}"]
+    return flags
 
 
 def media_options(settings: Settings) -> MediaOptions:
@@ -75,16 +100,12 @@ class SignalingServer:
             logger=False,
             engineio_logger=False,
         )
-        self.rooms = RoomManager(
-            gateway,
-            media_options(settings),
-            on_state=self._on_room_state,
-            on_quality=self._on_room_quality,
-        )
         self.board = SiteBoard()
         self.presence = open_presence(settings, self.board, self._deliver_site)
         self._sessions: dict[str, Connection] = {}
         self._sids: dict[str, str] = {}  # participant id -> sid
+        self._socket_dir: str | None = None
+        self.rooms: MediaBackend = self._media_backend()
         self._shut_down = False
         self.revalidator = Revalidator(
             gateway,
@@ -111,6 +132,44 @@ class SignalingServer:
         for event, handler in handlers.items():
             self.sio.on(event, self._wrap(event, handler))
 
+    def _media_backend(self) -> MediaBackend:
+        """Rooms in this process (media_workers 0, no remote workers), or on media workers:
+        local children over a Unix socket, or any worker registered in Redis."""
+        settings = self.settings
+        if settings.media_workers <= 0 and not settings.media_remote:
+            return RoomManager(
+                self.gateway,
+                media_options(settings),
+                on_state=self._on_room_state,
+                on_quality=self._on_room_quality,
+            )
+        node_id = uuid.uuid4().hex[:8]
+        local: LocalWorkers | None = None
+        channel: LocalChannel | RedisChannel
+        if settings.media_remote:
+            if not settings.redis_url:
+                raise ValueError("media_remote needs redis_url: remote workers meet in Redis")
+            channel = RedisChannel(node_address(node_id), settings.redis_url)
+            link = ["--redis-url", settings.redis_url]
+        else:
+            self._socket_dir = local_socket_dir()
+            path = os.path.join(self._socket_dir, "media.sock")
+            channel = LocalChannel(node_id, path)
+            link = ["--local-socket", path]
+        if settings.media_workers > 0:
+            args = [*link, *worker_flags(settings)]
+            local = LocalWorkers(settings.media_workers, node_id, args)
+        return WorkerBackend(
+            channel,
+            self.gateway,
+            on_state=self._on_room_state,
+            on_quality=self._on_room_quality,
+            emit_to=self.emit_to,
+            sid_of=self._sids.get,
+            on_moved=self._on_room_moved,
+            local=local,
+        )
+
     async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup_ctx: start the Redis listener and the revalidation pass; at the end
         make sure everything stopped (see shutdown), then stop the Redis listener."""
@@ -118,6 +177,7 @@ class SignalingServer:
         # must see sites connected to the other processes straight away.
         socketio_internals.start_listener(self.sio)
         await self.presence.start()
+        await self.rooms.start()
         self.revalidator.start()
         yield
         await self.shutdown(app)
@@ -140,6 +200,8 @@ class SignalingServer:
                 logger.debug("disconnect of %s failed during shutdown", sid, exc_info=True)
         self._sessions.clear()
         await self.sio.shutdown()
+        if self._socket_dir is not None:
+            remove_socket_dir(self._socket_dir)
 
     async def grounds_changed(self) -> None:
         """HearingNotifier: a sign-in ended or a hearing's sites changed; re-check every
@@ -336,12 +398,14 @@ class SignalingServer:
         sid = self._sids.get(participant_id)
         return self._sessions.get(sid) if sid is not None else None
 
-    def seated(self, session: Connection) -> tuple[Room, Participant]:
+    def seated(self, session: Connection) -> tuple[MediaRoom, MediaParticipant]:
         if session.room is None or session.participant is None:
             raise ProtocolError(protocol.NOT_JOINED, "join a hearing first")
         return session.room, session.participant
 
-    async def depart(self, session: Connection, reason: str, by: Participant | None = None) -> None:
+    async def depart(
+        self, session: Connection, reason: str, by: MediaParticipant | None = None
+    ) -> None:
         room, participant = session.room, session.participant
         if room is None or participant is None:
             return
@@ -350,7 +414,26 @@ class SignalingServer:
         # room manager closes the room when this was its last participant.
         await room.leave(participant.id, reason, by=by)
 
-    async def _on_room_state(self, participant: Participant, change: str) -> None:
+    async def _on_room_moved(self, room: RemoteRoom) -> None:
+        """The room's media worker died: this node's participants are out of it and told to
+        join again (their admission is kept); the next join places the room anew."""
+        for session in list(self._sessions.values()):
+            participant = session.participant
+            if session.room is not room or participant is None:
+                continue
+            session.unseat()
+            self._sids.pop(participant.id, None)
+            with contextlib.suppress(Exception):
+                await self.sio.leave_room(session.sid, _room_name(room.hearing_id))
+            await self._publish_site(self.board.out_of_hearing(session.sid, participant.id))
+            with contextlib.suppress(Exception):
+                await self.emit_to(
+                    session.sid,
+                    "media_moved",
+                    {"hearing_id": room.hearing_id, "participant_id": participant.id},
+                )
+
+    async def _on_room_state(self, participant: MediaParticipant, change: str) -> None:
         """Rooms report joins, admissions and departures (drops they detect themselves too)."""
         sid = self._sids.get(participant.id)
         if sid is None:
@@ -374,7 +457,7 @@ class SignalingServer:
                 )
             )
 
-    async def _on_room_quality(self, participant: Participant, quality: Quality) -> None:
+    async def _on_room_quality(self, participant: MediaParticipant, quality: Quality) -> None:
         sid = self._sids.get(participant.id)
         if sid is not None:
             await self._publish_site(self.board.measured(sid, participant.id, quality))
@@ -399,7 +482,7 @@ class SignalingServer:
         async def emit(event: str, data: dict[str, Any], sid: str = session.sid) -> None:
             await self.emit_to(sid, event, data)
 
-        room = self.rooms.get_or_create(hearing_id, broadcast)
+        room = await self.rooms.open_room(hearing_id, broadcast)
         if not room.joinable:
             raise ProtocolError(protocol.CONFLICT, f"hearing {hearing_id} is ending")
         participant = room.new_participant(
@@ -454,7 +537,9 @@ class SignalingServer:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
         return out
 
-    async def _undo_join(self, session: Connection, room: Room, participant: Participant) -> None:
+    async def _undo_join(
+        self, session: Connection, room: MediaRoom, participant: MediaParticipant
+    ) -> None:
         self._sids.pop(participant.id, None)
         if session.participant is participant:
             session.unseat()

@@ -175,6 +175,7 @@ RECORDED_EVENTS = (
     "hearing_status",
     "hearing_ended",
     "revoked",
+    "media_moved",
     "error",
 )
 
@@ -252,6 +253,10 @@ class SiteAgent:
             self._sio.on(event, self._recorder(event))
         self._sio.on("offer", self._on_offer)
         self._sio.on("disconnect", self._on_disconnect)
+        self._sio.on("media_moved", self._on_media_moved)
+        self._rejoin_task: asyncio.Task[None] | None = None
+        # Times the hub moved this site's hearing to another media worker and it joined again.
+        self.rejoins = 0
 
     def _recorder(self, event: str) -> Any:
         async def handler(data: dict[str, Any]) -> None:
@@ -278,6 +283,49 @@ class SiteAgent:
         await self._sio.connect(
             self.hub_url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10
         )
+        await self._join_and_publish()
+
+    async def _on_media_moved(self, data: dict[str, Any]) -> None:
+        """The hearing's media worker died: join again on the worker the hub places it on
+        (the admission is kept), with a new peer connection."""
+        self.events.append(("media_moved", data))
+        if self._rejoin_task is None or self._rejoin_task.done():
+            self._rejoin_task = asyncio.get_running_loop().create_task(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        for attempt in range(10):
+            try:
+                await self._reset_media()
+                await self._join_and_publish()
+            except Exception:
+                logger.warning("site agent: rejoin attempt %s failed", attempt + 1, exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            self.rejoins += 1
+            logger.info("site agent: rejoined hearing %s", self.hearing_id)
+            return
+
+    async def _reset_media(self) -> None:
+        if self._offer_task is not None:
+            self._offer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._offer_task
+            self._offer_task = None
+        if self._pc is not None:
+            await self._pc.close()
+            self._pc = None
+        self._offers = asyncio.Queue()
+        self._remotes.clear()
+        self._mids.clear()
+        self.participants.clear()
+        self._first_remote = None
+        if self._video is not None:
+            # A new track for the new connection, counting on from the old one's frames.
+            sent = self._video.frames_sent
+            self._video = ReplayVideoTrack(self._clip or encode_clip())
+            self._video.frames_sent = sent
+
+    async def _join_and_publish(self) -> None:
         self._joined_at = time.monotonic()
         joined = await self._call("join", {"hearing_id": self.hearing_id})
         self.participant_id = joined["participant_id"]
@@ -293,7 +341,9 @@ class SiteAgent:
         if self._audio:
             pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
         video_track: MediaStreamTrack
-        if self._camera:
+        if self._player is not None and self._player.video is not None:
+            video_track = self._player.video
+        elif self._camera:
             self._player = MediaPlayer(
                 self._camera,
                 format="v4l2",
@@ -432,6 +482,10 @@ class SiteAgent:
 
     async def close(self) -> None:
         """Leave and release everything."""
+        if self._rejoin_task is not None:
+            self._rejoin_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rejoin_task
         await self.leave()
         if self._offer_task is not None:
             self._offer_task.cancel()

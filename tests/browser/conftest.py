@@ -3,12 +3,9 @@ an ephemeral port, and signed-in sites; plus the join-to-first-frame report in t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
@@ -19,9 +16,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from hub.config import Settings
-from hub.seed import seed_demo
-from hub.storage.migrate import upgrade
+from tests.browser.serve import hub_settings, prepare, served
 from tests.browser.sites import (
     CHROMIUM_ARGS,
     CHROMIUM_EXECUTABLE,
@@ -31,7 +26,6 @@ from tests.browser.sites import (
     SitePage,
 )
 from tests.fixtures_hub import HubServer
-from tests.fixtures_net import free_port, port_open, wait_until
 
 JOIN_TIMINGS = pytest.StashKey[list[JoinTiming]]()
 LAUNCH_SECONDS = pytest.StashKey[list[float]]()
@@ -62,58 +56,15 @@ async def chromium(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
             await browser.close()
 
 
-def _spawn_hub(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve"], env=env, stdout=log, stderr=log
-    )
-
-
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[HubServer]:
     """The real hub (API, pages, signaling, rooms) on 127.0.0.1, migrated and seeded, served by
     `tcd-hub serve` in a process of its own, as in production: the browsers' timings then do
     not include this test process's own work (Playwright's driver shares no loop with the hub)."""
-    settings = Settings(
-        data_dir=tmp_path / "hub",
-        secret_key="tcd-hub-test-secret",
-        ice_announced_ips=("127.0.0.1",),
-    )
-    settings.data_dir.mkdir(parents=True)
-    await upgrade(settings)
-    await seed_demo(settings, password="demo")
-    for _attempt in range(3):
-        port = free_port()
-        env = {
-            **os.environ,
-            "TCD_DATA_DIR": str(settings.data_dir),
-            "TCD_PORT": str(port),
-            "TCD_SECRET_KEY": settings.secret_key,
-            "TCD_ICE_ANNOUNCED_IPS": "127.0.0.1",
-            "TCD_LOG_LEVEL": "WARNING",
-        }
-        log = (tmp_path / f"hub-{port}.log").open("wb")
-        proc = await asyncio.to_thread(_spawn_hub, env, log)
-        up = await asyncio.to_thread(
-            wait_until,
-            lambda p=proc, n=port: p.poll() is not None or port_open("127.0.0.1", n),  # type: ignore[misc]
-            30,
-        )
-        if up and proc.poll() is None:
-            break
-        proc.kill()
-        proc.wait()
-    else:
-        pytest.fail("the hub process did not start; see hub-*.log in the test's tmp dir")
-    try:
-        yield HubServer(url=f"http://127.0.0.1:{port}", port=port, settings=settings, app=None)
-    finally:
-        proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    settings = hub_settings(tmp_path / "hub")
+    await prepare(settings)
+    async with served(settings, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

@@ -296,6 +296,11 @@ class HubApi:
         body = await self._call("GET", "/api/v1/offices")
         return {office["code"]: office for office in body["items"]}
 
+    async def log(self, hearing_id: int) -> list[dict[str, Any]]:
+        """The hearing's session log, oldest first, as the API gives it."""
+        body = await self._call("GET", f"/api/v1/hearings/{hearing_id}/log")
+        return list(body["items"])
+
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         async with self._session.request(

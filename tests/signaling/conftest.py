@@ -79,7 +79,13 @@ class FakeGateway(LiveGateway):
             await gate.wait()
             self.held.discard(kind)
         self.records.append(
-            {"hearing_id": hearing_id, "kind": kind, "office_id": office_id, "user_id": user_id}
+            {
+                "hearing_id": hearing_id,
+                "kind": kind,
+                "office_id": office_id,
+                "user_id": user_id,
+                "detail": detail or {},
+            }
         )
 
     def kinds(self) -> list[str]:

@@ -363,6 +363,7 @@ export class HearingClient extends EventTarget {
       this._emit("nowhearing", { ...(msg ?? {}) });
     });
     // The hub is done with this site: leaving on our side too stops the camera and the socket.
+    socket.on("media_moved", () => this._onMediaMoved());
     socket.on("removed", () => this.close("removed"));
     // The sign-in or join link this socket stood on was revoked (signed out, expired, the
     // office taken off the hearing): the hub disconnects us, and rejoining would be refused.
@@ -633,6 +634,28 @@ export class HearingClient extends EventTarget {
     this._teardownPeer();
     this._setState(this.autoRejoin ? "reconnecting" : "failed");
     this._emit("signalingerror", { code: "disconnected", message: reason, event: null });
+  }
+
+  /** The hub's media worker for this hearing went away: the socket holds, so join again at
+   * once (the hub places the room on another worker and keeps our admission). */
+  _onMediaMoved(attempt = 0) {
+    if (this._leaving) return;
+    this._session += 1;
+    this._teardownPeer();
+    this._setState("reconnecting");
+    this._emit("mediamoved", { attempt });
+    this._startSession().catch((error) => {
+      if (attempt < 5 && !this._leaving) {
+        setTimeout(() => this._onMediaMoved(attempt + 1), 500);
+        return;
+      }
+      this._setState("failed");
+      this._emit("signalingerror", {
+        code: error.code ?? "rejoin_failed",
+        message: error.message,
+        event: "join",
+      });
+    });
   }
 
   _onReconnect() {
