@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -33,6 +34,7 @@ from bench.common import Child, cpu_seconds, fresh_database, machine_load
 
 if TYPE_CHECKING:
     from hub.storage.db import Database
+    from signaling.site_agent import EncodedClip
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +254,8 @@ def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
                     str(hearing.hearing_id),
                     "--tokens-file",
                     str(hearing.tokens_file),
+                    "--clip-file",
+                    str(prepared.data_dir / "clip.json"),
                 ],
             )
             agents.append(child)
@@ -490,12 +494,29 @@ async def _serve(mode: str, workers: int, data_dir: Path, secret_key: str) -> No
     await serve_app(app, answer, ready=ready)
 
 
-async def _agents(hub_url: str, hearing_id: int, tokens: list[str]) -> None:
+def _clip(path: Path) -> EncodedClip:
+    """The replayed VP8, encoded by the first agents process and read by the others: encoding
+    takes every core for a while, and the rooms already live would pay for it."""
+    from signaling.site_agent import EncodedClip, encode_clip
+
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="ascii"))
+        return EncodedClip(
+            tuple(base64.b64decode(f) for f in saved["delta"]),
+            tuple(base64.b64decode(f) for f in saved["key"]),
+        )
+    clip = encode_clip(seconds=3.0)
+    saved = {k: [base64.b64encode(f).decode() for f in getattr(clip, k)] for k in ("delta", "key")}
+    path.write_text(json.dumps(saved), encoding="ascii")
+    return clip
+
+
+async def _agents(hub_url: str, hearing_id: int, tokens: list[str], clip_file: Path) -> None:
     """Site agents in this one process: the chair joins first and admits the others as they
     wait; all publish replayed VP8, count frames and answer 'snap'."""
-    from signaling.site_agent import SiteAgent, encode_clip
+    from signaling.site_agent import SiteAgent
 
-    clip = encode_clip(seconds=3.0)
+    clip = _clip(clip_file)
     agents = [SiteAgent(hub_url, t, hearing_id, clip=clip, audio=False) for t in tokens]
     chair = agents[0]
     try:
@@ -541,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret-key-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--hearing", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tokens-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--clip-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.serve:
@@ -548,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(args.media_mode, args.workers, args.data_dir, secret))
     elif args.agents:
         tokens = json.loads(args.tokens_file.read_text(encoding="utf-8"))
-        asyncio.run(_agents(args.hub, args.hearing, tokens))
+        asyncio.run(_agents(args.hub, args.hearing, tokens, args.clip_file))
     else:
         run_bench_sfu(args)
     return 0
