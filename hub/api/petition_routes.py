@@ -31,7 +31,7 @@ from hub.services import petition_search, petitions
 )
 async def list_petitions(request: web.Request) -> web.Response:
     """The register's page. `text` matches the case only, and `total` is null when it matches
-    more than 1000; with `personal=true` it also matches the petitioner's name and address (word
+    more than 200; with `personal=true` it also matches the petitioner's name and address (word
     prefixes) and ID number (whole), the search is written to the search audit
     (GET /api/v1/audit/searches) and `total` is null."""
     q = read_query(request, PetitionFilter)

@@ -273,7 +273,7 @@ class Petition(PetitionSummary):
 class PetitionList(Out):
     items: list[PetitionSummary]
     total: int | None = Field(
-        description="how many match; null for a text search matching more than 1000, and for "
+        description="how many match; null for a text search matching more than 200, and for "
         "a personal-data search (personal=true)"
     )
     has_more: bool = Field(description="whether a page follows this one")
@@ -303,7 +303,7 @@ class SearchAuditEntry(Out):
     query: str = Field(description="the text searched, as typed")
     filters: dict[str, Any] = Field(description="the search's other filters")
     matched: int = Field(
-        description="how many petitions matched, counted up to 1001 (which says more than 1000; "
+        description="how many petitions matched, counted up to 201 (which says more than 200; "
         "the searcher was not told)"
     )
     returned: int = Field(description="how many the searcher was shown")

@@ -113,8 +113,8 @@ async function load() {
     const data = await api("/api/v1/petitions", { query: q });
     document.getElementById("pl-table").replaceChildren(renderTable(data.items));
     // No total: a personal-data search is not counted, and a text search is counted only up to
-    // 1000 matches (hub.services.petition_search.COUNT_UP_TO).
-    const untold = q.personal ? t("pl.no_total") : t("pl.many", { n: 1000 });
+    // 200 matches (hub.services.petition_search.COUNT_UP_TO).
+    const untold = q.personal ? t("pl.no_total") : t("pl.many", { n: 200 });
     const total = data.total === null ? untold : t("common.total", { n: data.total });
     document.getElementById("pl-total").textContent = `(${total})`;
     renderPager(data.total, data.has_more);
