@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--media-workers",
         type=int,
-        help="media worker processes to start (default: one per core; 0: media in-process)",
+        help="media worker processes to start (default 0: media in-process)",
     )
     serve.add_argument(
         "--remote-media-workers",

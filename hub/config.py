@@ -197,8 +197,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
     if "TCD_MEDIA_REMOTE" in env:
         kwargs["media_remote"] = env["TCD_MEDIA_REMOTE"].lower() in ("1", "true", "yes")
-    # Built from the environment is the real server: one media worker per core by default.
-    kwargs["media_workers"] = os.cpu_count() or 1
+    # Media stays in the serving process unless asked for (TCD_MEDIA_WORKERS, --media-workers):
+    # on workers, bench sfu still shows sites receiving a fraction of the frames they do
+    # in-process (issue 8, not yet diagnosed), so one worker per core is not the default yet.
     for name in (
         "media_workers",
         "media_worker_capacity",
