@@ -494,11 +494,14 @@ async def _serve(mode: str, workers: int, data_dir: Path, secret_key: str) -> No
     await serve_app(app, answer, ready=ready)
 
 
-def _clip(path: Path) -> EncodedClip:
+def _clip(path: Path | None) -> EncodedClip:
     """The replayed VP8, encoded by the first agents process and read by the others: encoding
-    takes every core for a while, and the rooms already live would pay for it."""
+    takes every core for a while, and the rooms already live would pay for it. Without a file
+    (one agents process, as bench mixed runs it) it is encoded here and kept nowhere."""
     from signaling.site_agent import EncodedClip, encode_clip
 
+    if path is None:
+        return encode_clip(seconds=3.0)
     if path.exists():
         saved = json.loads(path.read_text(encoding="ascii"))
         return EncodedClip(
@@ -511,7 +514,7 @@ def _clip(path: Path) -> EncodedClip:
     return clip
 
 
-async def _agents(hub_url: str, hearing_id: int, tokens: list[str], clip_file: Path) -> None:
+async def _agents(hub_url: str, hearing_id: int, tokens: list[str], clip_file: Path | None) -> None:
     """Site agents in this one process: the chair joins first and admits the others as they
     wait; all publish replayed VP8, count frames and answer 'snap'."""
     from signaling.site_agent import SiteAgent
