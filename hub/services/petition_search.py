@@ -128,11 +128,11 @@ def _fts_match(
 
 @dataclass(frozen=True)
 class _Scope:
-    """The office whose subtree a search lists, and the ids of the offices in it."""
+    """The office whose subtree a search lists, and (on PostgreSQL) the ids of its offices."""
 
     office_id: int
     path: str
-    offices: tuple[int, ...]
+    offices: tuple[int, ...] | None
 
 
 async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> _Scope | None:
@@ -147,6 +147,8 @@ async def _scope(session: AsyncSession, actor: Actor, office_id: int | None) -> 
         top, path = actor.office_id, actor.office_path
     else:
         return None
+    if session.bind.dialect.name != "postgresql":
+        return _Scope(top, path, None)
     # The subtree's ids go into the queries as values: given a subquery instead, PostgreSQL
     # guessed one office and ran the whole text search once for each office of the subtree.
     offices = (
@@ -159,8 +161,14 @@ def _conditions(query: PetitionQuery, scope: _Scope | None, *, dates: bool = Tru
     """WHERE terms on petitions' own columns, so one covering index answers them all (without
     the dates received when dates=False)."""
     conditions: list[Any] = []
-    if scope is not None:
+    if scope is not None and scope.offices is not None:
         conditions.append(PetitionRow.office_id.in_(scope.offices))
+    elif scope is not None:
+        conditions.append(
+            PetitionRow.office_id.in_(
+                select(OfficeRow.id).where(in_subtree(OfficeRow.path, scope.path))
+            )
+        )
     if query.type:
         conditions.append(PetitionRow.type == query.type)
     if query.status:
