@@ -53,7 +53,16 @@ def _room_name(hearing_id: int) -> str:
 
 def worker_flags(settings: Settings) -> list[str]:
     """The media settings a local worker child is started with (it reads no environment)."""
-    flags = ["--media-mode", settings.media_mode, "--capacity", str(settings.media_worker_capacity)]
+    flags = [
+        "--media-mode",
+        settings.media_mode,
+        "--capacity",
+        str(settings.media_worker_capacity),
+        "--log-level",
+        settings.log_level,
+        "--nice",
+        str(settings.media_worker_nice),
+    ]
     for ip in settings.ice_announced_ips:
         flags += ["--announce-ip", ip]
     for url in settings.ice_servers:
