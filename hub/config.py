@@ -70,6 +70,12 @@ class Settings:
     # Behind a TLS-terminating proxy: believe its X-Forwarded-Proto about the browser's scheme
     # (Secure cookies, HSTS). Off by default, since a direct client could send the header too.
     trust_proxy: bool = False
+    # Engine.IO heartbeat: the hub pings every socket this often and drops one that has not
+    # answered within the timeout, so a site whose network dies is seen gone within their sum
+    # (3 s, plus a little; Engine.IO's own 25 + 20 s left a dead site "online" for up to 45 s).
+    # Browsers learn both in the handshake and give up on a silent hub as fast, then reconnect.
+    signaling_ping_interval: float = 1.5
+    signaling_ping_timeout: float = 1.5
     max_signaling_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024
     log_level: str = "INFO"
@@ -124,6 +130,9 @@ class Settings:
             raise SettingsError(
                 f"presence_ttl_seconds must be at least 1, not {self.presence_ttl_seconds}"
             )
+        for name in ("signaling_ping_interval", "signaling_ping_timeout"):
+            if not 0.5 <= getattr(self, name) <= 120:  # (NaN too)
+                raise SettingsError(f"{name} must be 0.5 to 120 seconds, not {getattr(self, name)}")
         if not -20 <= self.media_worker_nice <= 19:
             raise SettingsError(
                 f"media_worker_nice must be a nice value, -20 to 19, not {self.media_worker_nice}"
@@ -184,14 +193,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["database_url"] = env["TCD_DATABASE_URL"]
     if "TCD_REDIS_URL" in env:
         kwargs["redis_url"] = env["TCD_REDIS_URL"]
-    if "TCD_PRESENCE_TTL_SECONDS" in env:
-        try:
-            kwargs["presence_ttl_seconds"] = float(env["TCD_PRESENCE_TTL_SECONDS"])
-        except ValueError:
-            raise SettingsError(
-                "TCD_PRESENCE_TTL_SECONDS: expected seconds such as 15, not "
-                f"{env['TCD_PRESENCE_TTL_SECONDS']!r}"
-            ) from None
+    for name in ("presence_ttl_seconds", "signaling_ping_interval", "signaling_ping_timeout"):
+        variable = f"TCD_{name.upper()}"
+        if variable in env:
+            try:
+                kwargs[name] = float(env[variable])
+            except ValueError:
+                raise SettingsError(
+                    f"{variable}: expected seconds such as 15, not {env[variable]!r}"
+                ) from None
     if "TCD_SECRET_KEY" in env:
         kwargs["secret_key"] = env["TCD_SECRET_KEY"]
     if "TCD_ICE_ANNOUNCED_IPS" in env:

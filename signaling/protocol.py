@@ -304,6 +304,14 @@ class MediaMovedOut(_Out):
     participant_id: str
 
 
+class MediaResetOut(_Out):
+    """media_reset: the hub heard nothing from this site's peer connection for a few seconds
+    (its path broke while the socket held): join again with a new one (admission is kept)."""
+
+    hearing_id: int
+    reason: str
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -385,6 +393,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "now_hearing": NowHearingOut,
     "site_status": SiteStatusOut,
     "media_moved": MediaMovedOut,
+    "media_reset": MediaResetOut,
 }
 
 

@@ -106,6 +106,8 @@ class SignalingServer:
             # Engine.IO hard cap (it closes the connection); the per-event limit below is
             # smaller and answers with an error instead, keeping the connection up.
             max_http_buffer_size=max(4 * settings.max_signaling_message_bytes, 1 << 20),
+            ping_interval=settings.signaling_ping_interval,
+            ping_timeout=settings.signaling_ping_timeout,
             logger=False,
             engineio_logger=False,
         )

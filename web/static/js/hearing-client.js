@@ -296,8 +296,10 @@ export class HearingClient extends EventTarget {
       // for networks that block WebSocket.
       transports: ["websocket", "polling"],
       tryAllTransports: true,
+      // Back within about a second of the network's return (a site must not stay out of a
+      // hearing for the 5 s Socket.IO's backoff would reach); each try is randomised ±50 %.
       reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
+      reconnectionDelayMax: 1000,
       timeout: this.ackTimeoutMs,
     };
     if (this.token) options.auth = { token: this.token };
@@ -364,6 +366,10 @@ export class HearingClient extends EventTarget {
     });
     // The hub is done with this site: leaving on our side too stops the camera and the socket.
     socket.on("media_moved", () => this._onMediaMoved());
+    // The hub heard nothing from our peer connection for a few seconds while the socket held
+    // (UDP blocked or broken): a new connection, as after a worker move (aiortc has no ICE
+    // restart to offer instead).
+    socket.on("media_reset", () => this._onMediaMoved());
     socket.on("removed", () => this.close("removed"));
     // The sign-in or join link this socket stood on was revoked (signed out, expired, the
     // office taken off the hearing): the hub disconnects us, and rejoining would be refused.
