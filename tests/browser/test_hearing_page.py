@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -173,13 +174,19 @@ async def test_invited_sites_not_connected_show_as_their_own_tiles(
     sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
     host, joins, later = sites
     hearing_id = await _live_hearing(api, sites)
+    # Bắc Giang's browser came and went before the chair arrived: the hub saw it last then.
+    await later.join(hearing_id)
+    await later.close()
     await host.join(hearing_id)
 
-    # Alone in the hearing: each invited office has a tile saying it is not connected.
-    for site in (joins, later):
-        tile = await host.office_tile(site.user["office_id"], "absent")
-        assert tile["label"] == site.office_name and tile["note"] == "Chưa kết nối", tile
-        assert tile["participant_id"] is None
+    # Alone in the hearing: each invited office has a tile saying it is not connected, with
+    # when it was last seen where the hub knows (the chair, a leader, watches the sites).
+    tile = await host.office_tile(joins.user["office_id"], "absent")
+    assert tile["label"] == joins.office_name and tile["note"] == "Chưa kết nối", tile
+    assert tile["participant_id"] is None
+    gone = await host.office_tile(later.user["office_id"], "absent")
+    assert gone["label"] == later.office_name, gone
+    assert re.fullmatch(r"Chưa kết nối · lần cuối lúc \d\d:\d\d", gone["note"]), gone
     assert await host.page.is_visible("#tiles-empty")
 
     # One joins: its placeholder gives way to its own tile; the other's stays.
