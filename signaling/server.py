@@ -38,7 +38,7 @@ from rooms.remote import (
 )
 from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
-from signaling import host_controls, protocol, socketio_internals
+from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
 from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
 from signaling.protocol import ProtocolError
@@ -136,6 +136,7 @@ class SignalingServer:
             "mute": self._mute,
             "leave": self._leave,
             **host_controls.handlers(self),
+            **client_stats.handlers(self),
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,
