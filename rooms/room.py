@@ -421,13 +421,26 @@ class Room:
         path is gone even if its socket holds (aiortc's consent check gives up after ~30 s)."""
         if not participant.admitted or quality.bitrate_kbps is None:
             return False
+        silent = self._silent.get(participant.id)
         if quality.bitrate_kbps > 0:
             self._silent[participant.id] = 0
+            if silent is not None and silent > 0:
+                self._link(participant, "connected")
             return False
+        if silent == 0:
+            # Heard from before, silent now: the others see its tile marked at once.
+            self._link(participant, "reconnecting")
         # Never heard from since admitted: its connection gets a longer while to come up.
         start = MEDIA_LOST_AFTER - NEVER_CONNECTED_AFTER
-        self._silent[participant.id] = self._silent.get(participant.id, start) + 1
+        self._silent[participant.id] = (start if silent is None else silent) + 1
         return self._silent[participant.id] >= MEDIA_LOST_AFTER
+
+    def _link(self, participant: Participant, state: str) -> None:
+        self._spawn(
+            self._broadcast(
+                "participant_link", {"participant_id": participant.id, "state": state}, None
+            )
+        )
 
     async def media_lost(self, participant: Participant) -> None:
         """A site's media path is gone: the others see it drop at once instead of a frozen

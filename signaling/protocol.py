@@ -353,6 +353,14 @@ class MediaResetOut(_Out):
     reason: str
 
 
+class ParticipantLinkOut(_Out):
+    """participant_link: the hub stopped hearing a site's media (reconnecting) or hears it
+    again (connected); a site silent a little longer is dropped (participant_left)."""
+
+    participant_id: str
+    state: Literal["reconnecting", "connected"]
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -458,6 +466,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "site_status": SiteStatusOut,
     "media_moved": MediaMovedOut,
     "media_reset": MediaResetOut,
+    "participant_link": ParticipantLinkOut,
 }
 
 

@@ -176,6 +176,7 @@ RECORDED_EVENTS = (
     "hearing_ended",
     "revoked",
     "media_moved",
+    "participant_link",
     "error",
 )
 

@@ -189,6 +189,9 @@ async def test_a_site_whose_udp_dies_under_a_live_socket_heals_when_it_returns(
                 10,
                 "the chair told the site dropped",
             )
+            # Silent for one sample, the site was marked reconnecting before it was dropped.
+            link = [d for e, d in chair.events if e == "participant_link"]
+            assert {"participant_id": first, "state": "reconnecting"} in link, chair.events
             await asyncio.sleep(12)  # the rejoined site cannot connect either: dropped again
             network.loss(0)
             back = await until(
