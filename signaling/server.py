@@ -23,7 +23,7 @@ from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, DomainError, Unauthorized
 from hub.services.ice_servers import client_ice_servers, client_identity
-from hub.services.live import LiveGateway, Principal
+from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.backend import MediaBackend, MediaParticipant, MediaRoom
 from rooms.channel import LocalChannel, RedisChannel, node_address
@@ -265,22 +265,29 @@ class SignalingServer:
             # A server-side disconnect: Socket.IO clients do not reconnect by themselves.
             await self.sio.disconnect(session.sid, ignore_queue=True)
 
-    async def _reseat(self, session: Connection, principal: Principal) -> None:
+    async def _reseat(
+        self,
+        session: Connection,
+        principal: Principal,
+        hearing_id: int,
+        outcome: HearingAccess | DomainError,
+    ) -> None:
         """Revalidation: the token still holds; does the seat in the hearing? (The office may
-        have been taken off the hearing's sites.)"""
+        have been taken off the hearing's sites.) `outcome` is the gateway's admit() answer
+        for hearing_id, asked before this connection's lock was taken: a connection that has
+        left that hearing meanwhile is left alone (the next pass sees its new seat)."""
         async with session.lock:
             room, participant = session.room, session.participant
             if room is None or participant is None or session.revoked:
                 return
-            try:
-                access = await self.gateway.admit(principal, room.hearing_id)
-            except Conflict:
-                return  # ended or cancelled: status_changed closes the room
-            except DomainError as exc:
-                refused = exc
-            else:
-                session.seat = seat_of(principal, access)
+            if room.hearing_id != hearing_id:
                 return
+            if isinstance(outcome, Conflict):
+                return  # ended or cancelled: status_changed closes the room
+            if not isinstance(outcome, DomainError):
+                session.seat = seat_of(principal, outcome)
+                return
+            refused = outcome
             logger.info(
                 "hearing %s: participant %s no longer admissible: %s",
                 room.hearing_id,
