@@ -500,10 +500,9 @@ class SignalingServer:
             user_id=principal.user_id,
             emit=emit,
         )
+        live = access.status == "live"
         if not hearing_roles.starts_admitted(
-            seat,
-            live=access.status == "live",
-            admitted_before=principal.office_id in room.admitted_offices,
+            seat, live=live, admitted_before=live and await self._admitted_before(room, principal)
         ):
             participant.state = "waiting"
         # Registered before the first await, so that the room's hooks find this connection,
@@ -543,6 +542,21 @@ class SignalingServer:
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
         return out
+
+    async def _admitted_before(self, room: MediaRoom, principal: Principal) -> bool:
+        """Whether the principal's office was admitted to the hearing and still is: as this
+        node's room remembers it, else as the database keeps it (admissions outlive a restart
+        of the hub, of a node or of a media worker, and are shared by every node)."""
+        if principal.office_id in room.admitted_offices:
+            return True
+        try:
+            return principal.office_id in await self.gateway.admitted_offices(room.hearing_id)
+        except Exception:
+            # The database is away: the site waits for a moderator rather than not joining.
+            logger.warning(
+                "hearing %s: could not read its admissions", room.hearing_id, exc_info=True
+            )
+            return False
 
     async def _undo_join(
         self, session: Connection, room: MediaRoom, participant: MediaParticipant

@@ -24,7 +24,7 @@ from hub.domain.errors import (
 )
 from hub.domain.hearings import HearingStatus
 from hub.domain.offices import path_in_scope
-from hub.services import auth, hearings, sessionlog
+from hub.services import admissions, auth, hearings, sessionlog
 from hub.services.access import Actor
 from hub.storage.db import Database
 from hub.storage.tables import HearingRow, OfficeRow, PetitionRow, UserRow
@@ -141,6 +141,12 @@ class LiveGateway:
         """Append an event to the hearing's session log (participant_joined, participant_left,
         participant_dropped, media_started, ...)."""
         raise NotImplementedError
+
+    async def admitted_offices(self, hearing_id: int) -> set[int]:
+        """The offices admitted to the hearing (by a moderator, or by joining admitted) that are
+        still admitted: kept across restarts, cleared by the waiting room, a removal or the
+        hearing's end. This fallback keeps none (the rooms remember admissions themselves)."""
+        return set()
 
     async def set_status(self, principal: Principal, hearing_id: int, status: str) -> str:
         """Start ("live") or end ("ended") a hearing as the principal; returns the new status.
@@ -289,11 +295,18 @@ class DatabaseLiveGateway(LiveGateway):
         user_id: int | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Append an event to the hearing's session log in its own transaction."""
+        """Append an event to the hearing's session log in its own transaction, with what it
+        does to the site's admission (hub.services.admissions)."""
         async with self.db.transaction() as session:
             await sessionlog.append(
                 session, hearing_id, kind, office_id=office_id, user_id=user_id, detail=detail
             )
+            await admissions.follow(session, hearing_id, kind, office_id, detail)
+
+    async def admitted_offices(self, hearing_id: int) -> set[int]:
+        """The offices admitted to the hearing, as the database keeps them."""
+        async with self.db.transaction() as session:
+            return await admissions.admitted_offices(session, hearing_id)
 
     async def set_status(self, principal: Principal, hearing_id: int, status: str) -> str:
         """Start or end a hearing through the hearings service, as the principal's user."""
