@@ -108,7 +108,7 @@ class Revalidator:
         seated: dict[int, list[tuple[Connection, Principal]]] = {}
         for connection in batch:
             if connection.revoked:
-                continue  # revoked meanwhile (by another token of this batch's disconnects)
+                continue  # revoked meanwhile (while one before it was being cut)
             outcome = outcomes[connection.token]
             if isinstance(outcome, DomainError):
                 await self._revoke(connection, outcome.code, outcome.message)

@@ -202,26 +202,13 @@ def session_key(token: str) -> str:
     return _token_hash(token)
 
 
-async def join_issuer(session: AsyncSession, claims: JoinClaims) -> UserRow | None:
-    """The user who issued a join token, still active and, when the token names the sign-in
-    it was issued from, still signed in with it; Unauthorized otherwise. A join token lives
-    no longer than its issuer's sign-in: signing out revokes the tokens issued with it."""
-    if claims.user_id is None:
-        return None
-    user = await session.get(UserRow, claims.user_id)
-    if user is None or not user.active:
-        return check_join_issuer(claims, user, None)
-    row = None
-    if claims.issuer_session is not None:
-        row = await session.get(SessionRow, claims.issuer_session)
-    return check_join_issuer(claims, user, row)
-
-
 def check_join_issuer(
     claims: JoinClaims, user: UserRow | None, issuer_session: SessionRow | None
 ) -> UserRow | None:
-    """join_issuer's decision once its rows are loaded (the user claims.user_id names, the
-    session row claims.issuer_session names): the issuer, or Unauthorized naming why not."""
+    """The user who issued a join token (`user`: the row claims.user_id names), still active
+    and, when the token names the sign-in it was issued from (`issuer_session`: that row, if
+    it still exists), still signed in with it; Unauthorized otherwise. A join token lives no
+    longer than its issuer's sign-in: signing out revokes the tokens issued with it."""
     if claims.user_id is None:
         return None
     if user is None or not user.active:
