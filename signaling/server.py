@@ -23,7 +23,7 @@ from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, DomainError, Unauthorized
 from hub.services.ice_servers import client_ice_servers, client_identity
-from hub.services.live import LiveGateway, Principal
+from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.backend import MediaBackend, MediaParticipant, MediaRoom
 from rooms.channel import LocalChannel, RedisChannel, node_address
@@ -277,22 +277,29 @@ class SignalingServer:
             # A server-side disconnect: Socket.IO clients do not reconnect by themselves.
             await self.sio.disconnect(session.sid, ignore_queue=True)
 
-    async def _reseat(self, session: Connection, principal: Principal) -> None:
+    async def _reseat(
+        self,
+        session: Connection,
+        principal: Principal,
+        hearing_id: int,
+        outcome: HearingAccess | DomainError,
+    ) -> None:
         """Revalidation: the token still holds; does the seat in the hearing? (The office may
-        have been taken off the hearing's sites.)"""
+        have been taken off the hearing's sites.) `outcome` is the gateway's admit() answer
+        for hearing_id, asked before this connection's lock was taken: a connection that has
+        left that hearing meanwhile is left alone (the next pass sees its new seat)."""
         async with session.lock:
             room, participant = session.room, session.participant
             if room is None or participant is None or session.revoked:
                 return
-            try:
-                access = await self.gateway.admit(principal, room.hearing_id)
-            except Conflict:
-                return  # ended or cancelled: status_changed closes the room
-            except DomainError as exc:
-                refused = exc
-            else:
-                session.seat = seat_of(principal, access)
+            if room.hearing_id != hearing_id:
                 return
+            if isinstance(outcome, Conflict):
+                return  # ended or cancelled: status_changed closes the room
+            if not isinstance(outcome, DomainError):
+                session.seat = seat_of(principal, outcome)
+                return
+            refused = outcome
             logger.info(
                 "hearing %s: participant %s no longer admissible: %s",
                 room.hearing_id,
@@ -505,10 +512,9 @@ class SignalingServer:
             user_id=principal.user_id,
             emit=emit,
         )
+        live = access.status == "live"
         if not hearing_roles.starts_admitted(
-            seat,
-            live=access.status == "live",
-            admitted_before=principal.office_id in room.admitted_offices,
+            seat, live=live, admitted_before=live and await self._admitted_before(room, principal)
         ):
             participant.state = "waiting"
         # Registered before the first await, so that the room's hooks find this connection,
@@ -548,6 +554,21 @@ class SignalingServer:
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
         return out
+
+    async def _admitted_before(self, room: MediaRoom, principal: Principal) -> bool:
+        """Whether the principal's office was admitted to the hearing and still is: as this
+        node's room remembers it, else as the database keeps it (admissions outlive a restart
+        of the hub, of a node or of a media worker, and are shared by every node)."""
+        if principal.office_id in room.admitted_offices:
+            return True
+        try:
+            return principal.office_id in await self.gateway.admitted_offices(room.hearing_id)
+        except Exception:
+            # The database is away: the site waits for a moderator rather than not joining.
+            logger.warning(
+                "hearing %s: could not read its admissions", room.hearing_id, exc_info=True
+            )
+            return False
 
     async def _undo_join(
         self, session: Connection, room: MediaRoom, participant: MediaParticipant

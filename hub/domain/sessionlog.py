@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class LogKind(enum.StrEnum):
@@ -27,3 +28,17 @@ class LogKind(enum.StrEnum):
     PETITION_UNLINKED = "petition_unlinked"
     NOTE = "note"
     MINUTES = "minutes"
+
+
+def admission_change(kind: str, detail: dict[str, Any] | None) -> bool | None:
+    """What a live hearing's log entry about a site does to its office's admission: True when
+    the office is now admitted (a moderator admitted it, or it joined admitted), False when it
+    must wait for a moderator again (sent to the waiting room, removed, its grounds revoked),
+    None when the entry leaves it as it was (a leave or a drop keeps it: the site comes back)."""
+    if kind == LogKind.PARTICIPANT_ADMITTED:
+        return True
+    if kind == LogKind.PARTICIPANT_JOINED:
+        return True if (detail or {}).get("state") == "admitted" else None
+    if kind in (LogKind.PARTICIPANT_SENT_TO_WAITING, LogKind.PARTICIPANT_REMOVED):
+        return False
+    return None

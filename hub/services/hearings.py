@@ -19,7 +19,7 @@ from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus, check_
 from hub.domain.offices import path_in_scope
 from hub.domain.sessionlog import LogKind
 from hub.domain.users import Action, Role
-from hub.services import petitions, sessionlog
+from hub.services import admissions, petitions, sessionlog
 from hub.services.access import Actor
 from hub.services.auth import JoinClaims, issue_join_token
 from hub.services.scope import in_subtree
@@ -412,6 +412,8 @@ async def set_status(
         row.started_at = now()
     elif target is HearingStatus.ENDED:
         row.ended_at = now()
+    if target in (HearingStatus.ENDED, HearingStatus.CANCELLED):
+        await admissions.clear(session, row.id)
     await sessionlog.append(
         session,
         row.id,
