@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -22,6 +23,7 @@ from aiohttp import web
 from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.sessionlog import LogKind
 from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
@@ -204,10 +206,30 @@ class SignalingServer:
             return
         self._shut_down = True
         await self.revalidator.close()
+        # Every site in a hearing drops with the hub: logged as such, so that its return after
+        # the restart is logged with the outage (hub.domain.sessionlog.restoration).
+        for session in list(self._sessions.values()):
+            participant, room = session.participant, session.room
+            if participant is None or room is None:
+                continue
+            with contextlib.suppress(Exception):
+                await self.gateway.record(
+                    room.hearing_id,
+                    LogKind.PARTICIPANT_DROPPED,
+                    office_id=participant.office_id,
+                    user_id=participant.user_id,
+                    detail={
+                        "participant_id": participant.id,
+                        "reason": "hub_stopped",
+                        "at": time.time(),
+                    },
+                )
         await self.rooms.close()
         for sid in list(self._sessions):
             try:
-                await self.sio.disconnect(sid, ignore_queue=True)
+                # Not a Socket.IO disconnect: browsers, kiosks and site agents reconnect and
+                # join again by themselves once a hub answers (their admission is kept).
+                await socketio_internals.close_transport(self.sio, sid)
             except Exception:
                 logger.debug("disconnect of %s failed during shutdown", sid, exc_info=True)
         self._sessions.clear()
@@ -431,7 +453,12 @@ class SignalingServer:
         session.unseat()
         # The room's "left" hook (_on_room_state) does the rest of the bookkeeping, and the
         # room manager closes the room when this was its last participant.
-        await room.leave(participant.id, reason, by=by)
+        try:
+            await room.leave(participant.id, reason, by=by)
+        except RoomClosed:
+            # Its worker closed the room first (the hub shutting down, the room moved): the
+            # participant is gone with it, which is all a departure asks for.
+            logger.debug("hearing %s: room already closed for %s", room.hearing_id, reason)
 
     async def _on_room_moved(self, room: RemoteRoom) -> None:
         """The room's media worker died: this node's participants are out of it and told to
