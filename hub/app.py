@@ -10,7 +10,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 # Importing the route modules registers their handlers on the registry.
-from hub.api import auth_routes, hearing_routes, office_routes, petition_routes  # noqa: F401
+from hub.api import (  # noqa: F401
+    alert_routes,
+    auth_routes,
+    hearing_routes,
+    office_routes,
+    petition_routes,
+)
 from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, PASSWORDS, SETTINGS
 from hub.api.openapi import build_spec

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.domain.alerts import AlertKind
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 from hub.domain.users import Role
@@ -311,4 +312,29 @@ class SearchAuditEntry(Out):
 
 class SearchAuditList(Out):
     items: list[SearchAuditEntry]
+    total: int
+
+
+# --- connectivity ------------------------------------------------------------------------------
+
+
+class Alert(Out):
+    """A connectivity alert (hub.services.alerts.view)."""
+
+    id: int
+    kind: AlertKind
+    office_id: int
+    office_name: str | None
+    hearing_id: int | None = Field(description="the hearing it was raised during, if any")
+    opened_at: DateTime
+    closed_at: DateTime | None = Field(description="when its condition cleared; null while open")
+    open: bool
+    detail: dict[str, Any] = Field(description="figures and words of the condition")
+    acknowledged_by: int | None = Field(description="the user who acknowledged it first")
+    acknowledged_by_name: str | None
+    acknowledged_at: DateTime | None
+
+
+class AlertList(Out):
+    items: list[Alert]
     total: int
