@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.config import Settings
+from hub.metrics import HubMetrics
 from hub.services.access import Actor
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
@@ -16,6 +17,7 @@ DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
 PASSWORDS = web.AppKey("password_workers", PasswordWorkers)
 NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
+METRICS = web.AppKey("metrics", HubMetrics)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)
