@@ -29,6 +29,8 @@ from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
 from hub.storage.db import Database
+from signaling.link_history import open_link_history
+from signaling.link_monitor import LinkMonitor, setup_link_monitor
 from signaling.metrics_figures import signaling_figures
 from signaling.server import setup_signaling
 
@@ -72,11 +74,14 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sign_in_ctx)
     app.on_startup.append(_freeze_startup_heap)
 
+    # Before signaling: cleanup runs in reverse, so the monitor outlives the rooms' last words.
+    monitor = LinkMonitor.from_settings(settings, open_link_history(settings), database)
+    setup_link_monitor(app, monitor)
     signaling = setup_signaling(
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )
     app[NOTIFIER] = signaling
-    metrics.add_source(signaling_figures(signaling))
+    metrics.add_source(signaling_figures(signaling, monitor))
     setup_metrics(app, metrics)
     return app
 

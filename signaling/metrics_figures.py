@@ -1,19 +1,18 @@
-"""What the signaling side tells GET /metrics (hub.metrics): the operators' board by state and
-grade, and the media backend's rooms, participants and forwarded tracks."""
+"""What the signaling side tells GET /metrics (hub.metrics): the operators' board by state, the
+link grades of the sites this process measures, and the media backend's rooms, participants and
+forwarded tracks."""
 
 from __future__ import annotations
 
-from hub.domain.link_grade import Grade
 from hub.metrics import Figures, FigureSource, site_state
 from rooms.manager import RoomManager
 from rooms.remote import WorkerBackend
+from signaling.link_monitor import LinkMonitor
 from signaling.server import SignalingServer
 
-_GRADES = {str(g): g for g in Grade}
 
-
-def signaling_figures(server: SignalingServer) -> FigureSource:
-    """A figure source reading `server` at every scrape."""
+def signaling_figures(server: SignalingServer, monitor: LinkMonitor) -> FigureSource:
+    """A figure source reading `server` and `monitor` at every scrape."""
 
     async def fill(figures: Figures) -> None:
         # The whole cluster's board when presence is shared through Redis, this process's
@@ -21,9 +20,10 @@ def signaling_figures(server: SignalingServer) -> FigureSource:
         for status in await server.presence.snapshot(""):
             state = site_state(status)
             figures.sites[state] = figures.sites.get(state, 0) + 1
-            grade = _GRADES.get(str(status.get("grade")))
-            if grade is not None and isinstance(status.get("office_id"), int):
-                figures.site_grades[status["office_id"]] = grade
+        # Grades of the sites measured here: each node exports its own (a site's media is on
+        # one node), and Prometheus puts the nodes' series together.
+        for office_id, graded in monitor.grades().items():
+            figures.site_grades[office_id] = graded.grade
         backend = server.rooms
         if isinstance(backend, RoomManager):
             stats = backend.stats()

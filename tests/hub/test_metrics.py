@@ -17,7 +17,9 @@ from hub.api.keys import DATABASE
 from hub.app import create_app
 from hub.config import Settings
 from hub.domain.alerts import AlertDraft, AlertKind
+from hub.domain.link_grade import LinkSample
 from hub.services import alerts
+from signaling.link_monitor import LINK_MONITOR
 from tests.fixtures_hub import HubFactory, HubServer
 from tests.fixtures_net import free_port
 from tests.signaling.live_hub import Client, Rest, agent
@@ -198,3 +200,19 @@ async def test_a_client_off_the_loopback_needs_the_token(hub_on_lan: tuple[str, 
     status, text = await scrape(url, Authorization=f"Bearer {token}")
     assert status == 200
     assert "tcd_event_loop_lag_seconds" in text
+
+
+async def test_the_grades_of_the_sites_measured_here_are_exported(hub_server: HubFactory) -> None:
+    hub = await hub_server()
+    assert hub.app is not None
+    monitor = hub.app[LINK_MONITOR]
+    for _ in range(3):
+        await monitor.measured(2, LinkSample(loss_pct=12.0))
+        await monitor.measured(3, LinkSample(loss_pct=0.5))
+        await monitor.measured(4, LinkSample(rtt_ms=900.0))
+    found = samples((await scrape(hub.url))[1])
+    assert value(found, "tcd_site_grade", office_id="2") == 1
+    assert value(found, "tcd_site_grade", office_id="3") == 0
+    assert value(found, "tcd_site_grade", office_id="4") == 2
+    assert value(found, "tcd_sites_by_grade", grade="poor") == 1
+    assert value(found, "tcd_sites_by_grade", grade="unknown") == 0
