@@ -62,7 +62,8 @@ async def open_alert(session: AsyncSession, draft: AlertDraft) -> tuple[AlertRow
             row.hearing_id,
             LogKind.CONNECTIVITY,
             office_id=row.office_id,
-            detail={"event": "alert_opened", "alert_id": row.id, "alert": row.kind, **row.detail},
+            # The alert's own keys last: a detail never passes itself off as another event.
+            detail={**row.detail, "event": "alert_opened", "alert_id": row.id, "alert": row.kind},
         )
     log.info("alert %s opened: %s office %s hearing %s", row.id, row.kind, row.office_id,
              row.hearing_id)  # fmt: skip
@@ -95,11 +96,11 @@ async def close_alert(
             LogKind.CONNECTIVITY,
             office_id=row.office_id,
             detail={
+                **(detail or {}),
                 "event": "alert_closed",
                 "alert_id": row.id,
                 "alert": row.kind,
                 "lasted_seconds": seconds,
-                **(detail or {}),
             },
         )
     log.info("alert %s closed: %s office %s", row.id, row.kind, row.office_id)
