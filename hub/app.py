@@ -14,11 +14,20 @@ from hub.api import (  # noqa: F401
     alert_routes,
     auth_routes,
     hearing_routes,
+    link_routes,
     office_routes,
     petition_routes,
 )
 from hub.api.edge import auth_middleware, errors_middleware
-from hub.api.keys import DATABASE, LOGIN_LIMITER, METRICS, NOTIFIER, PASSWORDS, SETTINGS
+from hub.api.keys import (
+    DATABASE,
+    LINK_READER,
+    LOGIN_LIMITER,
+    METRICS,
+    NOTIFIER,
+    PASSWORDS,
+    SETTINGS,
+)
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.api.security import add_security_headers
@@ -77,6 +86,7 @@ def create_app(settings: Settings) -> web.Application:
     # Before signaling: cleanup runs in reverse, so the monitor outlives the rooms' last words.
     monitor = LinkMonitor.from_settings(settings, open_link_history(settings), database)
     setup_link_monitor(app, monitor)
+    app[LINK_READER] = monitor.history
     signaling = setup_signaling(
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )

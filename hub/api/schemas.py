@@ -248,3 +248,7 @@ class AlertFilter(Page):
         ]
         | None
     ) = None
+
+
+class LinkReportQuery(Query):
+    graph: bool = Field(True, description="false: leave the 24-hour series out (the board)")

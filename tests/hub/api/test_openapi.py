@@ -10,7 +10,9 @@ from openapi_spec_validator import validate
 
 from hub.api.keys import DATABASE
 from hub.domain.alerts import AlertDraft, AlertKind
+from hub.domain.link_grade import LinkSample
 from hub.services import alerts
+from signaling.link_monitor import LINK_MONITOR
 from tests.hub.client import (
     PASSWORD,
     Api,
@@ -273,6 +275,17 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     assert check("GET", "/api/v1/alerts", listed)["total"] == 1
     ack = await api.post(f"/api/v1/alerts/{alert_id}/acknowledge", user="operator")
     check("POST", "/api/v1/alerts/{id}/acknowledge", ack)
+    assert hub.server.app is not None
+    monitor = hub.server.app[LINK_MONITOR]
+    samples = [LinkSample(loss_pct=1.0, rtt_ms=30.0, candidate_type="srflx")] * 3
+    for sample in samples:  # HY: test_link_routes counts Văn Lâm's samples
+        hub.run(monitor.measured(hy, sample))
+    report = check(
+        "GET",
+        "/api/v1/offices/{id}/link",
+        await api.get(f"/api/v1/offices/{hy}/link", user=staff),
+    )
+    assert report["grade"] == "good" and report["sparkline"]
 
     # Sign-in and sign-out with a session of this test's own (the shared tokens stay valid).
     login = {"username": "staff.bacgiang", "password": PASSWORD}
