@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> web.Application:
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )
     app[NOTIFIER] = signaling
+    signaling.link_monitor = monitor
     metrics.add_source(signaling_figures(signaling, monitor))
     setup_metrics(app, metrics)
     return app

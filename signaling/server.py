@@ -22,6 +22,7 @@ from aiohttp import web
 from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.link_grade import LinkSample
 from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
@@ -40,6 +41,7 @@ from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
 from signaling import host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
+from signaling.link_monitor import LinkMonitor
 from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
 from signaling.protocol import ProtocolError
 from signaling.revalidation import REVALIDATE_EVERY, Revalidator
@@ -101,6 +103,9 @@ class SignalingServer:
             engineio_logger=False,
         )
         self.board = SiteBoard()
+        # Connectivity (signaling.link_monitor): create_app sets it; every measurement of a
+        # participant's link goes there (history, grade, site_degraded, /metrics' grades).
+        self.link_monitor: LinkMonitor | None = None
         self.presence = open_presence(settings, self.board, self._deliver_site)
         self._sessions: dict[str, Connection] = {}
         self._sids: dict[str, str] = {}  # participant id -> sid
@@ -439,6 +444,8 @@ class SignalingServer:
         if sid is None:
             return
         if change == "left":
+            if self.link_monitor is not None:
+                await self.link_monitor.left(participant.office_id, participant.hearing_id)
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
             if session is not None and session.participant is participant:
@@ -461,6 +468,15 @@ class SignalingServer:
         sid = self._sids.get(participant.id)
         if sid is not None:
             await self._publish_site(self.board.measured(sid, participant.id, quality))
+        if self.link_monitor is not None:
+            try:
+                await self.link_monitor.measured(
+                    participant.office_id,
+                    LinkSample.from_fields(quality.as_dict()),
+                    hearing_id=participant.hearing_id,
+                )
+            except Exception:  # measuring goes on whatever one sample does
+                logger.exception("link of office %s not graded", participant.office_id)
 
     # -- events -----------------------------------------------------------------------------
 
