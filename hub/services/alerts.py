@@ -5,6 +5,7 @@ closed during a hearing is also a connectivity incident in that hearing's sessio
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from hub.services import sessionlog
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
 from hub.storage.paging import page_of
-from hub.storage.tables import AlertRow, OfficeRow, UserRow
+from hub.storage.tables import AlertRow, HearingRow, HearingSiteRow, OfficeRow, UserRow
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,46 @@ async def close_alert(
         )
     log.info("alert %s closed: %s office %s", row.id, row.kind, row.office_id)
     return row
+
+
+async def check_attendance(
+    session: AsyncSession,
+    hearing_id: int,
+    connected: Iterable[int],
+    *,
+    detail: dict[str, Any] | None = None,
+) -> tuple[list[AlertRow], list[AlertRow]]:
+    """At a hearing's start (and again a few minutes in): every invited site (the hearing's
+    sites and its host) not among the `connected` office ids gets a site_not_connected_at_start
+    alert, and one that has connected since has its alert closed. (opened, closed)."""
+    hearing = await session.get(HearingRow, hearing_id)
+    if hearing is None:
+        raise NotFound(f"hearing {hearing_id} not found")
+    sites = (
+        await session.execute(
+            select(HearingSiteRow.office_id).where(HearingSiteRow.hearing_id == hearing_id)
+        )
+    ).scalars()
+    invited = {hearing.host_office_id, *sites}
+    present = set(connected)
+    opened: list[AlertRow] = []
+    closed: list[AlertRow] = []
+    for office_id in sorted(invited):
+        if office_id in present:
+            row = await close_alert(
+                session, AlertKind.SITE_NOT_CONNECTED_AT_START, office_id, hearing_id,
+                detail={"connected": True},
+            )  # fmt: skip
+            if row is not None:
+                closed.append(row)
+        else:
+            draft = AlertDraft(
+                AlertKind.SITE_NOT_CONNECTED_AT_START, office_id, hearing_id, dict(detail or {})
+            )
+            row, new = await open_alert(session, draft)
+            if new:
+                opened.append(row)
+    return opened, closed
 
 
 async def open_alerts_of(session: AsyncSession, office_id: int) -> list[AlertRow]:

@@ -185,3 +185,26 @@ async def test_an_operator_acknowledges_once_and_who_and_when_are_kept(
             await alerts.acknowledge(session, tree.admin, 999_999)
         with pytest.raises(Forbidden, match="leader"):
             await alerts.acknowledge(session, tree.leader_hy, row.id)
+
+
+async def test_invited_sites_not_connected_at_the_start_are_alerted_until_they_connect(
+    db: Database, tree: Tree
+) -> None:
+    hearing_id = await a_hearing(db, tree)  # hosted by TW, inviting HY and BG
+    tw, hy, bg = (tree.office[c].id for c in ("TW", "HY", "BG"))
+    async with db.transaction() as session:
+        opened, closed = await alerts.check_attendance(
+            session, hearing_id, [tw, tree.office["HY.VANLAM"].id], detail={"check": "start"}
+        )
+    assert sorted(r.office_id for r in opened) == sorted([hy, bg]) and closed == []
+    assert all(r.detail == {"check": "start"} for r in opened)
+    async with db.transaction() as session:  # a few minutes in: HY came, BG still missing
+        opened, closed = await alerts.check_attendance(session, hearing_id, [tw, hy])
+    assert opened == [] and [r.office_id for r in closed] == [hy]
+    async with db.transaction() as session:
+        assert [r.kind for r in await alerts.open_alerts_of(session, bg)] == [
+            "site_not_connected_at_start"
+        ]
+        assert await alerts.open_alerts_of(session, hy) == []
+        with pytest.raises(NotFound):
+            await alerts.check_attendance(session, 999_999, [])
