@@ -39,7 +39,7 @@ from rooms.remote import (
 )
 from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
-from signaling import host_controls, protocol, socketio_internals
+from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
 from signaling.link_monitor import LinkMonitor
 from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
@@ -55,7 +55,16 @@ def _room_name(hearing_id: int) -> str:
 
 def worker_flags(settings: Settings) -> list[str]:
     """The media settings a local worker child is started with (it reads no environment)."""
-    flags = ["--media-mode", settings.media_mode, "--capacity", str(settings.media_worker_capacity)]
+    flags = [
+        "--media-mode",
+        settings.media_mode,
+        "--capacity",
+        str(settings.media_worker_capacity),
+        "--log-level",
+        settings.log_level,
+        "--nice",
+        str(settings.media_worker_nice),
+    ]
     for ip in settings.ice_announced_ips:
         flags += ["--announce-ip", ip]
     for url in settings.ice_servers:
@@ -99,6 +108,8 @@ class SignalingServer:
             # Engine.IO hard cap (it closes the connection); the per-event limit below is
             # smaller and answers with an error instead, keeping the connection up.
             max_http_buffer_size=max(4 * settings.max_signaling_message_bytes, 1 << 20),
+            ping_interval=settings.signaling_ping_interval,
+            ping_timeout=settings.signaling_ping_timeout,
             logger=False,
             engineio_logger=False,
         )
@@ -130,6 +141,7 @@ class SignalingServer:
             "mute": self._mute,
             "leave": self._leave,
             **host_controls.handlers(self),
+            **client_stats.handlers(self),
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,

@@ -176,6 +176,7 @@ RECORDED_EVENTS = (
     "hearing_ended",
     "revoked",
     "media_moved",
+    "participant_link",
     "error",
 )
 
@@ -223,6 +224,7 @@ class SiteAgent:
         camera: str | None = None,
         audio: bool = True,
         ice_ips: Sequence[str] | None = None,
+        reconnect: bool = True,
     ) -> None:
         self.hub_url = hub_url
         self.token = token
@@ -236,7 +238,18 @@ class SiteAgent:
         if ice_ips is None:
             ice_ips = ("127.0.0.1",) if _is_loopback_url(hub_url) else ()
         self._ice_ips = tuple(ice_ips)
-        self._sio = socketio.AsyncClient(reconnection=False)
+        # A site whose network drops comes back by itself, as a kiosk does: Socket.IO reconnects
+        # (every 0.5-1 s, each attempt given 3 s) and the agent joins again, its admission kept.
+        self._reconnect = reconnect
+        self._sio = socketio.AsyncClient(
+            reconnection=reconnect,
+            reconnection_delay=0.5,
+            reconnection_delay_max=1.0,
+            request_timeout=3,
+        )
+        self._connected_once = False
+        # Times the socket dropped and came back (the network, a hub restart).
+        self.reconnects = 0
         self._pc: RTCPeerConnection | None = None
         self._video: ReplayVideoTrack | None = None
         self._player: MediaPlayer | None = None
@@ -252,8 +265,10 @@ class SiteAgent:
         for event in RECORDED_EVENTS:
             self._sio.on(event, self._recorder(event))
         self._sio.on("offer", self._on_offer)
+        self._sio.on("connect", self._on_connect)
         self._sio.on("disconnect", self._on_disconnect)
         self._sio.on("media_moved", self._on_media_moved)
+        self._sio.on("media_reset", self._on_media_reset)
         self._rejoin_task: asyncio.Task[None] | None = None
         # Times the hub moved this site's hearing to another media worker and it joined again.
         self.rejoins = 0
@@ -275,8 +290,24 @@ class SiteAgent:
 
         return handler
 
-    async def _on_disconnect(self, *args: Any) -> None:
-        self.closed.set()
+    async def _on_connect(self) -> None:
+        if self._connected_once:
+            # Back after a drop: the hub took us out of the hearing, so join it again.
+            self.reconnects += 1
+            self.events.append(("reconnected", {}))
+            self._schedule_rejoin()
+        self._connected_once = True
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        ours = reason in (
+            socketio.AsyncClient.reason.CLIENT_DISCONNECT,
+            socketio.AsyncClient.reason.SERVER_DISCONNECT,
+        )
+        if ours or not self._reconnect:
+            self.closed.set()
+            return
+        # The network (or the hub) went: Socket.IO is already trying to reconnect.
+        self.events.append(("disconnected", {"reason": str(reason)}))
 
     async def start(self) -> None:
         """Connect, join the hearing and publish; returns once the hub answered."""
@@ -286,9 +317,19 @@ class SiteAgent:
         await self._join_and_publish()
 
     async def _on_media_moved(self, data: dict[str, Any]) -> None:
-        """The hearing's media worker died: join again on the worker the hub places it on
-        (the admission is kept), with a new peer connection."""
+        """The hearing's media worker died: join again with a new peer connection, on the
+        worker the hub places the room on (the admission is kept)."""
         self.events.append(("media_moved", data))
+        self._schedule_rejoin()
+
+    async def _on_media_reset(self, data: dict[str, Any]) -> None:
+        self.events.append(("media_reset", data))
+        if self._reconnect:
+            self._schedule_rejoin()
+        else:
+            self.closed.set()  # a site that does not heal is done
+
+    def _schedule_rejoin(self) -> None:
         if self._rejoin_task is None or self._rejoin_task.done():
             self._rejoin_task = asyncio.get_running_loop().create_task(self._rejoin())
 
@@ -559,6 +600,13 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-audio", action="store_true", help="publish video only")
     parser.add_argument("--seconds", type=float, help="leave after this many seconds")
+    parser.add_argument(
+        "--ice-ip",
+        action="append",
+        default=None,
+        help="gather ICE candidates only on this address (repeatable; default: every address, "
+        "or 127.0.0.1 for a hub on loopback)",
+    )
 
 
 def cmd_site(args: argparse.Namespace) -> int:
@@ -577,6 +625,7 @@ async def site_main(args: argparse.Namespace) -> int:
         test_pattern=args.camera is None,
         audio=not args.no_audio,
         seconds=args.seconds,
+        ice_ips=args.ice_ip,
     )
     print(
         f"sent {stats.sent_video_frames} video frames; received "

@@ -67,6 +67,15 @@ async def lawful_sites(session: AsyncSession, hearing: HearingRow) -> dict[int, 
     return {o.id: o for o in rows.scalars()}
 
 
+async def invited_offices(session: AsyncSession, hearing: HearingRow) -> list[dict[str, Any]]:
+    """The offices expected at a live hearing, the host first, then its lawful sites by place
+    in the tree: [{office_id, name}] (the join page's tiles of sites not connected yet)."""
+    host = await session.get(OfficeRow, hearing.host_office_id)
+    sites = sorted((await lawful_sites(session, hearing)).values(), key=lambda o: o.path)
+    offices = [host, *sites] if host is not None else sites
+    return [{"office_id": o.id, "name": o.name} for o in offices]
+
+
 async def _visible(session: AsyncSession, actor: Actor, hearing_id: int) -> HearingRow:
     row = (
         await session.execute(
