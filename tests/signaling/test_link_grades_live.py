@@ -4,6 +4,7 @@ report and /metrics show it graded (good, on the loopback)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import pytest
@@ -32,11 +33,14 @@ async def test_a_site_in_a_hearing_is_measured_graded_and_exported(
             await lead.start()
             await site.start()
             await lead.call("admit", {"participant_id": site.participant_id})
-            report: dict[str, object] = {}
+            # The site's own figures (client_stats) ride on the hub's next sample.
+            own = {"candidate_type": "host", "sent_width": 640, "quality_limitation": "none"}
+            assert (await site.call("client_stats", own))["ok"] is True
+            report: dict[str, Any] = {}
             # The rooms measure every 3 s; the first interval ends 6 s in.
             for _ in range(60):
                 report = await rest.call(operator, "GET", f"/api/v1/offices/{hy}/link?graph=false")
-                if report["grade"] != "unknown" and int(str(report["samples"])) >= 2:
+                if report["grade"] != "unknown" and int(report["samples"]) >= 2:
                     break
                 await asyncio.sleep(0.5)
             async with session.get(f"{hub.url}/metrics") as response:
@@ -47,6 +51,8 @@ async def test_a_site_in_a_hearing_is_measured_graded_and_exported(
     assert report["grade"] == "good", report
     latest = report["latest"]
     assert isinstance(latest, dict) and latest["bitrate_in_kbps"] > 0
+    kept = [p for p in report["sparkline"] if p["sent_width"] == 640]
+    assert kept, report["sparkline"]  # the client's figure reached the history
     assert report["sparkline"]
     grades = {
         s.labels["office_id"]: s.value
