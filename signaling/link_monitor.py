@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -42,6 +43,10 @@ class LinkMonitor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.history = history
+        # Told every alert this monitor opens or closes, as the API shows it (hub.services.
+        # alerts.view): what puts it on the operators' board as it happens. Set by whoever
+        # delivers to the board; a failing listener is logged.
+        self.on_alert: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self._database = database
         self._thresholds = thresholds
         self._watch = DegradedWatch(degraded_after)
@@ -122,18 +127,32 @@ class LinkMonitor:
     async def _open(self, draft: AlertDraft) -> None:
         try:
             async with self._database.transaction() as session:
-                await alerts.open_alert(session, draft)
+                row, new = await alerts.open_alert(session, draft)
+                view = await alerts.view_of(session, row) if new else None
         except Exception:
             logger.exception("alert %s of office %s not opened", draft.kind, draft.office_id)
+            return
+        await self._announce(view)
 
     async def _close(self, office_id: int, hearing_id: int | None, detail: dict[str, str]) -> None:
         try:
             async with self._database.transaction() as session:
-                await alerts.close_alert(
+                row = await alerts.close_alert(
                     session, AlertKind.SITE_DEGRADED, office_id, hearing_id, detail=detail
                 )
+                view = await alerts.view_of(session, row) if row is not None else None
         except Exception:
             logger.exception("site_degraded alert of office %s not closed", office_id)
+            return
+        await self._announce(view)
+
+    async def _announce(self, view: dict[str, Any] | None) -> None:
+        if view is None or self.on_alert is None:
+            return
+        try:
+            await self.on_alert(view)
+        except Exception:
+            logger.exception("alert %s not announced", view.get("id"))
 
 
 LINK_MONITOR = web.AppKey("tcd_link_monitor", LinkMonitor)

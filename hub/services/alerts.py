@@ -226,6 +226,13 @@ async def acknowledge(session: AsyncSession, actor: Actor, alert_id: int) -> dic
     return view(row, office.name, user.display_name if user is not None else None)
 
 
+async def view_of(session: AsyncSession, row: AlertRow) -> dict[str, Any]:
+    """An alert as the API sends it, its office's and acknowledger's names read."""
+    office = await session.get(OfficeRow, row.office_id)
+    user = await session.get(UserRow, row.acknowledged_by) if row.acknowledged_by else None
+    return view(row, office.name if office else None, user.display_name if user else None)
+
+
 def view(row: AlertRow, office_name: str | None, ack_name: str | None) -> dict[str, Any]:
     """An alert as the API sends it."""
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from hub.domain.link_grade import Grade, LinkSample
 from hub.services import alerts, hearings, sessionlog
 from hub.storage.db import Database
 from hub.storage.migrate import upgrade
-from signaling.link_history import MemoryLinkHistory
+from signaling.link_history import LinkHistory, MemoryLinkHistory, RedisLinkHistory
 from signaling.link_monitor import LinkMonitor
 from tests.hub.client import VN
 from tests.hub.storage.conftest import Tree, build_tree
@@ -52,13 +53,32 @@ def lossy(loss: float) -> LinkSample:
     return LinkSample.from_fields({"rtt_ms": 40.0, "loss_pct": loss, "bitrate_kbps": 800.0})
 
 
+@pytest.fixture(params=["memory", "redis"])
+async def history(request: pytest.FixtureRequest) -> AsyncIterator[LinkHistory]:
+    store: LinkHistory = (
+        MemoryLinkHistory()
+        if request.param == "memory"
+        else RedisLinkHistory(request.getfixturevalue("redis_url"))
+    )
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def test_twelve_percent_loss_grades_poor_opens_degraded_and_recovery_closes_it(
-    db: Database,
+    db: Database, history: LinkHistory
 ) -> None:
     tree = await build_tree(db)
     hearing_id = await a_hearing(db, tree)
     hy = tree.office["HY"].id
-    monitor = LinkMonitor.from_settings(Settings(alert_degraded_seconds=9), MemoryLinkHistory(), db)
+    monitor = LinkMonitor.from_settings(Settings(alert_degraded_seconds=9), history, db)
+    told: list[dict[str, Any]] = []
+
+    async def announce(view: dict[str, Any]) -> None:
+        told.append(view)
+
+    monitor.on_alert = announce
     graded = [await monitor.measured(hy, lossy(0.0), hearing_id=hearing_id, at=T0)]
     for i, loss in enumerate([12.4, 9.1, 13.8, 11.5, 14.2, 12.0], start=1):
         graded.append(await monitor.measured(hy, lossy(loss), hearing_id=hearing_id, at=T0 + 3 * i))
@@ -72,6 +92,9 @@ async def test_twelve_percent_loss_grades_poor_opens_degraded_and_recovery_close
     assert alert.detail["grade"] == "poor" and alert.detail["seconds"] >= 9
     assert "recent packet loss" in alert.detail["reasons"][0]
 
+    assert [(v["kind"], v["open"], v["office_name"]) for v in told] == [
+        ("site_degraded", True, tree.office["HY"].name)
+    ]
     for i in range(7, 10):  # the loss goes away: good after two clean samples
         await monitor.measured(hy, lossy(0.0), hearing_id=hearing_id, at=T0 + 3 * i)
     async with db.transaction() as session:
@@ -81,6 +104,7 @@ async def test_twelve_percent_loss_grades_poor_opens_degraded_and_recovery_close
         "alert_opened",
         "alert_closed",
     ]
+    assert [v["open"] for v in told] == [True, False]
     kept = await monitor.history.since(hy, 0)
     assert [s.loss_pct for _, s in kept][:3] == [0.0, 12.4, 9.1]
 
