@@ -42,6 +42,8 @@ async def hub_url(network: SiteNetwork, tmp_path: Path) -> AsyncIterator[str]:
         data_dir=tmp_path / "hub",
         secret_key="tcd-hub-test-secret",
         ice_announced_ips=(network.host_ip,),
+        # A few samples of poor raise site_degraded here (30 s by default).
+        alert_degraded_seconds=4,
     )
     settings.data_dir.mkdir(parents=True)
     await upgrade(settings)
@@ -119,11 +121,29 @@ async def test_twelve_percent_loss_turns_a_sites_grade_from_good_to_poor(
                 before = await grade_becomes(rest, operator, hy, "good", 30)
                 network.loss(12)
                 lossy = await grade_becomes(rest, operator, hy, "poor", 40)
+                alerts = f"/api/v1/alerts?hearing={hid}&kind=site_degraded"
+                raised: list[dict[str, object]] = []
+                for _ in range(60):
+                    raised = (await rest.call(operator, "GET", f"{alerts}&open=true"))["items"]
+                    if raised:
+                        break
+                    await asyncio.sleep(0.5)
                 network.loss(0)
                 after = await grade_becomes(rest, operator, hy, "good", 40)
                 report = await rest.call(operator, "GET", f"/api/v1/offices/{hy}/link")
+                await asyncio.sleep(0.5)  # the close is written right after the good grade
+                cleared = (await rest.call(operator, "GET", f"{alerts}&open=false"))["items"]
+                still = (await rest.call(operator, "GET", f"{alerts}&open=true"))["items"]
+                log = await rest.log(leader, hid)
         finally:
             await chair.close()
+    # Poor for longer than the setting: an alert for the site in this hearing, closed once it
+    # recovered, both in the hearing's log as connectivity incidents.
+    # (A spell of 12 % loss may read good for a moment, closing one alert and opening another.)
+    assert [a["office_id"] for a in raised] == [hy], raised
+    assert raised[0]["id"] in [a["id"] for a in cleared] and still == []
+    incidents = [e["detail"]["event"] for e in log if e["kind"] == "connectivity"]
+    assert incidents.count("alert_opened") == incidents.count("alert_closed") == len(cleared)
     print(f"\ngrades: before {before}, with 12 % loss {lossy}, after {after}")
     losses = [p["loss_pct"] for p in report["sparkline"] if p["loss_pct"] is not None]
     assert max(losses) >= 8.0, losses  # the loss shows in the 15-minute series too
