@@ -156,6 +156,9 @@ class InboundFigures(_In):
     fps: _Fps | None = None
 
 
+DeviceState = Literal["ok", "missing", "blocked"]
+
+
 class ClientStatsIn(_In):
     """client_stats {sent_width, ..., inbound}: a site's own figures from its getStats(), every
     few seconds while joined (signaling.client_stats). Every field may be null or absent."""
@@ -169,6 +172,10 @@ class ClientStatsIn(_In):
     available_outgoing_kbps: _Kbps | None = None
     # participant id -> what this site receives from it.
     inbound: Annotated[dict[_ParticipantId, InboundFigures], Field(max_length=MAX_INBOUND)] = {}
+    # Whether the browser gave the page its camera and microphone: ok, missing (none, busy,
+    # unusable) or blocked (permission refused, or not a secure context).
+    camera: DeviceState | None = None
+    microphone: DeviceState | None = None
 
 
 INCOMING: dict[str, type[_In]] = {
@@ -439,6 +446,8 @@ class ClientFiguresOut(_Out):
     candidate_type: str | None = None
     available_outgoing_kbps: float | None = None
     inbound: dict[str, InboundFiguresOut] = {}
+    camera: str | None = None
+    microphone: str | None = None
 
 
 class SiteStatusOut(_Out):

@@ -101,6 +101,8 @@ export class HearingClient extends EventTarget {
     this.statsIntervalMs = statsIntervalMs;
     /** The last figures sent to the hub (client_stats), null before the first. */
     this.lastStats = null;
+    /** {camera, microphone}: "ok", "missing" or "blocked", once local media was asked for. */
+    this.devices = {};
 
     this.state = "idle";
     this.participantId = null;
@@ -282,6 +284,7 @@ export class HearingClient extends EventTarget {
       }
     }
     this.timings.mediaReady = performance.now();
+    this.devices = deviceStates(this.media, this.localStream, error);
     this._applyLocalMute();
     this._emit("localstream", { stream: this.localStream, error: this.localStream ? null : error });
   }
@@ -745,7 +748,10 @@ export class HearingClient extends EventTarget {
     if (this._statsBusy || !pc || this.state !== "joined" || !this._answered) return;
     this._statsBusy = true;
     try {
-      const figures = readFigures(await pc.getStats(), this._trackOwners(), this._inboundCounters);
+      const figures = {
+        ...readFigures(await pc.getStats(), this._trackOwners(), this._inboundCounters),
+        ...this.devices,
+      };
       if (pc !== this._pc || this.state !== "joined") return;
       this.lastStats = figures;
       this._emit("stats", { figures });
@@ -919,4 +925,20 @@ export function readFigures(report, owners, counters) {
 
 function sameTracks(a, b) {
   return a.length === b.length && a.every((track) => b.includes(track));
+}
+
+/**
+ * Whether the page got the camera and microphone it asked for: "ok", "blocked" (permission
+ * refused, or no secure context) or "missing" (none, busy or unusable); absent when not asked.
+ * Sent with client_stats: operators get a media_device_missing alert.
+ */
+function deviceStates(asked, stream, error) {
+  const why = ["NotAllowedError", "SecurityError"].includes(error?.name) ? "blocked" : "missing";
+  const states = {};
+  for (const [kind, name] of [["video", "camera"], ["audio", "microphone"]]) {
+    if (!asked?.[kind]) continue;
+    const live = (stream?.getTracks() ?? []).some((t) => t.kind === kind && t.readyState === "live");
+    states[name] = live ? "ok" : navigator.mediaDevices ? why : "blocked";
+  }
+  return states;
 }
