@@ -210,6 +210,9 @@ WALK_ABOVE = 2000
 # about 15 ms on two million petitions.
 COUNT_UP_TO = 200
 WALK_ROWS = 10_000
+# A text search matching at most this many petitions (by the planner's guess of its rarest
+# word) gathers them all from the text index and sorts them, rather than walk the date index.
+SORT_UP_TO = 20_000
 # How many pages' worth of matches the first month window of such a walk should hold, going by
 # the average per month; a window that turns out short is widened fourfold.
 WINDOW_PAGES = 2.0
@@ -448,6 +451,7 @@ async def _sql_search(
             offset=query.offset,
             cap=COUNT_UP_TO,
             walk_rows=WALK_ROWS,
+            sort_up_to=SORT_UP_TO,
         )
         return Found(*walked)
     if session.bind.dialect.name == "postgresql":
