@@ -365,7 +365,12 @@ async def _bench(options: Options, settings: Settings, database: str) -> dict[st
         # The database server's, when it runs here (its processes serving the hub's
         # connections), and the load generator's own: on two cores all three share them.
         **(
-            {"database_cpu_ms_per_request": round(1000 * database_cpu / max(1, len(timings)), 2)}
+            {
+                "database_cpu_ms_per_request": round(
+                    1000 * database_cpu[0] / max(1, len(timings)), 2
+                ),
+                "database_processes_ended": database_cpu[1],
+            }
             if database_cpu is not None
             else {}
         ),
@@ -397,13 +402,17 @@ async def _database_cpu(database_url: str) -> dict[int, float] | None:
         return None
 
 
-def _cpu_spent(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
-    """CPU the database's processes spent between two readings; a process that began in
-    between counts from zero. One that ended in between is lost, so none may have (the hub's
-    pool keeps its connections open; a lost one would make the figure too low)."""
-    if before is None or after is None or not set(before) <= set(after):
+def _cpu_spent(
+    before: dict[int, float] | None, after: dict[int, float] | None
+) -> tuple[float, int] | None:
+    """CPU the database's processes spent between two readings (a process that began in
+    between counts from zero), and how many ended in between: their CPU is not in the figure,
+    which is then too low (the hub's pool closes connections beyond its size as they come
+    back)."""
+    if before is None or after is None:
         return None
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    spent = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return spent, len(set(before) - set(after))
 
 
 async def _serve(data_dir: Path, database_url: str, *, statements: bool = False) -> None:

@@ -39,11 +39,12 @@ class _Shape:
 
 
 class StatementStats:
-    """Per-shape timings of the statements an engine runs, and its checkouts and commits."""
+    """Per-shape timings of the statements an engine runs, and its connections opened,
+    checkouts and commits."""
 
     def __init__(self) -> None:
         self.shapes: dict[str, _Shape] = {}
-        self.events = {"checkouts": 0, "begins": 0, "commits": 0, "rollbacks": 0}
+        self.events = {"connects": 0, "checkouts": 0, "begins": 0, "commits": 0, "rollbacks": 0}
         # Answered HTTP requests, counted by the caller (the bench's middleware).
         self.requests = 0
 
@@ -64,6 +65,7 @@ class StatementStats:
             one.times_ms.append((time.perf_counter() - context._bench_started) * 1000)
             one.rows += max(0, int(getattr(cursor, "rowcount", 0) or 0))
 
+        event.listen(engine.pool, "connect", self._counter("connects"))
         event.listen(engine.pool, "checkout", self._counter("checkouts"))
         event.listen(engine, "begin", self._counter("begins"))
         event.listen(engine, "commit", self._counter("commits"))
