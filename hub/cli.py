@@ -7,10 +7,17 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from hub.config import Settings, SettingsError, parse_port_range, settings_from_env
+from hub.config import (
+    Settings,
+    SettingsError,
+    default_media_workers,
+    parse_port_range,
+    settings_from_env,
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -49,6 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
 
     settings = _settings(args)
+    if args.media_workers is None and "TCD_MEDIA_WORKERS" not in os.environ:
+        settings = settings.with_overrides(media_workers=default_media_workers())
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -190,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--media-workers",
         type=int,
-        help="media worker processes to start (default 0: media in-process)",
+        help="media worker processes to start (default: one per core; 0: media in the serving "
+        "process, for development) (TCD_MEDIA_WORKERS)",
     )
     serve.add_argument(
         "--remote-media-workers",

@@ -70,6 +70,12 @@ class Settings:
     # Behind a TLS-terminating proxy: believe its X-Forwarded-Proto about the browser's scheme
     # (Secure cookies, HSTS). Off by default, since a direct client could send the header too.
     trust_proxy: bool = False
+    # Engine.IO heartbeat: the hub pings every socket this often and drops one that has not
+    # answered within the timeout, so a site whose network dies is seen gone within their sum
+    # (3 s, plus a little; Engine.IO's own 25 + 20 s left a dead site "online" for up to 45 s).
+    # Browsers learn both in the handshake and give up on a silent hub as fast, then reconnect.
+    signaling_ping_interval: float = 1.5
+    signaling_ping_timeout: float = 1.5
     max_signaling_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024
     log_level: str = "INFO"
@@ -77,12 +83,19 @@ class Settings:
     # decode-and-re-encode relay, kept only as the benchmark's baseline.
     media_mode: str = "passthrough"
     # Media worker processes `serve` starts (0: rooms in the serving process, as in unit tests;
-    # the CLI's default is one per core). media_remote: also use workers registered in Redis
-    # (`tcd-hub media-worker --redis-url`), placing rooms on any of them.
+    # `tcd-hub serve`'s default is one per core, default_media_workers()). media_remote: also use
+    # workers registered in Redis (`tcd-hub media-worker --redis-url`), placing rooms on any.
     media_workers: int = 0
     media_remote: bool = False
     # Participants a worker takes (placement compares each worker's load against it).
     media_worker_capacity: int = 200
+    # The nice value a media worker moves itself to (-20..19; 0 leaves it alone). Below the
+    # serving process's 0 the scheduler gives media first call on the CPU, so a storm on the
+    # records side (sign-ins, searches, the database) takes what the hearings leave over: on two
+    # cores, bench mixed's lowest frame rate during a storm went from 26 fps at 0 to 29.4 at
+    # -10. Going below 0 needs CAP_SYS_NICE (root, or docker's cap_add: SYS_NICE); without it
+    # the worker says so once and runs at its inherited value.
+    media_worker_nice: int = -10
 
     @property
     def effective_database_url(self) -> str:
@@ -117,6 +130,15 @@ class Settings:
             raise SettingsError(
                 f"presence_ttl_seconds must be at least 1, not {self.presence_ttl_seconds}"
             )
+        for name in ("signaling_ping_interval", "signaling_ping_timeout"):
+            if not 0.5 <= getattr(self, name) <= 120:  # (NaN too)
+                raise SettingsError(f"{name} must be 0.5 to 120 seconds, not {getattr(self, name)}")
+        if not -20 <= self.media_worker_nice <= 19:
+            raise SettingsError(
+                f"media_worker_nice must be a nice value, -20 to 19, not {self.media_worker_nice}"
+            )
+        if self.media_workers < 0:
+            raise SettingsError(f"media_workers must be 0 or more, not {self.media_workers}")
         for name in ("turn_port", "turn_tls_port"):
             value = getattr(self, name)
             if not 1 <= value <= 65535:
@@ -148,6 +170,14 @@ def parse_port_range(value: str, name: str = "TCD_ICE_UDP_PORTS") -> tuple[int, 
     return ports
 
 
+def default_media_workers() -> int:
+    """`tcd-hub serve`'s media workers when none are asked for: one per core it may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from TCD_* environment variables (the one place that reads them)."""
     env = os.environ if env is None else env
@@ -163,14 +193,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["database_url"] = env["TCD_DATABASE_URL"]
     if "TCD_REDIS_URL" in env:
         kwargs["redis_url"] = env["TCD_REDIS_URL"]
-    if "TCD_PRESENCE_TTL_SECONDS" in env:
-        try:
-            kwargs["presence_ttl_seconds"] = float(env["TCD_PRESENCE_TTL_SECONDS"])
-        except ValueError:
-            raise SettingsError(
-                "TCD_PRESENCE_TTL_SECONDS: expected seconds such as 15, not "
-                f"{env['TCD_PRESENCE_TTL_SECONDS']!r}"
-            ) from None
+    for name in ("presence_ttl_seconds", "signaling_ping_interval", "signaling_ping_timeout"):
+        variable = f"TCD_{name.upper()}"
+        if variable in env:
+            try:
+                kwargs[name] = float(env[variable])
+            except ValueError:
+                raise SettingsError(
+                    f"{variable}: expected seconds such as 15, not {env[variable]!r}"
+                ) from None
     if "TCD_SECRET_KEY" in env:
         kwargs["secret_key"] = env["TCD_SECRET_KEY"]
     if "TCD_ICE_ANNOUNCED_IPS" in env:
@@ -197,12 +228,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
     if "TCD_MEDIA_REMOTE" in env:
         kwargs["media_remote"] = env["TCD_MEDIA_REMOTE"].lower() in ("1", "true", "yes")
-    # Media stays in the serving process unless asked for (TCD_MEDIA_WORKERS, --media-workers):
-    # on workers, bench sfu still shows sites receiving a fraction of the frames they do
-    # in-process (issue 8, not yet diagnosed), so one worker per core is not the default yet.
     for name in (
         "media_workers",
         "media_worker_capacity",
+        "media_worker_nice",
         "turn_port",
         "turn_tls_port",
         "turn_ttl_seconds",

@@ -397,7 +397,9 @@ def restrict_host_candidates(
             _original: Any = original,
             _connection: aioice.Connection = connection,
         ) -> list[Any]:
-            chosen = ips or addresses
+            # No addresses at all is aioice's relay transport policy (host candidates are not
+            # used): the announced ones must not bring them back.
+            chosen = (ips or addresses) if addresses else []
             if udp_ports is None:
                 return list(await _original(component=component, addresses=chosen, timeout=timeout))
             return await _ranged_component_candidates(

@@ -9,7 +9,7 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 # How often a room measures its participants (operators get a site_status each time).
-QUALITY_INTERVAL = 3.0
+QUALITY_INTERVAL = 2.0
 
 
 @dataclass(frozen=True)

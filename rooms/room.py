@@ -43,6 +43,14 @@ async def ignore_state(_participant: Participant, _change: str) -> None:
     """The default StateHook: nobody is told."""
 
 
+# Quality samples in a row with nothing received before a site counts as dropped (with the
+# interval of rooms.quality: 4-6 s after its last packet).
+MEDIA_LOST_AFTER = 2
+# The same for an admitted site never heard from at all (its connection never came up: UDP
+# blocked, say); its first join and ICE take a second or two, over a relay a few more.
+NEVER_CONNECTED_AFTER = 5
+
+
 async def ignore_quality(_participant: Participant, _quality: Quality) -> None:
     """The default QualityHook: nobody is told."""
 
@@ -78,6 +86,8 @@ class Room:
         # Offices a moderator admitted while the hearing was live: they rejoin without waiting.
         # Owned by the RoomManager so it outlives a room that emptied after a network drop.
         self.admitted_offices = admitted_offices if admitted_offices is not None else set()
+        # Participant id -> quality samples in a row in which the hub received nothing at all.
+        self._silent: dict[str, int] = {}
         self._broadcast = broadcast
         self._on_state = on_state
         self._on_quality = on_quality
@@ -255,6 +265,7 @@ class Room:
         if reason in ("removed", "revoked"):
             # Its next join waits for a moderator again.
             self.admitted_offices.discard(participant.office_id)
+        self._silent.pop(participant_id, None)
         await self._record(kind, participant, {"reason": reason}, by=by)
         if self.active_speaker == participant_id:
             self.active_speaker = None
@@ -329,7 +340,7 @@ class Room:
     def _on_failed(self, participant: Participant) -> None:
         if self._ending:
             return
-        self._spawn(self.leave(participant.id, "dropped"))
+        self._spawn(self.media_lost(participant))
 
     def _on_first_frame(self, publication: Publication) -> None:
         participant = self.participants.get(publication.participant_id)
@@ -378,8 +389,57 @@ class Room:
                 except Exception:
                     logger.debug("participant %s: getStats failed", participant.id, exc_info=True)
                     continue
-                if quality is not None and participant.id in self.participants:
-                    await self._on_quality(participant, quality)
+                if quality is None or participant.id not in self.participants:
+                    continue
+                await self._on_quality(participant, quality)
+                if self._media_lost(participant, quality):
+                    await self.media_lost(participant)
+
+    def _media_lost(self, participant: Participant, quality: Quality) -> bool:
+        """Whether an admitted site has sent nothing at all (no media, no RTCP) for
+        MEDIA_LOST_AFTER samples in a row (NEVER_CONNECTED_AFTER if never heard from): its
+        path is gone even if its socket holds (aiortc's consent check gives up after ~30 s)."""
+        if not participant.admitted or quality.bitrate_kbps is None:
+            return False
+        silent = self._silent.get(participant.id)
+        if quality.bitrate_kbps > 0:
+            self._silent[participant.id] = 0
+            if silent is not None and silent > 0:
+                self._link(participant, "connected")
+            return False
+        if silent == 0:
+            # Heard from before, silent now: the others see its tile marked at once.
+            self._link(participant, "reconnecting")
+        # Never heard from since admitted: its connection gets a longer while to come up.
+        start = MEDIA_LOST_AFTER - NEVER_CONNECTED_AFTER
+        self._silent[participant.id] = (start if silent is None else silent) + 1
+        return self._silent[participant.id] >= MEDIA_LOST_AFTER
+
+    def _link(self, participant: Participant, state: str) -> None:
+        self._spawn(
+            self._broadcast(
+                "participant_link", {"participant_id": participant.id, "state": state}, None
+            )
+        )
+
+    async def media_lost(self, participant: Participant) -> None:
+        """A site's media path is gone: the others see it drop at once instead of a frozen
+        tile, and it is told to join again with a new peer connection (aiortc has no ICE
+        restart) once it is out, so that its new join finds its socket free."""
+        if participant.id not in self.participants:
+            return
+        logger.info(
+            "hearing %s: participant %s lost its media path", self.hearing_id, participant.id
+        )
+        await self.leave(participant.id, "dropped")
+        try:
+            await participant.emit(
+                "media_reset", {"hearing_id": self.hearing_id, "reason": "media_lost"}
+            )
+        except Exception:  # its socket is gone too: it rejoins once that is back
+            logger.info(
+                "hearing %s: could not tell %s", self.hearing_id, participant.id, exc_info=True
+            )
 
     async def _record(
         self,

@@ -323,6 +323,29 @@ class MediaWorker:
         await self.channel.close()
 
 
+def move_to_nice(target: int) -> bool:
+    """Move this thread (and the threads it starts later) to nice value `target`; whether it
+    got there. Lowering the value needs CAP_SYS_NICE or an RLIMIT_NICE of at least 20 - target
+    (docker: `ulimits: nice: 30` for -10): without either, say so and carry on."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if target == 0 or target == current:  # 0: leave it as inherited
+        return True
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, target)
+    except PermissionError:
+        logger.warning(
+            "media worker: not allowed to move to nice %s (from %s): media competes with the "
+            "records side for the CPU as equals (allow it with CAP_SYS_NICE or RLIMIT_NICE %s; "
+            "docker: ulimits nice: %s; or set TCD_MEDIA_WORKER_NICE=0)",
+            target,
+            current,
+            20 - target,
+            20 - target,
+        )
+        return False
+    return True
+
+
 async def _parent_gone(parent_pid: int) -> None:
     """Returns once the process that spawned this one is gone (we were re-parented)."""
     while os.getppid() == parent_pid:  # noqa: ASYNC110 (no event tells a process this)
@@ -377,6 +400,14 @@ def add_media_worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker-id", help="unique name (default: host name and process id)")
     parser.add_argument("--capacity", type=int, default=None, help="participants it takes")
     parser.add_argument("--media-mode", choices=["passthrough", "mediarelay"], default=None)
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (TCD_LOG_LEVEL)")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=None,
+        help="nice value to move to, -20..19 (TCD_MEDIA_WORKER_NICE; default -10: media before "
+        "the records side on a shared machine; needs CAP_SYS_NICE below the current value)",
+    )
     parser.add_argument("--parent-pid", type=int, help="(used by serve) exit when it dies")
     parser.set_defaults(func=cmd_media_worker)
 
@@ -391,16 +422,24 @@ def cmd_media_worker(args: argparse.Namespace) -> int:
         "ice_announced_ips": tuple(args.announce_ip) if args.announce_ip else None,
         "ice_servers": tuple(args.ice_server) if args.ice_server else None,
         "media_worker_capacity": args.capacity,
+        "log_level": args.log_level,
+        "media_worker_nice": args.nice,
     }
     if args.udp_ports:
         try:
             changes["ice_udp_ports"] = parse_port_range(args.udp_ports, "--udp-ports")
         except SettingsError as exc:
             raise SystemExit(str(exc)) from None
-    settings = settings.with_overrides(**changes)
+    try:
+        settings = settings.with_overrides(**changes)
+    except SettingsError as exc:
+        raise SystemExit(f"error: {exc}") from None
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Before the loop and aiortc start their threads: Linux keeps a nice value per thread and
+    # new threads inherit their creator's.
+    move_to_nice(settings.media_worker_nice)
     from signaling.server import media_options
 
     worker_id = args.worker_id or f"{socket.gethostname()}-{os.getpid()}"

@@ -21,6 +21,10 @@ from hub.domain.offices import path_in_scope
 from hub.services.live import Principal
 from rooms.quality import Quality
 
+# A site's own figures (client_stats, every 3 s) older than this are not shown: its browser
+# stopped sending (closed, frozen, cut off) and the figures no longer say anything.
+CLIENT_FIGURES_TTL = 10.0
+
 # A connection in a hearing outranks one that is only connected; admitted outranks waiting.
 _RANK = {None: 0, "waiting": 1, "admitted": 2}
 
@@ -61,6 +65,9 @@ class _Connection:
     participant_id: str | None = None
     state: str | None = None
     quality: Quality | None = None
+    # The site's own figures (signaling.client_stats) and when they came (time.monotonic()).
+    client: dict[str, Any] | None = None
+    client_at: float = 0.0
 
     @property
     def present(self) -> bool:
@@ -144,7 +151,7 @@ class SiteBoard:
         if connection is None:
             return None
         if connection.participant_id != participant_id:
-            connection.quality = None
+            connection.quality = connection.client = None
         connection.hearing_id = hearing_id
         connection.participant_id = participant_id
         connection.state = state
@@ -160,7 +167,7 @@ class SiteBoard:
         if connection is None or connection.participant_id != participant_id:
             return None
         connection.hearing_id = connection.participant_id = connection.state = None
-        connection.quality = None
+        connection.quality = connection.client = None
         connection.order, connection.stamp = self._next(), time.time()
         return self._update(connection.office_id)
 
@@ -171,6 +178,16 @@ class SiteBoard:
             return None
         connection.quality = quality
         return self._update(connection.office_id, measured=connection)
+
+    def client_measured(self, sid: str, participant_id: str, figures: dict[str, Any]) -> bool:
+        """The site's own figures from its browser; kept for the office's next status (the
+        hub's own measurement, every 3 s, carries them), so they add no site_status of their
+        own. False when the connection is not that participant (it left meanwhile)."""
+        connection = self._connections.get(sid)
+        if connection is None or connection.participant_id != participant_id:
+            return False
+        connection.client, connection.client_at = figures, time.monotonic()
+        return True
 
     def snapshot(self, scope_path: str) -> list[dict[str, Any]]:
         """The last status of every office seen by this process within a scope, by office id."""
@@ -212,6 +229,9 @@ class SiteBoard:
         status["since"] = previous["since"] if same else local_iso(now())
         if shown is not None and shown.quality is not None:
             status.update(shown.quality.as_dict())
+        if shown is not None and shown.client is not None:
+            fresh = time.monotonic() - shown.client_at <= CLIENT_FIGURES_TTL
+            status["client"] = shown.client if fresh else None
         office.status = status
         return SiteUpdate(
             dict(status),

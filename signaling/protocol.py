@@ -131,6 +131,46 @@ class EmptyIn(_In):
     """An event without fields: start_hearing, end_hearing, watch_sites, unwatch_sites."""
 
 
+# Bounds of the browser's own figures: wide enough for any real camera and link, narrow enough
+# that a figure outside them is a bug or a forgery, refused by name.
+_Pixels = Annotated[int, Field(ge=0, le=16384)]
+_Fps = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+_Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+_Ms = Annotated[float, Field(ge=0, le=600_000, allow_inf_nan=False)]
+_Kbps = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
+# RTCOutboundRtpStreamStats.qualityLimitationReason and RTCIceCandidateStats.candidateType.
+QualityLimitation = Literal["none", "cpu", "bandwidth", "other"]
+CandidateType = Literal["host", "srflx", "prflx", "relay"]
+# Inbound figures for at most this many other participants per message.
+MAX_INBOUND = 256
+
+
+class InboundFigures(_In):
+    """What a site receives from one other participant (its browser's inbound-rtp stats)."""
+
+    # Packets lost so far (cumulative, audio and video together).
+    packets_lost: Annotated[int, Field(ge=0, le=2**53)] | None = None
+    # Lost in the last interval, % of expected.
+    loss_pct: _Percent | None = None
+    jitter_ms: _Ms | None = None
+    fps: _Fps | None = None
+
+
+class ClientStatsIn(_In):
+    """client_stats {sent_width, ..., inbound}: a site's own figures from its getStats(), every
+    few seconds while joined (signaling.client_stats). Every field may be null or absent."""
+
+    sent_width: _Pixels | None = None
+    sent_height: _Pixels | None = None
+    sent_fps: _Fps | None = None
+    quality_limitation: QualityLimitation | None = None
+    # The local candidate of the selected pair: relay means the site reaches the hub via TURN.
+    candidate_type: CandidateType | None = None
+    available_outgoing_kbps: _Kbps | None = None
+    # participant id -> what this site receives from it.
+    inbound: Annotated[dict[_ParticipantId, InboundFigures], Field(max_length=MAX_INBOUND)] = {}
+
+
 INCOMING: dict[str, type[_In]] = {
     "join": JoinIn,
     "offer": OfferIn,
@@ -150,6 +190,7 @@ INCOMING: dict[str, type[_In]] = {
     # The operator board's first name for watch_sites.
     "monitor_subscribe": EmptyIn,
     "unwatch_sites": EmptyIn,
+    "client_stats": ClientStatsIn,
 }
 
 
@@ -304,6 +345,22 @@ class MediaMovedOut(_Out):
     participant_id: str
 
 
+class MediaResetOut(_Out):
+    """media_reset: the hub heard nothing from this site's peer connection for a few seconds
+    (its path broke while the socket held): join again with a new one (admission is kept)."""
+
+    hearing_id: int
+    reason: str
+
+
+class ParticipantLinkOut(_Out):
+    """participant_link: the hub stopped hearing a site's media (reconnecting) or hears it
+    again (connected); a site silent a little longer is dropped (participant_left)."""
+
+    participant_id: str
+    state: Literal["reconnecting", "connected"]
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -341,6 +398,27 @@ class SpotlightOut(_Out):
     participant_id: str | None
 
 
+class InboundFiguresOut(_Out):
+    """InboundFigures, as operators get them."""
+
+    packets_lost: int | None = None
+    loss_pct: float | None = None
+    jitter_ms: float | None = None
+    fps: float | None = None
+
+
+class ClientFiguresOut(_Out):
+    """A site's own figures (client_stats) as operators get them in site_status.client."""
+
+    sent_width: int | None = None
+    sent_height: int | None = None
+    sent_fps: float | None = None
+    quality_limitation: str | None = None
+    candidate_type: str | None = None
+    available_outgoing_kbps: float | None = None
+    inbound: dict[str, InboundFiguresOut] = {}
+
+
 class SiteStatusOut(_Out):
     """site_status: one office's connection as operators see it."""
 
@@ -357,6 +435,8 @@ class SiteStatusOut(_Out):
     rtt_ms: float | None = None
     loss_pct: float | None = None
     bitrate_kbps: float | None = None
+    # The site's own figures (client_stats), null while it sends none.
+    client: ClientFiguresOut | None = None
 
 
 class WatchSitesAck(_Out):
@@ -385,6 +465,8 @@ OUTGOING: dict[str, type[_Out]] = {
     "now_hearing": NowHearingOut,
     "site_status": SiteStatusOut,
     "media_moved": MediaMovedOut,
+    "media_reset": MediaResetOut,
+    "participant_link": ParticipantLinkOut,
 }
 
 

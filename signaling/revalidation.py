@@ -17,18 +17,22 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from hub.domain.errors import DomainError
-from hub.services.live import LiveGateway, Principal
+from hub.services.live import HearingAccess, LiveGateway, Principal
 from signaling.connection import Connection, rights
 
 logger = logging.getLogger(__name__)
 
 # A revoked sign-in loses its sockets within this many seconds at worst.
 REVALIDATE_EVERY = 2.0
+# Connections re-checked per gateway call (a bounded IN list; a database round trip each).
+BATCH = 500
 # After a pass, wait at least this long before the next one (a burst of pokes is one pass).
 MIN_GAP = 0.1
 
 Revoke = Callable[[Connection, str, str], Awaitable[None]]
-Reseat = Callable[[Connection, Principal], Awaitable[None]]
+# The connection, its principal as re-checked, the hearing its seat was re-checked in (it may
+# have left it meanwhile), and the gateway's answer for that seat.
+Reseat = Callable[[Connection, Principal, int, HearingAccess | DomainError], Awaitable[None]]
 
 
 class Revalidator:
@@ -42,9 +46,11 @@ class Revalidator:
         revoke: Revoke,
         reseat: Reseat,
         every: float = REVALIDATE_EVERY,
+        batch: int = BATCH,
     ) -> None:
         self.gateway = gateway
         self.every = every
+        self.batch = batch
         self._connections = connections
         self._revoke = revoke
         self._reseat = reseat
@@ -81,26 +87,46 @@ class Revalidator:
             await asyncio.sleep(MIN_GAP)
 
     async def check_all(self) -> None:
-        """One pass over every connection, one at a time (the database sees a trickle)."""
-        for connection in list(self._connections()):
-            if not connection.revoked:
-                await self.check(connection)
+        """One pass over every connection, BATCH at a time: one gateway call resolves a batch's
+        tokens, one more per hearing its seated connections sit in (a pass over thousands of
+        sockets is a handful of database round trips, not thousands)."""
+        live = [c for c in list(self._connections()) if not c.revoked]
+        for start in range(0, len(live), self.batch):
+            await self._check_batch(live[start : start + self.batch])
         self.passes += 1
 
-    async def check(self, connection: Connection) -> None:
-        """Re-check one connection: its token, then its seat in a hearing."""
+    async def _check_batch(self, batch: list[Connection]) -> None:
+        """Re-check some connections: their tokens, then their seats in hearings."""
         try:
-            principal = await self.gateway.authenticate(connection.token)
-        except DomainError as exc:
-            await self._revoke(connection, exc.code, exc.message)
-            return
+            outcomes = await self.gateway.authenticate_many([c.token for c in batch])
         except Exception:
-            # The database is away: keep the connection and ask again next time.
-            logger.warning("signaling: could not re-check %s", connection.sid, exc_info=True)
-            return
-        if rights(principal) != rights(connection.principal):
-            await self._revoke(
-                connection, "unauthorized", "your account changed; connect again to go on"
+            # The database is away: keep the connections and ask again next time.
+            logger.warning(
+                "signaling: could not re-check %d connections", len(batch), exc_info=True
             )
             return
-        await self._reseat(connection, principal)
+        seated: dict[int, list[tuple[Connection, Principal]]] = {}
+        for connection in batch:
+            if connection.revoked:
+                continue  # revoked meanwhile (while one before it was being cut)
+            outcome = outcomes[connection.token]
+            if isinstance(outcome, DomainError):
+                await self._revoke(connection, outcome.code, outcome.message)
+            elif rights(outcome) != rights(connection.principal):
+                await self._revoke(
+                    connection, "unauthorized", "your account changed; connect again to go on"
+                )
+            elif connection.room is not None:
+                seated.setdefault(connection.room.hearing_id, []).append((connection, outcome))
+        for hearing_id, pairs in seated.items():
+            try:
+                seats = await self.gateway.admit_many(hearing_id, [p for _c, p in pairs])
+            except Exception:
+                logger.warning(
+                    "signaling: could not re-check the seats in hearing %s",
+                    hearing_id,
+                    exc_info=True,
+                )
+                continue
+            for (connection, principal), seat in zip(pairs, seats, strict=True):
+                await self._reseat(connection, principal, hearing_id, seat)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -22,8 +23,9 @@ from aiohttp import web
 from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.sessionlog import LogKind
 from hub.services.ice_servers import client_ice_servers, client_identity
-from hub.services.live import LiveGateway, Principal
+from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.backend import MediaBackend, MediaParticipant, MediaRoom
 from rooms.channel import LocalChannel, RedisChannel, node_address
@@ -38,7 +40,7 @@ from rooms.remote import (
 )
 from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
-from signaling import host_controls, protocol, socketio_internals
+from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
 from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
 from signaling.protocol import ProtocolError
@@ -53,7 +55,16 @@ def _room_name(hearing_id: int) -> str:
 
 def worker_flags(settings: Settings) -> list[str]:
     """The media settings a local worker child is started with (it reads no environment)."""
-    flags = ["--media-mode", settings.media_mode, "--capacity", str(settings.media_worker_capacity)]
+    flags = [
+        "--media-mode",
+        settings.media_mode,
+        "--capacity",
+        str(settings.media_worker_capacity),
+        "--log-level",
+        settings.log_level,
+        "--nice",
+        str(settings.media_worker_nice),
+    ]
     for ip in settings.ice_announced_ips:
         flags += ["--announce-ip", ip]
     for url in settings.ice_servers:
@@ -97,6 +108,8 @@ class SignalingServer:
             # Engine.IO hard cap (it closes the connection); the per-event limit below is
             # smaller and answers with an error instead, keeping the connection up.
             max_http_buffer_size=max(4 * settings.max_signaling_message_bytes, 1 << 20),
+            ping_interval=settings.signaling_ping_interval,
+            ping_timeout=settings.signaling_ping_timeout,
             logger=False,
             engineio_logger=False,
         )
@@ -125,6 +138,7 @@ class SignalingServer:
             "mute": self._mute,
             "leave": self._leave,
             **host_controls.handlers(self),
+            **client_stats.handlers(self),
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,
@@ -192,10 +206,30 @@ class SignalingServer:
             return
         self._shut_down = True
         await self.revalidator.close()
+        # Every site in a hearing drops with the hub: logged as such, so that its return after
+        # the restart is logged with the outage (hub.domain.sessionlog.restoration).
+        for session in list(self._sessions.values()):
+            participant, room = session.participant, session.room
+            if participant is None or room is None:
+                continue
+            with contextlib.suppress(Exception):
+                await self.gateway.record(
+                    room.hearing_id,
+                    LogKind.PARTICIPANT_DROPPED,
+                    office_id=participant.office_id,
+                    user_id=participant.user_id,
+                    detail={
+                        "participant_id": participant.id,
+                        "reason": "hub_stopped",
+                        "at": time.time(),
+                    },
+                )
         await self.rooms.close()
         for sid in list(self._sessions):
             try:
-                await self.sio.disconnect(sid, ignore_queue=True)
+                # Not a Socket.IO disconnect: browsers, kiosks and site agents reconnect and
+                # join again by themselves once a hub answers (their admission is kept).
+                await socketio_internals.close_transport(self.sio, sid)
             except Exception:
                 logger.debug("disconnect of %s failed during shutdown", sid, exc_info=True)
         self._sessions.clear()
@@ -265,22 +299,29 @@ class SignalingServer:
             # A server-side disconnect: Socket.IO clients do not reconnect by themselves.
             await self.sio.disconnect(session.sid, ignore_queue=True)
 
-    async def _reseat(self, session: Connection, principal: Principal) -> None:
+    async def _reseat(
+        self,
+        session: Connection,
+        principal: Principal,
+        hearing_id: int,
+        outcome: HearingAccess | DomainError,
+    ) -> None:
         """Revalidation: the token still holds; does the seat in the hearing? (The office may
-        have been taken off the hearing's sites.)"""
+        have been taken off the hearing's sites.) `outcome` is the gateway's admit() answer
+        for hearing_id, asked before this connection's lock was taken: a connection that has
+        left that hearing meanwhile is left alone (the next pass sees its new seat)."""
         async with session.lock:
             room, participant = session.room, session.participant
             if room is None or participant is None or session.revoked:
                 return
-            try:
-                access = await self.gateway.admit(principal, room.hearing_id)
-            except Conflict:
-                return  # ended or cancelled: status_changed closes the room
-            except DomainError as exc:
-                refused = exc
-            else:
-                session.seat = seat_of(principal, access)
+            if room.hearing_id != hearing_id:
                 return
+            if isinstance(outcome, Conflict):
+                return  # ended or cancelled: status_changed closes the room
+            if not isinstance(outcome, DomainError):
+                session.seat = seat_of(principal, outcome)
+                return
+            refused = outcome
             logger.info(
                 "hearing %s: participant %s no longer admissible: %s",
                 room.hearing_id,
@@ -412,7 +453,12 @@ class SignalingServer:
         session.unseat()
         # The room's "left" hook (_on_room_state) does the rest of the bookkeeping, and the
         # room manager closes the room when this was its last participant.
-        await room.leave(participant.id, reason, by=by)
+        try:
+            await room.leave(participant.id, reason, by=by)
+        except RoomClosed:
+            # Its worker closed the room first (the hub shutting down, the room moved): the
+            # participant is gone with it, which is all a departure asks for.
+            logger.debug("hearing %s: room already closed for %s", room.hearing_id, reason)
 
     async def _on_room_moved(self, room: RemoteRoom) -> None:
         """The room's media worker died: this node's participants are out of it and told to
@@ -493,10 +539,9 @@ class SignalingServer:
             user_id=principal.user_id,
             emit=emit,
         )
+        live = access.status == "live"
         if not hearing_roles.starts_admitted(
-            seat,
-            live=access.status == "live",
-            admitted_before=principal.office_id in room.admitted_offices,
+            seat, live=live, admitted_before=live and await self._admitted_before(room, principal)
         ):
             participant.state = "waiting"
         # Registered before the first await, so that the room's hooks find this connection,
@@ -536,6 +581,21 @@ class SignalingServer:
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
         return out
+
+    async def _admitted_before(self, room: MediaRoom, principal: Principal) -> bool:
+        """Whether the principal's office was admitted to the hearing and still is: as this
+        node's room remembers it, else as the database keeps it (admissions outlive a restart
+        of the hub, of a node or of a media worker, and are shared by every node)."""
+        if principal.office_id in room.admitted_offices:
+            return True
+        try:
+            return principal.office_id in await self.gateway.admitted_offices(room.hearing_id)
+        except Exception:
+            # The database is away: the site waits for a moderator rather than not joining.
+            logger.warning(
+                "hearing %s: could not read its admissions", room.hearing_id, exc_info=True
+            )
+            return False
 
     async def _undo_join(
         self, session: Connection, room: MediaRoom, participant: MediaParticipant

@@ -11,7 +11,7 @@ import logging
 import random
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +20,14 @@ import socketio
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 
 from rooms.aiortc_internals import (
     EncodedFrame,
@@ -176,6 +177,7 @@ RECORDED_EVENTS = (
     "hearing_ended",
     "revoked",
     "media_moved",
+    "participant_link",
     "error",
 )
 
@@ -198,6 +200,77 @@ class SiteStats:
     received_video: dict[str, int] = field(default_factory=dict)
     received_audio: dict[str, int] = field(default_factory=dict)
     first_remote_frame_after: float | None = None  # seconds from join to first remote frame
+
+
+# The ways to reach a TURN server, by --turn-transport name: the URL scheme and transport.
+TURN_TRANSPORTS = {"udp": ("turn", "udp"), "tcp": ("turn", "tcp"), "tls": ("turns", "tcp")}
+
+
+def _turn_transport(url: str) -> str | None:
+    """Which of TURN_TRANSPORTS a TURN URL uses (None: not a TURN URL aiortc can use)."""
+    scheme, _, rest = url.partition(":")
+    query = urllib.parse.parse_qs(rest.partition("?")[2])
+    transport = query.get("transport", ["tcp" if scheme == "turns" else "udp"])[0]
+    for name, wanted in TURN_TRANSPORTS.items():
+        if (scheme, transport) == wanted:
+            return name
+    return None
+
+
+def _check_transport(name: str | None) -> None:
+    if name is not None and name not in TURN_TRANSPORTS:
+        raise ValueError(
+            f"unknown TURN transport {name!r}: use one of {', '.join(TURN_TRANSPORTS)}"
+        )
+
+
+def rtc_configuration(
+    ice_servers: Sequence[Mapping[str, Any]],
+    *,
+    relay_only: bool = False,
+    turn_transport: str | None = None,
+) -> RTCConfiguration:
+    """The site's RTCConfiguration from the ice_servers of a join ack (STUN, and TURN with the
+    short-lived credentials the hub issued for this client).
+
+    aiortc (unlike a browser) uses one STUN and one TURN URL: the first of each it can use. So
+    the TURN URLs go first in the order `turn_transport` asks for (udp, tcp or tls), else UDP,
+    then TCP, then TLS (a relay over UDP costs least; TLS on 443 is for networks that pass
+    nothing else). With relay_only the site gathers only relayed candidates, as a site behind a
+    firewall that lets nothing but the TURN server through must.
+    """
+    _check_transport(turn_transport)
+    order = list(TURN_TRANSPORTS)
+    if turn_transport is not None:
+        order.remove(turn_transport)
+        order.insert(0, turn_transport)
+    stun: list[RTCIceServer] = []
+    turn: list[tuple[int, RTCIceServer]] = []
+    for entry in ice_servers:
+        url = entry.get("urls")
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"the join ack's ice_servers has an entry without a URL: {entry!r}")
+        if url.startswith("stun:"):
+            stun.append(RTCIceServer(urls=url))
+            continue
+        if not url.startswith(("turn:", "turns:")):
+            continue  # a kind of server aiortc has no client for (stuns:)
+        transport = _turn_transport(url)
+        if transport is None:
+            continue  # a transport aiortc has no client for
+        if not entry.get("username") or not entry.get("credential"):
+            raise ValueError(f"the join ack's TURN server {url} comes without a credential")
+        server = RTCIceServer(
+            urls=url, username=str(entry["username"]), credential=str(entry["credential"])
+        )
+        turn.append((order.index(transport), server))
+    if relay_only and not turn:
+        raise ValueError("relay only, but the hub handed out no TURN server this site can use")
+    return RTCConfiguration(
+        iceServers=[*stun, *(server for _rank, server in sorted(turn, key=lambda t: t[0]))],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL,
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
 
 
 def _is_loopback_url(url: str) -> bool:
@@ -223,6 +296,9 @@ class SiteAgent:
         camera: str | None = None,
         audio: bool = True,
         ice_ips: Sequence[str] | None = None,
+        reconnect: bool = True,
+        relay_only: bool = False,
+        turn_transport: str | None = None,
     ) -> None:
         self.hub_url = hub_url
         self.token = token
@@ -236,7 +312,23 @@ class SiteAgent:
         if ice_ips is None:
             ice_ips = ("127.0.0.1",) if _is_loopback_url(hub_url) else ()
         self._ice_ips = tuple(ice_ips)
-        self._sio = socketio.AsyncClient(reconnection=False)
+        _check_transport(turn_transport)
+        self._relay_only = relay_only
+        self._turn_transport = turn_transport
+        # The peer connection's configuration, from the last join ack's ice_servers.
+        self.rtc_configuration: RTCConfiguration | None = None
+        # A site whose network drops comes back by itself, as a kiosk does: Socket.IO reconnects
+        # (every 0.5-1 s, each attempt given 3 s) and the agent joins again, its admission kept.
+        self._reconnect = reconnect
+        self._sio = socketio.AsyncClient(
+            reconnection=reconnect,
+            reconnection_delay=0.5,
+            reconnection_delay_max=1.0,
+            request_timeout=3,
+        )
+        self._connected_once = False
+        # Times the socket dropped and came back (the network, a hub restart).
+        self.reconnects = 0
         self._pc: RTCPeerConnection | None = None
         self._video: ReplayVideoTrack | None = None
         self._player: MediaPlayer | None = None
@@ -252,8 +344,11 @@ class SiteAgent:
         for event in RECORDED_EVENTS:
             self._sio.on(event, self._recorder(event))
         self._sio.on("offer", self._on_offer)
+        self._sio.on("connect", self._on_connect)
+        self._sio.on("connect_error", self._on_connect_error)
         self._sio.on("disconnect", self._on_disconnect)
         self._sio.on("media_moved", self._on_media_moved)
+        self._sio.on("media_reset", self._on_media_reset)
         self._rejoin_task: asyncio.Task[None] | None = None
         # Times the hub moved this site's hearing to another media worker and it joined again.
         self.rejoins = 0
@@ -275,8 +370,29 @@ class SiteAgent:
 
         return handler
 
-    async def _on_disconnect(self, *args: Any) -> None:
-        self.closed.set()
+    async def _on_connect(self) -> None:
+        if self._connected_once:
+            # Back after a drop: the hub took us out of the hearing, so join it again.
+            self.reconnects += 1
+            self.events.append(("reconnected", {}))
+            self._schedule_rejoin()
+        self._connected_once = True
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        # A hub that is done with this site says so first (hearing_ended, removed, revoked:
+        # see _recorder); any other loss of the socket (the network, a hub restarting) is
+        # one Socket.IO is already reconnecting from, unless we hung up ourselves.
+        if reason == socketio.AsyncClient.reason.CLIENT_DISCONNECT or not self._reconnect:
+            self.closed.set()
+            return
+        self.events.append(("disconnected", {"reason": str(reason)}))
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        # While reconnecting, Socket.IO reports a hub still away as a string and a hub that
+        # answered and refused this token (expired, signed out) as its payload: give up then.
+        if self._connected_once and isinstance(data, dict):
+            self.events.append(("connect_error", data))
+            self.closed.set()
 
     async def start(self) -> None:
         """Connect, join the hearing and publish; returns once the hub answered."""
@@ -286,9 +402,19 @@ class SiteAgent:
         await self._join_and_publish()
 
     async def _on_media_moved(self, data: dict[str, Any]) -> None:
-        """The hearing's media worker died: join again on the worker the hub places it on
-        (the admission is kept), with a new peer connection."""
+        """The hearing's media worker died: join again with a new peer connection, on the
+        worker the hub places the room on (the admission is kept)."""
         self.events.append(("media_moved", data))
+        self._schedule_rejoin()
+
+    async def _on_media_reset(self, data: dict[str, Any]) -> None:
+        self.events.append(("media_reset", data))
+        if self._reconnect:
+            self._schedule_rejoin()
+        else:
+            self.closed.set()  # a site that does not heal is done
+
+    def _schedule_rejoin(self) -> None:
         if self._rejoin_task is None or self._rejoin_task.done():
             self._rejoin_task = asyncio.get_running_loop().create_task(self._rejoin())
 
@@ -333,9 +459,13 @@ class SiteAgent:
         self.moderator = bool(joined.get("moderator"))
         for participant in joined["participants"]:
             self.participants[participant["participant_id"]] = participant
-        pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        # Every join carries fresh TURN credentials: a rejoin uses the new ones.
+        self.rtc_configuration = rtc_configuration(
+            joined.get("ice_servers", []),
+            relay_only=self._relay_only,
+            turn_transport=self._turn_transport,
         )
+        pc = RTCPeerConnection(self.rtc_configuration)
         self._pc = pc
         pc.on("track", self._on_track)
         if self._audio:
@@ -446,6 +576,17 @@ class SiteAgent:
             if remote.kind == "video" and self._first_remote is None:
                 self._first_remote = remote.first_frame_at
 
+    def local_candidate_types(self) -> list[str]:
+        """The types (host, srflx, relay) of the candidates in this site's last offer."""
+        pc = self._pc
+        if pc is None or pc.localDescription is None:
+            return []
+        return [
+            line.split(" typ ")[1].split()[0]
+            for line in pc.localDescription.sdp.splitlines()
+            if line.startswith("a=candidate:") and " typ " in line
+        ]
+
     def stats(self) -> SiteStats:
         """Counters so far."""
         result = SiteStats(sent_video_frames=self._video.frames_sent if self._video else 0)
@@ -525,13 +666,23 @@ async def run_site(
     audio: bool = True,
     seconds: float | None = None,
     ice_ips: Sequence[str] | None = None,
+    relay_only: bool = False,
+    turn_transport: str | None = None,
 ) -> SiteStats:
     """Join a hearing as a site and stay until `seconds` pass, the hub hangs up, or cancelled."""
     clip = None if camera else encode_clip()
     if not camera and not test_pattern:
         raise ValueError("give a camera or use the test pattern")
     agent = SiteAgent(
-        hub_url, token, hearing_id, clip=clip, camera=camera, audio=audio, ice_ips=ice_ips
+        hub_url,
+        token,
+        hearing_id,
+        clip=clip,
+        camera=camera,
+        audio=audio,
+        ice_ips=ice_ips,
+        relay_only=relay_only,
+        turn_transport=turn_transport,
     )
     await agent.start()
     logger.info("site joined hearing %s as %s", hearing_id, agent.participant_id)
@@ -559,6 +710,23 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-audio", action="store_true", help="publish video only")
     parser.add_argument("--seconds", type=float, help="leave after this many seconds")
+    parser.add_argument(
+        "--ice-ip",
+        action="append",
+        default=None,
+        help="gather ICE candidates only on this address (repeatable; default: every address, "
+        "or 127.0.0.1 for a hub on loopback)",
+    )
+    parser.add_argument(
+        "--relay-only",
+        action="store_true",
+        help="reach the hub only through the TURN server the hub hands out",
+    )
+    parser.add_argument(
+        "--turn-transport",
+        choices=sorted(TURN_TRANSPORTS),
+        help="the TURN transport to use (aiortc uses one; default: udp, else tcp, else tls)",
+    )
 
 
 def cmd_site(args: argparse.Namespace) -> int:
@@ -577,6 +745,9 @@ async def site_main(args: argparse.Namespace) -> int:
         test_pattern=args.camera is None,
         audio=not args.no_audio,
         seconds=args.seconds,
+        ice_ips=args.ice_ip,
+        relay_only=args.relay_only,
+        turn_transport=args.turn_transport,
     )
     print(
         f"sent {stats.sent_video_frames} video frames; received "

@@ -311,6 +311,17 @@ def test_worker_command_lines_parse(services: dict[str, dict[str, Any]]) -> None
         assert 0 < args.capacity <= udp.hi - udp.lo + 1, name
 
 
+def test_workers_may_move_to_their_nice_value(services: dict[str, dict[str, Any]]) -> None:
+    # The image runs as an unprivileged user: only RLIMIT_NICE lets a worker go below nice 0,
+    # down to 20 - limit (see rooms.worker.move_to_nice).
+    target = settings_from_env({}).media_worker_nice
+    for name in tcd_hub_services(services, "media-worker"):
+        limit = services[name].get("ulimits", {}).get("nice")
+        assert limit is not None, f"{name} has no nice ulimit: it would stay at nice 0"
+        soft = limit["soft"] if isinstance(limit, dict) else limit
+        assert 20 - int(soft) <= target, name
+
+
 def test_migrate_command_line_parses(services: dict[str, dict[str, Any]]) -> None:
     args = parse_command(services["migrate"]["command"])
     assert args.command == "migrate"

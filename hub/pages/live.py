@@ -20,12 +20,14 @@ KIOSK_ROLES = (Role.STAFF, Role.LEADER, Role.ADMIN)
 
 @routes.get("/hearings/{id}/join")
 async def join_page(request: web.Request) -> web.Response:
-    """The plain hearing page: local video and one tile per remote site."""
+    """The plain hearing page: local video, one tile per remote site, and one per invited site
+    not connected."""
     if not await signed_in(request):
         raise to_login(request)
     actor = actor_of(request)
     async with request.app[DATABASE].transaction() as session:
         row = await hearings.get(session, actor, path_id(request, "id"))
+        invited = await hearings.invited_offices(session, row)
     return render(
         request,
         "join.html",
@@ -36,6 +38,8 @@ async def join_page(request: web.Request) -> web.Response:
         ice_servers=client_ice_servers(
             request.app[SETTINGS], client_identity(actor.user_id, actor.office_id)
         ),
+        # The other offices the hearing expects: a tile each while not connected.
+        page_data={"sites": [o for o in invited if o["office_id"] != actor.office_id]},
     )
 
 

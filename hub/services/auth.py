@@ -12,7 +12,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +51,11 @@ async def actor_for_user(session: AsyncSession, user: UserRow) -> Actor:
     """The Actor for a user row (loads its office)."""
     office = await session.get(OfficeRow, user.office_id)
     assert office is not None  # foreign key
+    return actor_of(user, office)
+
+
+def actor_of(user: UserRow, office: OfficeRow) -> Actor:
+    """The Actor for a user row and its office row, both loaded."""
     return Actor(
         user_id=user.id,
         username=user.username,
@@ -192,6 +197,39 @@ async def resolve_session(session: AsyncSession | AsyncConnection, token: str) -
     return actor, row.csrf_token
 
 
+def live_session(row: SessionRow | None) -> SessionRow:
+    """A sign-in's session row if it still holds; Unauthorized naming why not otherwise (the
+    same checks as resolve_session's, for rows read many at once: sessions_by_key)."""
+    if row is None:
+        raise Unauthorized("invalid sign-in token; sign in again")
+    if row.expires_at <= now():
+        raise Unauthorized("sign-in expired; sign in again")
+    return row
+
+
+def active_account(user: UserRow | None) -> UserRow:
+    """The user a sign-in belongs to, if still active; Unauthorized otherwise."""
+    if user is None or not user.active:
+        raise Unauthorized("account disabled")
+    return user
+
+
+async def sessions_by_key(
+    session: AsyncSession, keys: Collection[str]
+) -> dict[str, tuple[SessionRow, UserRow | None, OfficeRow | None]]:
+    """Many sign-ins' session rows (by session_key), each with its user and the user's office,
+    in one query: what re-checking many open connections at once needs."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(SessionRow, UserRow, OfficeRow)
+        .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
+        .outerjoin(OfficeRow, OfficeRow.id == UserRow.office_id)
+        .where(SessionRow.token_hash.in_(keys))
+    )
+    return {row.token_hash: (row, user, office) for row, user, office in rows.tuples()}
+
+
 async def logout(session: AsyncSession, token: str) -> None:
     """End a session."""
     await session.execute(delete(SessionRow).where(SessionRow.token_hash == _token_hash(token)))
@@ -203,17 +241,19 @@ def session_key(token: str) -> str:
     return _token_hash(token)
 
 
-async def join_issuer(session: AsyncSession, claims: JoinClaims) -> UserRow | None:
-    """The user who issued a join token, still active and, when the token names the sign-in
-    it was issued from, still signed in with it; Unauthorized otherwise. A join token lives
-    no longer than its issuer's sign-in: signing out revokes the tokens issued with it."""
+def check_join_issuer(
+    claims: JoinClaims, user: UserRow | None, issuer_session: SessionRow | None
+) -> UserRow | None:
+    """The user who issued a join token (`user`: the row claims.user_id names), still active
+    and, when the token names the sign-in it was issued from (`issuer_session`: that row, if
+    it still exists), still signed in with it; Unauthorized otherwise. A join token lives no
+    longer than its issuer's sign-in: signing out revokes the tokens issued with it."""
     if claims.user_id is None:
         return None
-    user = await session.get(UserRow, claims.user_id)
     if user is None or not user.active:
         raise Unauthorized("the join token's issuer is no longer active")
     if claims.issuer_session is not None:
-        row = await session.get(SessionRow, claims.issuer_session)
+        row = issuer_session
         if row is None or row.user_id != user.id or row.expires_at <= now():
             raise Unauthorized("the join token's issuer signed out; ask for a new join token")
     return user

@@ -19,7 +19,7 @@ from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus, check_
 from hub.domain.offices import path_in_scope
 from hub.domain.sessionlog import LogKind
 from hub.domain.users import Action, Role
-from hub.services import petitions, sessionlog
+from hub.services import admissions, petitions, sessionlog
 from hub.services.access import Actor
 from hub.services.auth import JoinClaims, issue_join_token
 from hub.services.scope import in_subtree
@@ -65,6 +65,15 @@ async def lawful_sites(session: AsyncSession, hearing: HearingRow) -> dict[int, 
         .where(HearingSiteRow.hearing_id == hearing.id, OfficeRow.path.startswith(host.path))
     )
     return {o.id: o for o in rows.scalars()}
+
+
+async def invited_offices(session: AsyncSession, hearing: HearingRow) -> list[dict[str, Any]]:
+    """The offices expected at a live hearing, the host first, then its lawful sites by place
+    in the tree: [{office_id, name}] (the join page's tiles of sites not connected yet)."""
+    host = await session.get(OfficeRow, hearing.host_office_id)
+    sites = sorted((await lawful_sites(session, hearing)).values(), key=lambda o: o.path)
+    offices = [host, *sites] if host is not None else sites
+    return [{"office_id": o.id, "name": o.name} for o in offices]
 
 
 async def _visible(session: AsyncSession, actor: Actor, hearing_id: int) -> HearingRow:
@@ -403,6 +412,8 @@ async def set_status(
         row.started_at = now()
     elif target is HearingStatus.ENDED:
         row.ended_at = now()
+    if target in (HearingStatus.ENDED, HearingStatus.CANCELLED):
+        await admissions.clear(session, row.id)
     await sessionlog.append(
         session,
         row.id,

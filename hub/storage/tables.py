@@ -234,6 +234,21 @@ class HearingPetitionRow(Base):
     linked_at: Mapped[datetime]
 
 
+class AdmissionRow(Base):
+    """An office a moderator let into a live hearing (or that joined it admitted): its sites
+    come back straight in after a drop or a restart of the hub or of a media worker, until
+    it is sent to the waiting room, removed, or the hearing ends. Written with the session
+    log's entries that change it (hub.domain.sessionlog.admission_change)."""
+
+    __tablename__ = "hearing_admissions"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    admitted_at: Mapped[datetime]
+
+
 class LogEventRow(Base):
     """One session-log event. Append-only: no code path updates or deletes a row."""
 

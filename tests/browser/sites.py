@@ -35,10 +35,16 @@ VN = timezone(timedelta(hours=7))
 # What a user sees in each remote tile, read in one evaluation so the samples are consistent.
 _REMOTE_TILES_JS = """() => [...document.querySelectorAll('.tile--remote')].map((tile) => {
   const video = tile.querySelector('video');
+  const note = tile.querySelector('.tile__link');
   return {
     participant_id: tile.dataset.participantId,
+    office_id: tile.dataset.officeId,
     office_name: tile.dataset.officeName,
     label: tile.querySelector('.tile__office').textContent,
+    link: tile.dataset.link,
+    note: note.hidden ? '' : note.textContent,
+    has_stream: video.srcObject !== null,
+    video_shown: getComputedStyle(video).visibility !== 'hidden',
     width: video.videoWidth,
     frames: video.getVideoPlaybackQuality().totalVideoFrames,
   };
@@ -185,6 +191,26 @@ class SitePage:
         """Wait until the tile of this participant has left the page."""
         selector = f'.tile--remote[data-participant-id="{participant_id}"]'
         await self.page.wait_for_selector(selector, state="detached", timeout=timeout_ms)
+
+    async def office_tile(
+        self, office_id: int, link: str, timeout_ms: float = 10_000
+    ) -> dict[str, Any]:
+        """Wait until an office's tile says `link` (connected, reconnecting, dropped, absent);
+        the tile as remote_tiles() reads it."""
+        selector = f'.tile--remote[data-office-id="{office_id}"][data-link="{link}"]'
+        try:
+            await self.page.wait_for_selector(selector, state="attached", timeout=timeout_ms)
+        except Error as error:
+            tiles = await self.remote_tiles()
+            raise AssertionError(
+                f"{self.username}: no {link} tile of office {office_id}; tiles: {tiles}"
+            ) from error
+        (tile,) = [
+            t
+            for t in await self.remote_tiles()
+            if t["office_id"] == str(office_id) and t["link"] == link
+        ]
+        return tile
 
     async def frame_counts(self) -> dict[str, int]:
         """participant_id -> frames decoded so far by that participant's <video>."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -130,19 +131,76 @@ async def test_sites_see_a_leaving_site_go(open_site: OpenSite, api: HubApi) -> 
     await _join_in_turn(sites, hearing_id, lambda _timing: None)
     await _all_playing(sites)
 
-    # Leaving with the button ("Rời phiên")...
+    # Leaving with the button ("Rời phiên"): its tile goes; the office, invited, is shown as
+    # not connected, last seen just now.
     await leaves.leave()
     for site in (host, stays):
         await site.wait_tile_gone(str(leaves.participant_id))
+        absent = await site.office_tile(leaves.user["office_id"], "absent")
+        assert absent["note"].startswith("Chưa kết nối · lần cuối lúc "), absent
+        assert absent["participant_id"] is None and absent["has_stream"] is False
     assert await leaves.remote_tiles() == []
     await _all_playing([host, stays])
 
-    # ...and dropping out (the browser closes): the hub notices the lost connection.
+    # Dropping out (the browser closes): the hub notices the lost connection; the others keep
+    # its tile, marked with the time, its picture gone (never a frozen frame).
     dropped_id = str(stays.participant_id)
     await stays.close()
-    await host.wait_tile_gone(dropped_id)
-    assert await host.remote_tiles() == []
-    _assert_console_clean([host, leaves])
+    dropped = await host.office_tile(stays.user["office_id"], "dropped")
+    assert dropped["participant_id"] == dropped_id
+    assert dropped["label"] == stays.office_name
+    assert dropped["note"].startswith("Mất kết nối lúc "), dropped
+    assert dropped["has_stream"] is False and dropped["video_shown"] is False
+    links = {t["office_id"]: t["link"] for t in await host.remote_tiles()}
+    assert links == {
+        str(stays.user["office_id"]): "dropped",
+        str(leaves.user["office_id"]): "absent",
+    }
+
+    # The same office joins again: a live tile replaces the marked one (its admission is kept).
+    back = await open_site(PROVINCE_1)
+    await back.join(hearing_id)
+    assert back.admission == "admitted", "a rejoin after a drop keeps the admission"
+    await host.wait_playing([str(back.participant_id)])
+    links = {t["office_id"]: t["link"] for t in await host.remote_tiles()}
+    assert links[str(stays.user["office_id"])] == "connected"
+    assert len(await host.remote_tiles()) == 2
+    _assert_console_clean([host, leaves, back])
+
+
+async def test_invited_sites_not_connected_show_as_their_own_tiles(
+    open_site: OpenSite, api: HubApi
+) -> None:
+    sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
+    host, joins, later = sites
+    hearing_id = await _live_hearing(api, sites)
+    # Bắc Giang's browser came and went before the chair arrived: the hub saw it last then.
+    await later.join(hearing_id)
+    await later.close()
+    await host.join(hearing_id)
+
+    # Alone in the hearing: each invited office has a tile saying it is not connected, with
+    # when it was last seen where the hub knows (the chair, a leader, watches the sites).
+    tile = await host.office_tile(joins.user["office_id"], "absent")
+    assert tile["label"] == joins.office_name and tile["note"] == "Chưa kết nối", tile
+    assert tile["participant_id"] is None
+    gone = await host.office_tile(later.user["office_id"], "absent")
+    assert gone["label"] == later.office_name, gone
+    assert re.fullmatch(r"Chưa kết nối · lần cuối lúc \d\d:\d\d", gone["note"]), gone
+    assert await host.page.is_visible("#tiles-empty")
+
+    # One joins: its placeholder gives way to its own tile; the other's stays.
+    await joins.join(hearing_id)
+    await host.admit(str(joins.participant_id))
+    await host.wait_playing([str(joins.participant_id)])
+    by_office = {t["office_id"]: t for t in await host.remote_tiles()}
+    assert by_office[str(joins.user["office_id"])]["link"] == "connected"
+    assert by_office[str(joins.user["office_id"])]["participant_id"] == joins.participant_id
+    assert by_office[str(later.user["office_id"])]["link"] == "absent"
+    assert len(by_office) == 2 and not await host.page.is_visible("#tiles-empty")
+    # The site that joined sees the one still missing the same way (the host is in).
+    await joins.office_tile(later.user["office_id"], "absent")
+    _assert_console_clean([host, joins])
 
 
 async def test_join_page_is_in_vietnamese_and_console_clean(

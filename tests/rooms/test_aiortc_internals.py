@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 from aioice import stun
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
@@ -354,3 +355,20 @@ def test_an_aioice_upgrade_fails_the_check_loudly(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(aioice.Connection, "get_component_candidates", binds_elsewhere)
     with pytest.raises(aiortc_internals.InternalsChanged, match="host sockets bound on port 0"):
         check_internals()
+
+
+@pytest.mark.parametrize("ports", [None, "range"])
+async def test_restricted_host_candidates_keep_the_relay_policy(
+    closing: list[RTCPeerConnection], ports: str | None
+) -> None:
+    """A relay-only connection gathers no host candidate, restricted to addresses or not (the
+    restriction brought the announced addresses back: a relay-only site agent offered host
+    candidates)."""
+    pc = RTCPeerConnection(
+        RTCConfiguration(iceServers=[], iceTransportPolicy=RTCIceTransportPolicy.RELAY)
+    )
+    closing.append(pc)
+    pc.addTransceiver("audio")
+    restrict_host_candidates(pc, ["127.0.0.1"], free_udp_port_range(4) if ports else None)
+    await pc.setLocalDescription(await pc.createOffer())
+    assert "a=candidate:" not in pc.localDescription.sdp

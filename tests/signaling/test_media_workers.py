@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,26 @@ async def test_two_workers_forward_and_a_killed_worker_is_replaced(hub: Hub) -> 
     finally:
         await chair.close()
         await site.close()
+
+
+def _nice_of(pid: int) -> int:
+    # /proc/<pid>/stat: field 19 is the nice value (the command name, field 2, may hold spaces).
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+def _argv_of(pid: int) -> list[bytes]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+
+
+async def test_workers_run_at_their_nice_value_and_the_hubs_log_level(hub: Hub) -> None:
+    backend = hub.app[SIGNALING_KEY].rooms
+    assert isinstance(backend, WorkerBackend) and backend.local is not None
+    await wait_for(lambda: len(backend.channel_workers) == 2, 30, "both workers reporting")
+    target = hub.app[SIGNALING_KEY].settings.media_worker_nice
+    allowed = os.geteuid() == 0  # CI and this machine run as root; otherwise nice stays put
+    for process in backend.local.processes.values():
+        assert process.returncode is None
+        assert _nice_of(process.pid) == (target if allowed else os.getpriority(os.PRIO_PROCESS, 0))
+        argv = _argv_of(process.pid)
+        assert argv[argv.index(b"--log-level") + 1] == b"INFO"

@@ -3,8 +3,13 @@ tests/hub/domain/test_hearing_roles.py's."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from hub.services.live import Principal
 from rooms.quality import Quality
+from signaling import presence
 from signaling.presence import SiteBoard
 
 HOST, SITE, ABOVE = 5, 7, 1
@@ -44,3 +49,27 @@ def test_site_board_states_scope_and_quality() -> None:
     board.connect("lead", principal("leader", HOST))
     update = board.watching("lead")
     assert update is not None and update.status["online"] is False
+
+
+def test_client_figures_go_out_with_the_next_status_while_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    board = SiteBoard()
+    board.connect("kiosk", principal("staff", SITE))
+    board.in_hearing("kiosk", 3, "p1", "admitted")
+    figures = {"sent_width": 640, "sent_height": 480, "candidate_type": "host"}
+    # Kept, not sent on their own: they ride on the hub's next measurement.
+    assert board.client_measured("kiosk", "p1", figures) is True
+    assert board.client_measured("kiosk", "p-old", figures) is False
+    update = board.measured("kiosk", "p1", Quality(rtt_ms=3.0, loss_pct=0.0, bitrate_kbps=900))
+    assert update is not None and update.status["client"] == figures
+    assert board.snapshot("")[0]["client"] == figures
+    # A browser that stopped sending: its last figures are no longer shown.
+    later = time.monotonic() + presence.CLIENT_FIGURES_TTL + 1
+    monkeypatch.setattr(presence.time, "monotonic", lambda: later)
+    update = board.measured("kiosk", "p1", Quality(rtt_ms=3.0, loss_pct=0.0, bitrate_kbps=900))
+    assert update is not None and update.status["client"] is None
+    # A new seat starts without figures.
+    board.client_measured("kiosk", "p1", figures)
+    update = board.out_of_hearing("kiosk", "p1")
+    assert update is not None and "client" not in update.status

@@ -137,11 +137,15 @@ async def test_hearing_states_and_quality_keep_their_since(new_node: NewNode) ->
     assert waiting["hearing_id"] == 3 and waiting["participant_id"] == "p1"
     assert waiting["office_name"] == "Xã Tân Lập"
     quality = Quality(rtt_ms=12.5, loss_pct=0.25, bitrate_kbps=880.0)
+    # The site's own figures ride along (an empty `inbound` must stay an object through Redis).
+    client = {"sent_width": 640, "sent_height": 480, "candidate_type": "srflx", "inbound": {}}
+    assert node.board.client_measured("kiosk", "p1", client)
     await node.change(node.board.measured("kiosk", "p1", quality))
     await eventually(lambda: node.last(SITE).get("bitrate_kbps") == 880.0, what="quality")
     measured = node.last(SITE)
     assert measured["since"] == waiting["since"]
     assert (measured["rtt_ms"], measured["loss_pct"]) == (12.5, 0.25)
+    assert measured["client"] == client
     await node.change(node.board.in_hearing("kiosk", 3, "p1", "admitted"))
     await eventually(lambda: node.last(SITE).get("state") == "admitted", what="admitted")
     (shown,) = await node.presence.snapshot("/1/")

@@ -4,19 +4,23 @@ seconds, not only on the next request (issue 7, item 5)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 import socketio
-from sqlalchemy import update
+from sqlalchemy import delete, event, update
 
 from hub.api.keys import DATABASE
 from hub.clock import now
 from hub.services import auth
-from hub.storage.tables import SessionRow
+from hub.storage.db import Database
+from hub.storage.tables import HearingSiteRow, SessionRow, UserRow
 from signaling.revalidation import REVALIDATE_EVERY
 from signaling.server import SIGNALING_KEY, SignalingServer
 from tests.fixtures_hub import HubFactory, HubServer
@@ -46,6 +50,21 @@ async def gone(client: Client, within: float) -> float:
     await wait_for(lambda: not client.sio.connected, within=within, what="disconnected")
     assert client.of("revoked"), f"disconnected without a reason: {client.events}"
     return time.monotonic() - start
+
+
+@contextmanager
+def counted(database: Database) -> Iterator[list[str]]:
+    """The SQL statements the hub's database runs inside the block."""
+    statements: list[str] = []
+
+    def on_execute(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", on_execute)
 
 
 async def refusal(url: str, token: str) -> str:
@@ -226,3 +245,83 @@ async def test_a_join_right_after_signing_out_is_refused(hub_server: HubFactory)
             assert signaling(hub).rooms.get(hid) is None
         finally:
             await client.close()
+
+
+async def test_a_pass_over_many_sockets_is_a_few_queries_and_still_cuts_the_revoked(
+    hub_server: HubFactory,
+) -> None:
+    """A pass re-checked 1,700 sockets one at a time (three queries a token, five a seat):
+    13-40 s, so a revoked sign-in outlived REVALIDATE_EVERY. Now a batch of sockets is one
+    query and each hearing's seats one more transaction."""
+    hub = await hub_server()
+    no_periodic_pass(hub)
+    assert hub.app is not None
+    database = hub.app[DATABASE]
+    revalidator = signaling(hub).revalidator
+    sockets, seated = 500, 30
+    async with aiohttp.ClientSession() as session:
+        rest = Rest(hub.url, session)
+        staff = await rest.login("staff")
+        offices = await rest.offices(staff)
+        hid = await rest.schedule(staff, sites=[offices["HY"]])
+        hy_staff = await rest.login("staff.hungyen")
+        async with database.transaction() as db:
+            user = await db.get(UserRow, staff.id)
+            assert user is not None
+            opened = await auth.open_sessions_without_password(db, [user] * (sockets - 1), 3600)
+        tokens = [s.token for s in opened] + [hy_staff.token]
+        clients = [Client() for _ in tokens]
+        try:
+            for start in range(0, sockets, 50):
+                await asyncio.gather(
+                    *(
+                        c.connect(hub.url, t)
+                        for c, t in zip(
+                            clients[start : start + 50], tokens[start : start + 50], strict=True
+                        )
+                    )
+                )
+            # Some sit in the hearing (the host's staff and Hưng Yên's, waiting).
+            in_hearing = [*clients[: seated - 1], clients[-1]]
+            for client in in_hearing:
+                assert (await client.call("join", {"hearing_id": hid}))["ok"] is True
+            room = signaling(hub).rooms.get(hid)
+            assert room is not None and len(room.participants) == seated
+            # Revoked where this hub hears nothing of it (another process, the database):
+            # one seated sign-in and one idle one ended, Hưng Yên taken off the hearing.
+            async with database.transaction() as db:
+                await db.execute(
+                    delete(SessionRow).where(
+                        SessionRow.token_hash.in_(
+                            [auth.session_key(tokens[0]), auth.session_key(tokens[seated + 5])]
+                        )
+                    )
+                )
+                await db.execute(delete(HearingSiteRow).where(HearingSiteRow.hearing_id == hid))
+            with counted(database) as statements:
+                started = time.monotonic()
+                await revalidator.check_all()
+                took = time.monotonic() - started
+            reads = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+            print(f"one pass over {sockets} sockets: {took:.3f} s, {len(reads)} reads")
+            # One read per batch of tokens and four for the one hearing's seats (the old pass
+            # made 3 per socket and 5 per seat: about 1,650); the writes are the session log's
+            # entries for the two taken out of the hearing, and their admissions cleared.
+            batches = -(-sockets // revalidator.batch)
+            assert len(reads) <= batches + 4, reads
+            writes = sorted(" ".join(q.split()[:3]) for q in statements if q not in reads)
+            assert writes == ["DELETE FROM hearing_admissions"] * 2 + ["INSERT INTO log_events"] * 2
+            for cut in (clients[0], clients[seated + 5]):
+                await gone(cut, PUSHED_WITHIN)
+                assert "sign in again" in cut.of("revoked")[0]["message"]
+            # The signed-in Hưng Yên user leaves the hearing but keeps its socket.
+            removed = clients[-1].of("removed")
+            assert removed and "not found" in removed[0]["message"]
+            assert clients[-1].sio.connected
+            await wait_for(lambda: len(room.participants) == seated - 2, what="two out")
+            still = [c for i, c in enumerate(clients) if i not in (0, seated + 5)]
+            assert all(c.sio.connected and not c.of("revoked") for c in still)
+            assert took < REVALIDATE_EVERY * 5  # generous: it is about a tenth of a second
+        finally:
+            for start in range(0, sockets, 100):
+                await asyncio.gather(*(c.close() for c in clients[start : start + 100]))

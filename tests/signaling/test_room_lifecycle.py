@@ -26,7 +26,8 @@ async def test_a_room_closes_when_its_last_sites_media_drops(hub: Hub) -> None:
     """The site's peer connection goes while its socket stays: the room saw the drop and took
     the site out, but kept its speaker and quality loops running with nobody in it."""
     server = hub.app[SIGNALING_KEY]
-    site = SiteAgent(hub.url, "site1", 1, clip=clip())
+    # A site that does not heal (reconnect=False): told media_reset, it stays out.
+    site = SiteAgent(hub.url, "site1", 1, clip=clip(), reconnect=False)
     try:
         await site.start()
         room = server.rooms.get(1)

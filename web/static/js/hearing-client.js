@@ -14,6 +14,9 @@
  *   participantjoined  {participant}
  *   participantupdated {participant}  details or state (waiting/admitted, muted) changed
  *   participantleft    {participantId, reason, participant}  reason: left | dropped | removed
+ *                      (reset: this site's own connection to the hub went; it rejoins)
+ *   participantlink    {participantId, state}  the hub sees that site's link "reconnecting"
+ *                      or "connected" again
  *   remotestream       {participantId, stream}  stream is null when the participant has no media
  *   mute               {participantId, audioMuted, videoMuted, local}
  *   mutedbyhost        {audio}  the host stopped (true) or resumed forwarding this site's audio
@@ -26,6 +29,12 @@
  *   signalingerror     {code, message, event, local}  an `error` event, a refused request,
  *                      or (local: true) a description this browser could not apply
  *   left               {reason}  reason: left | removed | revoked | ended | closed | unload
+ *   stats              {figures}  this site's own figures, as sent to the hub (client_stats)
+ *
+ * While joined, every `statsIntervalMs` (3 s) the client reads its peer connection's getStats()
+ * and sends the hub `client_stats` (docs/signaling.md): what it sends (resolution, frame rate,
+ * quality-limitation reason), how (the selected pair's local candidate type, the available
+ * outgoing bitrate) and what it receives from each other site (loss, jitter, frame rate).
  *
  * Moderators (the chair, leaders of the host office) also have admit(), sendToWaiting(),
  * remove(), muteSite(), setSpotlight(), startHearing(), endHearing() and markHeard()
@@ -68,6 +77,7 @@ export class HearingClient extends EventTarget {
    * @param {MediaStream} [options.localStream]  publish this instead of opening the camera
    * @param {number} [options.ackTimeoutMs]
    * @param {boolean} [options.autoRejoin]  join again after the signaling connection comes back
+   * @param {number} [options.statsIntervalMs]  how often client_stats go to the hub (0: never)
    */
   constructor({
     hearingId,
@@ -78,6 +88,7 @@ export class HearingClient extends EventTarget {
     localStream = null,
     ackTimeoutMs = 10000,
     autoRejoin = true,
+    statsIntervalMs = 3000,
   }) {
     super();
     this.hearingId = hearingId;
@@ -87,6 +98,9 @@ export class HearingClient extends EventTarget {
     this.media = media;
     this.ackTimeoutMs = ackTimeoutMs;
     this.autoRejoin = autoRejoin;
+    this.statsIntervalMs = statsIntervalMs;
+    /** The last figures sent to the hub (client_stats), null before the first. */
+    this.lastStats = null;
 
     this.state = "idle";
     this.participantId = null;
@@ -121,6 +135,10 @@ export class HearingClient extends EventTarget {
     this._session = 0;
     /** kind -> RTCRtpSender of this site's own audio and video. */
     this._senders = {};
+    this._statsTimer = null;
+    this._statsBusy = false;
+    /** participant_id -> {lost, received} at the previous sample (for loss per interval). */
+    this._inboundCounters = new Map();
   }
 
   /** Open the camera and signaling, join the hearing and start media. Resolves once joined. */
@@ -131,6 +149,7 @@ export class HearingClient extends EventTarget {
     this._leaving = false;
     this.timings = { joinCalled: performance.now() };
     this._setState("connecting");
+    this._startStats();
     try {
       // The camera is not needed to join or to receive: the offer goes out with empty senders
       // and the camera's tracks are put in when it is ready (no renegotiation needed), so a slow
@@ -179,6 +198,7 @@ export class HearingClient extends EventTarget {
   close(reason = "closed") {
     this._leaving = true;
     this._session += 1;
+    this._stopStats();
     this._teardownPeer();
     this._socket?.removeAllListeners();
     this._socket?.disconnect();
@@ -296,8 +316,10 @@ export class HearingClient extends EventTarget {
       // for networks that block WebSocket.
       transports: ["websocket", "polling"],
       tryAllTransports: true,
+      // Back within about a second of the network's return (a site must not stay out of a
+      // hearing for the 5 s Socket.IO's backoff would reach); each try is randomised ±50 %.
       reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
+      reconnectionDelayMax: 1000,
       timeout: this.ackTimeoutMs,
     };
     if (this.token) options.auth = { token: this.token };
@@ -364,11 +386,16 @@ export class HearingClient extends EventTarget {
     });
     // The hub is done with this site: leaving on our side too stops the camera and the socket.
     socket.on("media_moved", () => this._onMediaMoved());
+    // The hub heard nothing from our peer connection for a few seconds while the socket held
+    // (UDP blocked or broken): a new connection, as after a worker move (aiortc has no ICE
+    // restart to offer instead).
+    socket.on("media_reset", () => this._onMediaMoved());
     socket.on("removed", () => this.close("removed"));
     // The sign-in or join link this socket stood on was revoked (signed out, expired, the
     // office taken off the hearing): the hub disconnects us, and rejoining would be refused.
     socket.on("revoked", () => this.close("revoked"));
     socket.on("hearing_ended", () => this.close("ended"));
+    socket.on("participant_link", (msg) => this._onParticipantLink(msg));
     socket.onAny((event, data) => this._emit("hubevent", { event, data }));
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
     socket.on("connect", () => this._onReconnect());
@@ -581,6 +608,17 @@ export class HearingClient extends EventTarget {
     this._emit("participantleft", { participantId: pid, reason: msg.reason ?? "left", participant });
   }
 
+  /** The hub's view of another site's link: "reconnecting" (its media or socket went quiet)
+   * or "connected" again. */
+  _onParticipantLink(msg) {
+    const pid = msg?.participant_id;
+    if (pid === undefined || pid === this.participantId) return;
+    const state = msg.state === "reconnecting" ? "reconnecting" : "connected";
+    const participant = this.participants.get(pid);
+    if (participant) participant.link = state;
+    this._emit("participantlink", { participantId: pid, state });
+  }
+
   _setAdmission(state) {
     if (this.admission === state) return;
     this.admission = state;
@@ -688,6 +726,48 @@ export class HearingClient extends EventTarget {
     this._sdpQueue = Promise.resolve();
   }
 
+  // --- this site's own figures (client_stats) ------------------------------------------------
+
+  _startStats() {
+    if (this._statsTimer !== null || !(this.statsIntervalMs > 0)) return;
+    this._statsTimer = setInterval(() => this._sendStats(), this.statsIntervalMs);
+  }
+
+  _stopStats() {
+    if (this._statsTimer !== null) clearInterval(this._statsTimer);
+    this._statsTimer = null;
+    this._inboundCounters.clear();
+  }
+
+  async _sendStats() {
+    const pc = this._pc;
+    // One sample at a time: a getStats() slower than the interval must not pile up.
+    if (this._statsBusy || !pc || this.state !== "joined" || !this._answered) return;
+    this._statsBusy = true;
+    try {
+      const figures = readFigures(await pc.getStats(), this._trackOwners(), this._inboundCounters);
+      if (pc !== this._pc || this.state !== "joined") return;
+      this.lastStats = figures;
+      this._emit("stats", { figures });
+      // With an ack: a refusal (e.g. not_joined in a race with a drop) comes back here, not as
+      // an `error` event; the next sample tries again.
+      await this._request("client_stats", figures, this.statsIntervalMs).catch(() => {});
+    } catch (error) {
+      console.warn("getStats failed:", error?.message ?? error);
+    } finally {
+      this._statsBusy = false;
+    }
+  }
+
+  /** Receiving track id -> the participant whose media it carries. */
+  _trackOwners() {
+    const owners = new Map();
+    for (const [pid, stream] of this.remoteStreams) {
+      for (const track of stream.getTracks()) owners.set(track.id, pid);
+    }
+    return owners;
+  }
+
   // --- plumbing -------------------------------------------------------------------------------
 
   /** Emit an event and await its ack; rejects with SignalingError on `{ok: false}` or timeout. */
@@ -745,6 +825,96 @@ function sameIceServers(a, b) {
       ),
     );
   return norm(a) === norm(b);
+}
+
+const round1 = (value) => Math.round(value * 10) / 10;
+const number = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
+
+/**
+ * client_stats figures from a getStats() report (the schema is ClientStatsIn in
+ * signaling/protocol.py). `owners` maps receiving track ids to participant ids; `counters`
+ * keeps each participant's cumulative lost/received packets between calls.
+ */
+export function readFigures(report, owners, counters) {
+  const stats = new Map();
+  report.forEach((stat) => stats.set(stat.id, stat));
+  const figures = {
+    sent_width: null,
+    sent_height: null,
+    sent_fps: null,
+    quality_limitation: null,
+    candidate_type: null,
+    available_outgoing_kbps: null,
+    inbound: {},
+  };
+  // The sent video: with one camera there is one outbound video stream (no simulcast); the
+  // largest wins should a browser report more.
+  let video = null;
+  for (const stat of stats.values()) {
+    if (stat.type !== "outbound-rtp" || stat.kind !== "video") continue;
+    if (!video || (stat.frameWidth ?? 0) > (video.frameWidth ?? 0)) video = stat;
+  }
+  if (video) {
+    figures.sent_width = Number.isInteger(video.frameWidth) ? video.frameWidth : null;
+    figures.sent_height = Number.isInteger(video.frameHeight) ? video.frameHeight : null;
+    const fps = number(video.framesPerSecond);
+    figures.sent_fps = fps === null ? null : round1(fps);
+    figures.quality_limitation = video.qualityLimitationReason ?? null;
+  }
+  // The pair ICE chose: the transport names it (Chromium, Safari); Firefox marks it selected.
+  let pair = null;
+  for (const stat of stats.values()) {
+    if (stat.type === "transport" && stat.selectedCandidatePairId) {
+      pair = stats.get(stat.selectedCandidatePairId) ?? null;
+    }
+  }
+  if (!pair) {
+    for (const stat of stats.values()) {
+      if (stat.type === "candidate-pair" && (stat.selected || (stat.nominated && stat.state === "succeeded"))) {
+        pair = stat;
+      }
+    }
+  }
+  if (pair) {
+    const local = stats.get(pair.localCandidateId);
+    figures.candidate_type = local?.candidateType ?? null;
+    const available = number(pair.availableOutgoingBitrate);
+    figures.available_outgoing_kbps = available === null ? null : Math.round(available / 1000);
+  }
+  // What arrives from each other site: audio and video together for loss, the worse jitter.
+  const seen = new Map();
+  for (const stat of stats.values()) {
+    if (stat.type !== "inbound-rtp") continue;
+    const pid = owners.get(stat.trackIdentifier);
+    if (pid === undefined) continue;
+    const entry = seen.get(pid) ?? { lost: 0, received: 0, jitter: null, fps: null };
+    entry.lost += Math.max(0, stat.packetsLost ?? 0);
+    entry.received += stat.packetsReceived ?? 0;
+    const jitter = number(stat.jitter);
+    if (jitter !== null) entry.jitter = Math.max(entry.jitter ?? 0, jitter);
+    if (stat.kind === "video") entry.fps = number(stat.framesPerSecond);
+    seen.set(pid, entry);
+  }
+  for (const [pid, entry] of seen) {
+    // The hub takes figures for up to 256 others (MAX_INBOUND): more would be refused whole.
+    if (Object.keys(figures.inbound).length >= 256) break;
+    const previous = counters.get(pid);
+    let lossPct = null;
+    if (previous) {
+      const lost = Math.max(0, entry.lost - previous.lost);
+      const received = Math.max(0, entry.received - previous.received);
+      if (lost + received > 0) lossPct = round1((100 * lost) / (lost + received));
+    }
+    counters.set(pid, { lost: entry.lost, received: entry.received });
+    figures.inbound[pid] = {
+      packets_lost: entry.lost,
+      loss_pct: lossPct,
+      jitter_ms: entry.jitter === null ? null : round1(entry.jitter * 1000),
+      fps: entry.fps === null ? null : round1(entry.fps),
+    };
+  }
+  for (const pid of [...counters.keys()]) if (!seen.has(pid)) counters.delete(pid);
+  return figures;
 }
 
 function sameTracks(a, b) {

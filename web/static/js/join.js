@@ -2,12 +2,16 @@
  * The plain hearing page (/hearings/{id}/join): the local camera and one tile per remote site,
  * labelled with the site's office name. The richer leader view and kiosk reuse hearing-client.js.
  *
- * Each remote tile carries data-participant-id and data-office-name; once its video shows a
- * frame it also gets data-first-frame-ms. `window.tcdJoin` exposes the join timings so that
+ * Each remote tile carries data-participant-id, data-office-id and data-office-name; once its
+ * video shows a frame it also gets data-first-frame-ms. Its data-link says how the site is
+ * connected: "connected", "reconnecting" (the hub says its link went quiet), "dropped" (it went
+ * without leaving: the tile stays, marked with the time, its video cleared, until the office
+ * joins again) or "absent" (an invited office with nobody connected: a placeholder tile, with
+ * the time it was last seen when known). `window.tcdJoin` exposes the join timings so that
  * tests and people can read join-to-first-frame figures without devtools.
  */
 
-import { api, fmtTime, label, t } from "./common.js";
+import { api, fmtTime, label, page, t } from "./common.js";
 import { HearingClient } from "./hearing-client.js";
 
 const STATUS_TEXT = {
@@ -67,6 +71,17 @@ window.tcdJoin = { client, metrics };
 
 /** participant_id -> tile element */
 const remoteTiles = new Map();
+/** The other offices the hearing expects (page data): office_id -> {office_id, name, lastSeen,
+ * grade}; lastSeen (a Date) once known, from this page or the operators' board. */
+const invited = new Map(
+  (Array.isArray(page.sites) ? page.sites : []).map((site) => [
+    site.office_id,
+    { ...site, lastSeen: null, grade: null },
+  ]),
+);
+/** office_id -> the tile of an office with nobody connected: a dropped site's last tile, or a
+ * placeholder for an invited office. Replaced when someone of that office joins. */
+const officeTiles = new Map();
 
 function parseJson(text, fallback) {
   try {
@@ -84,9 +99,88 @@ function updateEmptyNote() {
   emptyNote.hidden = remoteTiles.size > 0;
 }
 
+/** A tile's line saying how its site is connected ("" hides it). */
+function setLinkNote(tile, link, text = "") {
+  tile.dataset.link = link;
+  tile.classList.toggle("tile--offline", link === "dropped" || link === "absent");
+  tile.classList.toggle("tile--reconnecting", link === "reconnecting");
+  const note = tile.querySelector(".tile__link");
+  note.textContent = text;
+  note.hidden = !text;
+}
+
+/** The office's grade from the operators' board (good / poor / bad), when this page gets it. */
+function setGrade(tile, grade) {
+  const badge = tile.querySelector(".tile__grade");
+  const known = ["good", "poor", "bad"].includes(grade);
+  tile.dataset.grade = known ? grade : "";
+  badge.hidden = !known;
+  badge.className = `tile__grade grade grade--${known ? grade : "none"}`;
+  badge.textContent = known ? t(`grade.${grade}`) : "";
+}
+
+/** A tile for an office with nobody connected: the buttons and per-participant notes go. */
+function stripParticipant(tile) {
+  for (const selector of [".tile__muted", ".tile__waiting", ".tile__host-muted", ".tile__spotlit", ".tile__admit", ".tile__controls"]) {
+    tile.querySelector(selector).hidden = true;
+  }
+  tile.classList.remove("tile--speaking", "tile--spotlight", "tile--waiting", "tile--host-muted", "tile--playing");
+}
+
+function absentText(office) {
+  return office.lastSeen ? t("live.link_absent_seen", { time: fmtTime(office.lastSeen) }) : t("live.link_absent");
+}
+
+/** Placeholders for the invited offices nobody is connected from (while this site is in). */
+function syncOfficeTiles() {
+  if (client.state !== "joined") return;
+  const present = new Set();
+  for (const tile of remoteTiles.values()) {
+    if (tile.dataset.officeId) present.add(Number(tile.dataset.officeId));
+  }
+  for (const [officeId, office] of invited) {
+    const existing = officeTiles.get(officeId);
+    if (existing) {
+      if (existing.dataset.link === "absent") setLinkNote(existing, "absent", absentText(office));
+      setGrade(existing, office.grade);
+      continue;
+    }
+    if (present.has(officeId)) continue;
+    const tile = tileTemplate.content.firstElementChild.cloneNode(true);
+    tile.dataset.officeId = String(officeId);
+    tile.dataset.officeName = office.name;
+    tile.dataset.state = "";
+    tile.querySelector(".tile__office").textContent = office.name;
+    tile.setAttribute("aria-label", `${office.name}: ${t("live.link_absent")}`);
+    stripParticipant(tile);
+    setLinkNote(tile, "absent", absentText(office));
+    setGrade(tile, office.grade);
+    officeTiles.set(officeId, tile);
+    tiles.append(tile);
+  }
+}
+
+/** Someone of this office is here (again): its dropped tile or placeholder goes. */
+function officeArrived(officeId) {
+  const tile = officeTiles.get(officeId);
+  if (!tile) return;
+  officeTiles.delete(officeId);
+  detachMedia(tile);
+  tile.remove();
+}
+
+function clearOfficeTiles() {
+  for (const officeId of [...officeTiles.keys()]) officeArrived(officeId);
+}
+
 function labelTile(tile, participant) {
   const officeName = participant.office_name || "Điểm cầu";
   const waiting = participant.state === "waiting";
+  if (typeof participant.office_id === "number" && tile.dataset.officeId !== String(participant.office_id)) {
+    tile.dataset.officeId = String(participant.office_id);
+    officeArrived(participant.office_id);
+    setGrade(tile, invited.get(participant.office_id)?.grade ?? null);
+  }
   tile.dataset.officeName = participant.office_name || "";
   tile.dataset.state = participant.state ?? "admitted";
   tile.querySelector(".tile__office").textContent = officeName;
@@ -140,6 +234,7 @@ function ensureTile(participantId) {
   if (tile) return tile;
   tile = tileTemplate.content.firstElementChild.cloneNode(true);
   tile.dataset.participantId = String(participantId);
+  setLinkNote(tile, "connected");
   tile.querySelector(".tile__admit").addEventListener("click", (event) => {
     event.currentTarget.disabled = true;
     client.admit(participantId).catch((error) => {
@@ -155,14 +250,67 @@ function ensureTile(participantId) {
   return tile;
 }
 
-function removeTile(participantId) {
+function removeTile(participantId, reason) {
   const tile = remoteTiles.get(participantId);
   if (!tile) return;
   remoteTiles.delete(participantId);
+  // Cleared at once: a site that went must never stay on screen as a frozen frame.
   detachMedia(tile);
-  tile.remove();
+  const officeId = tile.dataset.officeId ? Number(tile.dataset.officeId) : null;
+  const now = new Date();
+  if (officeId !== null && invited.has(officeId) && reason !== "reset") invited.get(officeId).lastSeen = now;
+  if (reason === "dropped" && officeId !== null) {
+    // It went without leaving (network, power, a closed browser): the tile stays, marked, until
+    // someone of the office joins again.
+    officeArrived(officeId);
+    stripParticipant(tile);
+    tile.dataset.droppedAt = now.toISOString();
+    setLinkNote(tile, "dropped", t("live.link_dropped", { time: fmtTime(now) }));
+    officeTiles.set(officeId, tile);
+  } else {
+    tile.remove();
+  }
+  // "reset": this site's own link went (it rejoins); the others are not known to be absent.
+  if (reason !== "reset") syncOfficeTiles();
   updateEmptyNote();
   renderWaitingList();
+}
+
+/** The hub's view of a site's link (participant_link): reconnecting, or connected again. */
+function showLink(participantId, state) {
+  const tile = remoteTiles.get(participantId);
+  if (!tile) return;
+  if (state === "reconnecting") setLinkNote(tile, "reconnecting", t("live.link_reconnecting"));
+  else setLinkNote(tile, "connected");
+}
+
+/** A site_status from the operators' board (moderators watch it): last seen and grade. */
+function applySiteStatus(status) {
+  if (!status || typeof status.office_id !== "number") return;
+  const office = invited.get(status.office_id);
+  const grade = typeof status.grade === "string" ? status.grade : null;
+  if (office) {
+    office.grade = status.hearing_id === hearingId ? grade : null;
+    const since = status.since ? new Date(status.since) : null;
+    if (!status.online && since && !Number.isNaN(since.getTime())) office.lastSeen = since;
+  }
+  for (const tile of remoteTiles.values()) {
+    if (tile.dataset.officeId === String(status.office_id)) {
+      setGrade(tile, status.hearing_id === hearingId ? grade : null);
+    }
+  }
+  syncOfficeTiles();
+}
+
+/** Moderators also watch the sites' statuses (grades, last seen); others may not. */
+async function watchSites() {
+  if (!client.moderator) return;
+  try {
+    const ack = await client.request("watch_sites", {});
+    for (const status of ack.sites ?? []) applySiteStatus(status);
+  } catch (error) {
+    console.warn("site statuses:", error.message ?? error);
+  }
 }
 
 // --- the chair's live controls -----------------------------------------------------------------
@@ -389,6 +537,8 @@ client.addEventListener("admission", ({ detail }) => showAdmission(detail.state)
 
 client.addEventListener("left", ({ detail }) => {
   if (STATUS_TEXT[detail.reason]) setStatus(STATUS_TEXT[detail.reason]);
+  // Out of the hearing: nothing to say about the others any more.
+  clearOfficeTiles();
 });
 
 client.addEventListener("mutedbyhost", ({ detail }) => {
@@ -415,7 +565,9 @@ client.addEventListener("joined", ({ detail }) => {
   applySpotlight(detail.spotlight);
   renderHearingStatus(detail.hearing?.status ?? null);
   renderWaitingList();
+  syncOfficeTiles();
   loadPetitions();
+  watchSites();
 });
 
 client.addEventListener("spotlight", ({ detail }) => applySpotlight(detail.participantId));
@@ -436,7 +588,15 @@ client.addEventListener("participantupdated", ({ detail }) => {
   labelTile(ensureTile(detail.participant.participant_id), detail.participant);
 });
 
-client.addEventListener("participantleft", ({ detail }) => removeTile(detail.participantId));
+client.addEventListener("participantleft", ({ detail }) =>
+  removeTile(detail.participantId, detail.reason),
+);
+
+client.addEventListener("participantlink", ({ detail }) => showLink(detail.participantId, detail.state));
+
+client.addEventListener("hubevent", ({ detail }) => {
+  if (detail.event === "site_status") applySiteStatus(detail.data);
+});
 
 client.addEventListener("remotestream", ({ detail }) => {
   if (detail.stream) {

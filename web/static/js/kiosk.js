@@ -5,11 +5,16 @@
  * by itself after a drop (HearingClient's reconnect) and, once the hearing ends, waits for the
  * next one.
  *
+ * A site that drops keeps its tile, marked "Mất kết nối lúc ..." with its picture cleared, until
+ * its office joins again; one the hub says is reconnecting (participant_link) is marked so.
+ * Tiles carry data-participant-id, data-office-id and data-link (connected, reconnecting,
+ * dropped), as on the join page.
+ *
  * `#kiosk[data-phase]`: idle | waiting-start | joining | waiting-room | in-hearing | reconnecting.
  * `window.tcdKiosk` exposes the current client for tests and people at the site.
  */
 
-import { api, fmtDateTime, t } from "./common.js";
+import { api, fmtDateTime, fmtTime, t } from "./common.js";
 import { HearingClient } from "./hearing-client.js";
 
 const POLL_MS = 3000;
@@ -31,6 +36,8 @@ const iceServers = parseJson(root.dataset.iceServers, []);
 
 /** participant_id -> tile */
 const tiles = new Map();
+/** office_id -> the marked tile of a site that dropped, until its office joins again. */
+const droppedTiles = new Map();
 let client = null;
 let pollTimer = null;
 let lastNote = "";
@@ -126,6 +133,7 @@ function finish(current, note) {
   client = null;
   current.close("closed");
   for (const pid of [...tiles.keys()]) removeTile(pid);
+  for (const office of [...droppedTiles.keys()]) officeBack(office);
   selfTile.hidden = true;
   selfVideo.srcObject = null;
   mutedBanner.hidden = true;
@@ -146,6 +154,7 @@ function ensureTile(participantId) {
   if (tile) return tile;
   tile = tileTemplate.content.firstElementChild.cloneNode(true);
   tile.dataset.participantId = String(participantId);
+  setLink(tile, "connected");
   tiles.set(participantId, tile);
   stage.append(tile);
   labelTile(tile, client?.participants.get(participantId) ?? {});
@@ -153,7 +162,28 @@ function ensureTile(participantId) {
   return tile;
 }
 
+function setLink(tile, link, text = "") {
+  tile.dataset.link = link;
+  tile.classList.toggle("tile--offline", link === "dropped");
+  tile.classList.toggle("tile--reconnecting", link === "reconnecting");
+  const note = tile.querySelector(".tile__link");
+  note.textContent = text;
+  note.hidden = !text;
+}
+
+/** Someone of this office is in the hearing again: its dropped tile goes. */
+function officeBack(officeId) {
+  const tile = droppedTiles.get(officeId);
+  if (!tile) return;
+  droppedTiles.delete(officeId);
+  tile.remove();
+}
+
 function labelTile(tile, participant) {
+  if (typeof participant.office_id === "number") {
+    tile.dataset.officeId = String(participant.office_id);
+    officeBack(participant.office_id);
+  }
   tile.dataset.officeName = participant.office_name ?? "";
   tile.dataset.state = participant.state ?? "admitted";
   tile.querySelector(".tile__office").textContent = participant.office_name ?? "";
@@ -165,13 +195,24 @@ function labelTile(tile, participant) {
   updateEmpty();
 }
 
-function removeTile(participantId) {
+function removeTile(participantId, reason = "left") {
   const tile = tiles.get(participantId);
   if (!tile) return;
   tiles.delete(participantId);
+  // Cleared at once: never a frozen last frame on the room's screen.
   tile.querySelector("video").srcObject = null;
   tile.querySelector("audio").srcObject = null;
-  tile.remove();
+  if (reason === "dropped" && tile.dataset.officeId && !tile.hidden) {
+    const officeId = Number(tile.dataset.officeId);
+    officeBack(officeId);
+    tile.classList.remove("tile--speaking", "tile--spotlight");
+    tile.querySelector(".tile__muted").hidden = true;
+    tile.querySelector(".tile__host-muted").hidden = true;
+    setLink(tile, "dropped", t("live.link_dropped", { time: fmtTime(new Date()) }));
+    droppedTiles.set(officeId, tile);
+  } else {
+    tile.remove();
+  }
   updateEmpty();
 }
 
@@ -211,7 +252,13 @@ function bind(current) {
   on("admission", () => showAdmission());
   on("participantjoined", ({ participant }) => labelTile(ensureTile(participant.participant_id), participant));
   on("participantupdated", ({ participant }) => labelTile(ensureTile(participant.participant_id), participant));
-  on("participantleft", ({ participantId }) => removeTile(participantId));
+  on("participantleft", ({ participantId, reason }) => removeTile(participantId, reason));
+  on("participantlink", ({ participantId, state }) => {
+    const tile = tiles.get(participantId);
+    if (!tile) return;
+    if (state === "reconnecting") setLink(tile, "reconnecting", t("live.link_reconnecting"));
+    else setLink(tile, "connected");
+  });
   on("remotestream", ({ participantId, stream }) => {
     const tile = stream ? ensureTile(participantId) : tiles.get(participantId);
     if (!tile) return;

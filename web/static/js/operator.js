@@ -8,12 +8,16 @@
 //                     an unknown-event ack is tolerated, the board then waits for pushes)
 //   server -> client  site_status {office_id, online, hearing_id, state?, since?, ...}
 //                     (hearing_id null when the site is in no hearing; state "waiting" while it
-//                     waits to be admitted; since: ISO time of the change), on every change.
+//                     waits to be admitted; since: ISO time of the change), on every change;
+//                     while in a hearing every 3 s with the hub's figures (rtt_ms, loss_pct,
+//                     bitrate_kbps), the site's own (client: sent_width/height/fps,
+//                     candidate_type, quality_limitation, ...) and, when graded, grade
+//                     (good / poor / bad).
 // Until a site's first status arrives its row says "Chưa có dữ liệu" (no data yet).
 import { api, fmtTime, h, label, page, showError, t } from "./common.js";
 
-const rows = new Map(); // office id -> {row, status cell, hearing cell, time cell}
-const state = new Map(); // office id -> {online, hearing_id, at}
+const rows = new Map(); // office id -> {row, status, hearing, grade, figures, at cells}
+const state = new Map(); // office id -> {online, hearing_id, waiting, at, grade, figures}
 const hearings = new Map(); // hearing id -> hearing
 const expected = new Map(); // office id -> live hearing it should be in
 const liveBox = document.getElementById("op-live");
@@ -43,6 +47,8 @@ function renderRow(officeId) {
     );
     cells.at.textContent = t("common.none");
     cells.row.dataset.online = "unknown";
+    renderGrade(cells, null);
+    renderFigures(cells, null);
     return;
   }
   cells.row.dataset.online = status.online ? "true" : "false";
@@ -59,6 +65,56 @@ function renderRow(officeId) {
     status.hearing_id && status.waiting ? h("span", { class: "badge badge--waiting" }, t("op.waiting")) : "",
   );
   cells.at.textContent = fmtTime(status.at);
+  renderGrade(cells, status.hearing_id ? status.grade : null);
+  renderFigures(cells, status.hearing_id ? status.figures : null);
+}
+
+const GRADES = ["good", "poor", "bad"];
+
+function renderGrade(cells, grade) {
+  const known = GRADES.includes(grade);
+  cells.row.dataset.grade = known ? grade : "";
+  cells.grade.replaceChildren(
+    known ? h("span", { class: `grade grade--${grade}` }, t(`grade.${grade}`)) : t("common.none"),
+  );
+}
+
+const figure = (value) => typeof value === "number" && Number.isFinite(value);
+const round = (value) => (Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 10) / 10);
+
+/** The link's figures: the hub's (RTT, loss, bitrate) and the site's own (what it sends). */
+function renderFigures(cells, figures) {
+  const items = [];
+  const client = figures?.client ?? null;
+  if (figures) {
+    if (figure(figures.rtt_ms)) items.push(t("op.rtt", { ms: round(figures.rtt_ms) }));
+    if (figure(figures.loss_pct)) items.push(t("op.loss", { pct: round(figures.loss_pct) }));
+    if (figure(figures.bitrate_kbps)) items.push(t("op.bitrate", { kbps: Math.round(figures.bitrate_kbps) }));
+  }
+  if (client) {
+    if (figure(client.sent_width) && figure(client.sent_height)) {
+      items.push(
+        t("op.video", {
+          width: client.sent_width,
+          height: client.sent_height,
+          fps: figure(client.sent_fps) ? round(client.sent_fps) : "—",
+        }),
+      );
+    }
+    if (client.candidate_type) items.push(label("cand", client.candidate_type));
+    if (client.quality_limitation && client.quality_limitation !== "none") {
+      items.push(t("op.limited", { reason: label("limit", client.quality_limitation) }));
+    }
+  }
+  const data = cells.figures.dataset;
+  data.resolution = client && figure(client.sent_width) ? `${client.sent_width}x${client.sent_height}` : "";
+  data.candidateType = client?.candidate_type ?? "";
+  data.limitation = client?.quality_limitation ?? "";
+  cells.figures.replaceChildren(
+    ...(items.length
+      ? items.map((text) => h("span", { class: "figure" }, text))
+      : [h("span", { class: "muted" }, figures ? t("op.no_figures") : t("common.none"))]),
+  );
 }
 
 function renderSummary() {
@@ -88,6 +144,13 @@ export function apply(message) {
     hearing_id: typeof message.hearing_id === "number" ? message.hearing_id : null,
     waiting: message.state === "waiting",
     at: since && !Number.isNaN(since.getTime()) ? since : new Date(),
+    grade: typeof message.grade === "string" ? message.grade : null,
+    figures: {
+      rtt_ms: message.rtt_ms,
+      loss_pct: message.loss_pct,
+      bitrate_kbps: message.bitrate_kbps,
+      client: message.client && typeof message.client === "object" ? message.client : null,
+    },
   });
   renderRow(message.office_id);
   renderSummary();
@@ -131,6 +194,8 @@ async function load() {
         const cells = {
           status: h("td", {}),
           hearing: h("td", {}),
+          grade: h("td", { class: "grade-cell nowrap" }),
+          figures: h("td", { class: "figures" }),
           at: h("td", { class: "nowrap" }),
         };
         cells.row = h(
@@ -146,6 +211,8 @@ async function load() {
           h("td", { class: "nowrap" }, label("level", office.level)),
           cells.status,
           cells.hearing,
+          cells.grade,
+          cells.figures,
           cells.at,
         );
         rows.set(office.id, cells);

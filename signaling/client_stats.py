@@ -1,0 +1,47 @@
+"""client_stats: a site's own view of its link, from its browser's getStats() (or a site
+agent's), sent every few seconds while it sits in a hearing.
+
+The hub measures the link from its end (rooms.quality); only the site knows what it sends
+(resolution, frame rate, why its encoder holds back), which candidate carries it (host, srflx,
+relay) and what it receives from each other site. The message's schema is
+signaling.protocol.ClientStatsIn (validated at the edge like every event); the figures go to
+the operators' board (signaling.presence.SiteBoard), which hands them out in the office's
+site_status as `client`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from signaling import protocol
+from signaling.connection import Connection
+
+if TYPE_CHECKING:
+    from signaling.server import SignalingServer
+
+Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
+
+
+def handlers(server: SignalingServer) -> dict[str, Handler]:
+    """The client_stats event, bound to a server."""
+    return {"client_stats": ClientStats(server).receive}
+
+
+def figures_of(message: protocol.ClientStatsIn) -> dict[str, Any]:
+    """The figures as the board keeps them and site_status carries them (JSON-ready)."""
+    return message.model_dump()
+
+
+class ClientStats:
+    """Receives a seated connection's figures and puts them on the board."""
+
+    def __init__(self, server: SignalingServer) -> None:
+        self.server = server
+
+    async def receive(self, session: Connection, message: Any) -> dict[str, Any]:
+        """Decoded client_stats: refused with not_joined outside a hearing."""
+        assert isinstance(message, protocol.ClientStatsIn)
+        _room, participant = self.server.seated(session)
+        self.server.board.client_measured(session.sid, participant.id, figures_of(message))
+        return {}
