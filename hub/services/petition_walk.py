@@ -71,32 +71,37 @@ def _matching(vector: ColumnElement[Any], ts_query: str) -> ColumnElement[bool]:
     return vector.bool_op("@@")(_tsquery(ts_query))
 
 
-async def _estimates(
-    session: AsyncSession, vector_column: str, words: list[str]
-) -> list[tuple[float, str]]:
+class _Guesses(NamedTuple):
+    """The planner's guesses: each word's rows alone, rarest first, and the register's rows."""
+
+    words: list[tuple[float, str]]
+    register: float
+
+
+async def _guesses(session: AsyncSession, vector_column: str, words: list[str]) -> _Guesses:
     """How many petitions the planner expects each word alone to match (from its statistics
-    of the commonest words; a planning round trip each, no row read), rarest first. Neither
-    the longest word nor the last is a safe guess of the rarest: in "âu dương" the short "âu"
-    is rare and "dương" also a district of Hải Phòng. On two million petitions the guesses of
-    single words were within 2 % of the truth, or above it (a word outside the statistics is
-    guessed at their floor, 1,866, and matched 0 or 48); the guess of several words together
-    is what goes wrong (the planner takes them as independent)."""
-    sql = f"SELECT 1 FROM petitions WHERE {vector_column} @@ to_tsquery('simple', :word)"
-    return sorted([(await _planned_rows(session, sql, word=word), word) for word in words])
-
-
-async def _register_rows(session: AsyncSession) -> float:
-    """How many petitions the planner reckons the register holds (no row counted)."""
-    return await _planned_rows(session, "SELECT 1 FROM petitions")
-
-
-async def _planned_rows(session: AsyncSession, sql: str, **binds: str) -> float:
-    """The planner's guess of the rows `sql` gives (a planning round trip, no row read)."""
+    of the commonest words), and the register to hold: one EXPLAIN of them all as branches of
+    a UNION ALL (one planning round trip, no row read). Neither the longest word nor the last
+    is a safe guess of the rarest: in "âu dương" the short "âu" is rare and "dương" also a
+    district of Hải Phòng. On two million petitions the guesses of single words were within
+    2 % of the truth, or above it (a word outside the statistics is guessed at their floor,
+    1,866, and matched 0 or 48); the guess of several words together is what goes wrong (the
+    planner takes them as independent)."""
+    branches = [
+        f"SELECT 1 FROM petitions WHERE {vector_column} @@ to_tsquery('simple', :w{n})"
+        for n in range(len(words))
+    ]
+    sql = " UNION ALL ".join([*branches, "SELECT 1 FROM petitions"])
+    binds = {f"w{n}": word for n, word in enumerate(words)}
     plan = await session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}").bindparams(**binds))
     raw = plan.scalar_one()
     # asyncpg hands json over as its text.
-    explained = json.loads(raw) if isinstance(raw, str) else raw
-    return max(1.0, float(explained[0]["Plan"]["Plan Rows"]))
+    top = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    parts = top.get("Plans", []) if top.get("Node Type") == "Append" else []
+    if len(parts) != len(words) + 1:
+        raise RuntimeError(f"unexpected plan of the word guesses: {top.get('Node Type')}")
+    rows = [max(1.0, float(part["Plan Rows"])) for part in parts]
+    return _Guesses(sorted(zip(rows[:-1], words, strict=True)), rows[-1])
 
 
 def _indexed(vector: ColumnElement[Any], ts_query: str, index_query: str) -> list[Any]:
@@ -131,7 +136,8 @@ async def walk_search(
     other, and the text index only when the walk finds the search rare among the newest."""
     ts_query = " & ".join(words)
     vector: ColumnElement[Any] = literal_column(f"petitions.{vector_column}")
-    estimated, rarest = (await _estimates(session, vector_column, words))[0]
+    guesses = await _guesses(session, vector_column, words)
+    estimated, rarest = guesses.words[0]
     indexed = select(PetitionRow.id).where(*conditions, *_indexed(vector, ts_query, rarest))
 
     async def sorted_matches() -> Walked | None:
@@ -191,7 +197,7 @@ async def walk_search(
         estimated < walk_rows
         # ...or so few among the newest that a walk would most likely not find `cap` of them
         # and the text index would be read after it anyway.
-        or estimated * walk_rows <= cap * await _register_rows(session)
+        or estimated * walk_rows <= cap * guesses.register
     )
     if tried_index:
         found = await sorted_matches()
