@@ -38,11 +38,13 @@ from rooms.remote import (
 )
 from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
+from rooms.self_test import is_self_test_room
 from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
 from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
 from signaling.protocol import ProtocolError
 from signaling.revalidation import REVALIDATE_EVERY, Revalidator
+from signaling.self_test import SelfTests
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ class SignalingServer:
         self._sids: dict[str, str] = {}  # participant id -> sid
         self._socket_dir: str | None = None
         self.rooms: MediaBackend = self._media_backend()
+        self.self_tests = SelfTests(self)
         self._shut_down = False
         self.revalidator = Revalidator(
             gateway,
@@ -137,6 +140,7 @@ class SignalingServer:
             "leave": self._leave,
             **host_controls.handlers(self),
             **client_stats.handlers(self),
+            **self.self_tests.handlers(),
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,
@@ -204,6 +208,7 @@ class SignalingServer:
             return
         self._shut_down = True
         await self.revalidator.close()
+        await self.self_tests.close()
         await self.rooms.close()
         for sid in list(self._sessions):
             try:
@@ -334,7 +339,7 @@ class SignalingServer:
             session = self._sessions.get(sid)
             if session is None or session.revoked:
                 return await self._fail(sid, event, "unauthorized", "not connected")
-            bucket = session.joins if event in ("join", "leave") else session.events
+            bucket = session.joins if event in ("join", "leave", "self_test") else session.events
             if not bucket.take():
                 return await self._fail(
                     sid, event, protocol.RATE_LIMITED, f"too many {event} messages; slow down"
@@ -465,7 +470,8 @@ class SignalingServer:
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(sid, _room_name(participant.hearing_id))
             await self._publish_site(self.board.out_of_hearing(sid, participant.id))
-        else:
+        elif not is_self_test_room(participant.hearing_id):
+            # (A self-test is no hearing: the board goes on showing the site as it was.)
             await self._publish_site(
                 self.board.in_hearing(
                     sid,
