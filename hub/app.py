@@ -10,9 +10,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 # Importing the route modules registers their handlers on the registry.
-from hub.api import auth_routes, hearing_routes, office_routes, petition_routes  # noqa: F401
+from hub.api import (  # noqa: F401
+    auth_routes,
+    hearing_routes,
+    office_routes,
+    petition_routes,
+    self_test_routes,
+)
 from hub.api.edge import auth_middleware, errors_middleware
-from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, PASSWORDS, SETTINGS
+from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, PASSWORDS, SELF_TEST_HOOKS, SETTINGS
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.api.security import add_security_headers
@@ -21,6 +27,7 @@ from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middlewar
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 from signaling.server import setup_signaling
 
@@ -42,6 +49,9 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
     app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
+    # Told of every kept self-test result, in its transaction: a bad one's alert hooks in here
+    # (SelfTestHooks.on_bad, and on_passed to clear it).
+    app[SELF_TEST_HOOKS] = SelfTestHooks()
     app.router.add_routes(api.table)
     spec = build_spec(api.operations)
 

@@ -9,6 +9,7 @@ from hub.services.access import Actor
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -16,6 +17,8 @@ DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
 PASSWORDS = web.AppKey("password_workers", PasswordWorkers)
 NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
+# Who hears of kept self-test results (a bad one: the alert to raise).
+SELF_TEST_HOOKS = web.AppKey("self_test_hooks", SelfTestHooks)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)
