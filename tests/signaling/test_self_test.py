@@ -67,3 +67,29 @@ async def test_bad_self_tests_are_refused_by_name(hub: Hub) -> None:
     finally:
         await staff.close()
         await link.close()
+
+
+async def test_a_test_left_running_is_ended_by_the_hub(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No grace past its seconds: the shortest test (5 s) ends at 5 s.
+    monkeypatch.setattr("signaling.self_test.GRACE_SECONDS", 0.0)
+    backend = hub.app[SIGNALING_KEY].rooms
+    left = await Client().connect(hub.url, "site4")
+    try:
+        ack = await left.call("self_test", {"seconds": 5})
+        assert ack["ok"] is True and ack["seconds"] == 5 and ack["room_id"] < 0, ack
+        await wait_for(lambda: bool(left.of("self_test_ended")), 9, "the hub ending the test")
+        assert left.of("self_test_ended") == [
+            {
+                "room_id": ack["room_id"],
+                "participant_id": ack["participant_id"],
+                "reason": "time_up",
+            }
+        ]
+        await wait_for(lambda: len(backend) == 0, 10, "its room closed")
+        # The socket stays: the next test may begin.
+        again = await left.call("self_test", {"seconds": 5})
+        assert again["ok"] is True and again["room_id"] != ack["room_id"], again
+    finally:
+        await left.close()

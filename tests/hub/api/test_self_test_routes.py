@@ -43,8 +43,27 @@ def bad_results(hub: ThreadedHub) -> Iterator[list[tuple[int, str, list[Any]]]]:
         hooks.on_bad.remove(hook)
 
 
+@pytest.fixture
+def passed_results(hub: ThreadedHub) -> Iterator[list[int]]:
+    """The ids of results SelfTestHooks.on_passed is handed (where an alert would clear)."""
+    seen: list[int] = []
+
+    async def hook(_session: AsyncSession, row: SelfTestRow) -> None:
+        seen.append(row.id)
+
+    hooks = hub.server.app[SELF_TEST_HOOKS]
+    hooks.on_passed.append(hook)
+    try:
+        yield seen
+    finally:
+        hooks.on_passed.remove(hook)
+
+
 async def test_a_site_keeps_its_result_and_its_operators_read_it(
-    api: Api, hub: ThreadedHub, bad_results: list[tuple[int, str, list[Any]]]
+    api: Api,
+    hub: ThreadedHub,
+    bad_results: list[tuple[int, str, list[Any]]],
+    passed_results: list[int],
 ) -> None:
     hy = hub.office("HY")
     posted = await api.post(
@@ -56,7 +75,7 @@ async def test_a_site_keeps_its_result_and_its_operators_read_it(
     result = posted.json
     assert (result["office_id"], result["score"], result["reasons"]) == (hy, "good", [])
     assert result["figures"] == GOOD_FIGURES and result["at"].endswith("+07:00")
-    assert bad_results == []
+    assert bad_results == [] and passed_results == [result["id"]]
 
     bad = await api.post(
         "/api/v1/self-tests",
@@ -65,6 +84,7 @@ async def test_a_site_keeps_its_result_and_its_operators_read_it(
     )
     assert bad.status == 201, bad.text
     assert bad_results == [(hy, "bad", ["camera_blocked", "speaker_unconfirmed"])]
+    assert passed_results == [result["id"]]
 
     # Hưng Yên's operator and the central one see both, newest first; the last per office too.
     for user in ("operator.hungyen", "operator"):
