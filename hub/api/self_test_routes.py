@@ -33,8 +33,8 @@ async def create_self_test(request: web.Request) -> web.Response:
     )
     async with request.app[DATABASE].transaction() as session:
         row = await self_tests.record(session, actor, draft, request.app[SELF_TEST_HOOKS])
-        items, _total = await self_tests.list_(session, actor, office_id=row.office_id, limit=1)
-    return reply(SelfTest, items[0], 201)
+        out = await self_tests.view_of(session, row)
+    return reply(SelfTest, out, 201)
 
 
 @api.route(

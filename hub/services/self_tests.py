@@ -118,6 +118,14 @@ async def list_(
     return [view(t, o, u) for t, o, u in rows], total
 
 
+async def view_of(session: AsyncSession, row: SelfTestRow) -> dict[str, Any]:
+    """One kept result as the API shows it (its office and user read by id)."""
+    office = await session.get(OfficeRow, row.office_id)
+    user = await session.get(UserRow, row.user_id)
+    assert office is not None and user is not None  # foreign keys
+    return view(row, office, user)
+
+
 def view(row: SelfTestRow, office: OfficeRow, user: UserRow) -> dict[str, Any]:
     """A result as the API shows it."""
     return {
