@@ -173,8 +173,6 @@ class RoomManager:
         self._rooms: dict[int, Room] = {}
         # hearing id -> offices admitted while it was live (kept when its room empties).
         self._admitted: OrderedDict[int, set[int]] = OrderedDict()
-        # hearing id -> offices that dropped and have not returned (office id -> when).
-        self._dropped: dict[int, dict[int, float]] = {}
 
     def get(self, hearing_id: int) -> Room | None:
         """The open room of a hearing, if any."""
@@ -193,7 +191,6 @@ class RoomManager:
                 broadcast,
                 # A self-test's room remembers nothing past itself (no hearing to rejoin).
                 admitted_offices=set() if echo else self._admitted_offices(hearing_id),
-                dropped_offices={} if echo else self._dropped.setdefault(hearing_id, {}),
                 on_state=self.on_state,
                 on_quality=self.on_quality,
                 on_empty=self._emptied,
@@ -220,15 +217,13 @@ class RoomManager:
         if offices is None:
             offices = self._admitted[hearing_id] = set()
             while len(self._admitted) > MAX_REMEMBERED_HEARINGS:
-                gone, _ = self._admitted.popitem(last=False)
-                self._dropped.pop(gone, None)
+                self._admitted.popitem(last=False)
         self._admitted.move_to_end(hearing_id)
         return offices
 
     def forget_hearing(self, hearing_id: int) -> None:
         """The hearing ended: nobody is remembered as admitted any more."""
         self._admitted.pop(hearing_id, None)
-        self._dropped.pop(hearing_id, None)
 
     async def _emptied(self, room: Room) -> None:
         """A room's last participant went (however it went): close it."""

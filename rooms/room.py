@@ -70,7 +70,6 @@ class Room:
         broadcast: Broadcast,
         *,
         admitted_offices: set[int] | None = None,
-        dropped_offices: dict[int, float] | None = None,
         on_state: StateHook = ignore_state,
         on_quality: QualityHook = ignore_quality,
         on_empty: EmptyHook = ignore_empty,
@@ -91,9 +90,6 @@ class Room:
         # Offices a moderator admitted while the hearing was live: they rejoin without waiting.
         # Owned by the RoomManager so it outlives a room that emptied after a network drop.
         self.admitted_offices = admitted_offices if admitted_offices is not None else set()
-        # Offices whose site dropped (network, media) and has not come back: office id -> wall
-        # time of the drop, so that its return is logged with the outage. Owned like the above.
-        self.dropped_offices = dropped_offices if dropped_offices is not None else {}
         # Participant id -> quality samples in a row in which the hub received nothing at all.
         self._silent: dict[str, int] = {}
         self._broadcast = broadcast
@@ -172,17 +168,6 @@ class Room:
             participant.state,
         )
         await self._record(LogKind.PARTICIPANT_JOINED, participant, {"state": participant.state})
-        dropped_at = self.dropped_offices.pop(participant.office_id, None)
-        if dropped_at is not None:
-            await self._record(
-                LogKind.CONNECTIVITY,
-                participant,
-                {
-                    "event": "site_restored",
-                    "dropped_at": dropped_at,
-                    "outage_seconds": round(time.time() - dropped_at, 1),
-                },
-            )
         await self._broadcast(
             "participant_joined", {"participant": participant.describe()}, participant.id
         )
@@ -285,11 +270,6 @@ class Room:
             # Its next join waits for a moderator again.
             self.admitted_offices.discard(participant.office_id)
         self._silent.pop(participant_id, None)
-        if reason == "dropped" and not self._ending:
-            if not any(p.office_id == participant.office_id for p in self.participants.values()):
-                self.dropped_offices.setdefault(participant.office_id, time.time())
-        elif reason != "dropped":
-            self.dropped_offices.pop(participant.office_id, None)
         await self._record(kind, participant, {"reason": reason}, by=by)
         if self.active_speaker == participant_id:
             self.active_speaker = None
@@ -413,7 +393,12 @@ class Room:
                 if participant.pc is None or participant.id not in self.participants:
                     continue
                 try:
-                    quality = await participant.quality.sample(participant.pc)
+                    video = participant.publications.get("video")
+                    quality = await participant.quality.sample(
+                        participant.pc,
+                        frames=video.frames if video is not None else 0,
+                        keyframe_requests=video.keyframe_requests_sent if video else 0,
+                    )
                 except Exception:
                     logger.debug("participant %s: getStats failed", participant.id, exc_info=True)
                     continue
