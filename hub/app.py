@@ -36,6 +36,7 @@ from hub.api.security import add_security_headers
 from hub.config import Settings
 from hub.metrics import HubMetrics, setup_metrics
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
+from hub.services import self_tests
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
@@ -73,9 +74,11 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
     app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
-    # Told of every kept self-test result, in its transaction: a bad one's alert hooks in here
-    # (SelfTestHooks.on_bad, and on_passed to clear it).
-    app[SELF_TEST_HOOKS] = SelfTestHooks()
+    # Told of every kept self-test result, in its transaction: a bad one opens its office's
+    # self_test_failed alert, one that passes closes it (announced once signaling is wired).
+    app[SELF_TEST_HOOKS] = SelfTestHooks(
+        on_bad=[self_tests.open_failed_alert], on_passed=[self_tests.close_failed_alert]
+    )
     app.router.add_routes(api.table)
     spec = build_spec(api.operations)
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app[NOTIFIER] = signaling
     signaling.link_monitor = monitor
     monitor.on_alert = signaling.deliver_alert
+    app[SELF_TEST_HOOKS].announce = signaling.deliver_alert
     metrics.add_source(signaling_figures(signaling, monitor))
     setup_metrics(app, metrics)
     return app

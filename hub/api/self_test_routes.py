@@ -31,9 +31,12 @@ async def create_self_test(request: web.Request) -> web.Response:
         reasons=tuple(body.reasons),
         figures=body.figures.model_dump(exclude_none=True),
     )
+    hooks = request.app[SELF_TEST_HOOKS]
     async with request.app[DATABASE].transaction() as session:
-        row = await self_tests.record(session, actor, draft, request.app[SELF_TEST_HOOKS])
-        out = await self_tests.view_of(session, row)
+        kept = await self_tests.record(session, actor, draft, hooks)
+        out = await self_tests.view_of(session, kept.row)
+    # After the commit: operators hear of an alert only once it is durable.
+    await self_tests.announce(hooks, kept)
     return reply(SelfTest, out, 201)
 
 

@@ -4,6 +4,9 @@ office's, or every office's last), and tell whoever listens when a result is bad
 A bad result is an event of its own, outside any session log (a self-test runs before a
 hearing, in none): it is logged here and handed to the hooks of `SelfTestHooks.on_bad`, in the
 transaction that keeps the result, so that an alert raised from it is kept or lost with it.
+create_app hooks in `open_failed_alert` (a self_test_failed alert for the office, outside any
+hearing) and, for a result that passes, `close_failed_alert`; what they open or close is
+announced to the operators once the transaction is committed (`SelfTestHooks.announce`).
 """
 
 from __future__ import annotations
@@ -18,18 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso, now
 from hub.domain import hearing_roles
+from hub.domain.alerts import AlertDraft, AlertKind
 from hub.domain.errors import Forbidden, NotFound
 from hub.domain.self_tests import Score, SelfTestDraft
 from hub.domain.users import Action
+from hub.services import alerts
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
 from hub.storage.paging import page_of
-from hub.storage.tables import OfficeRow, SelfTestRow, UserRow
+from hub.storage.tables import AlertRow, OfficeRow, SelfTestRow, UserRow
 
 log = logging.getLogger(__name__)
 
-# Told of a stored result, in its transaction: (the session, the row).
-ResultHook = Callable[[AsyncSession, SelfTestRow], Awaitable[None]]
+# Told of a stored result, in its transaction: (the session, the row); returns an alert (as
+# the operators' `alert` event carries it) to announce after the commit, or None.
+ResultHook = Callable[[AsyncSession, SelfTestRow], Awaitable[dict[str, Any] | None]]
+# Tells the operators of an alert opened or closed (signaling's deliver_alert).
+Announce = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
@@ -40,11 +48,21 @@ class SelfTestHooks:
     on_bad: list[ResultHook] = field(default_factory=list)
     # A result scored good or okay: e.g. close that office's self_test_failed alert.
     on_passed: list[ResultHook] = field(default_factory=list)
+    # Where the hooks' alerts go once committed (None: nobody is told, e.g. no signaling).
+    announce: Announce | None = None
+
+
+@dataclass
+class Kept:
+    """A kept result and the alerts to announce once its transaction is committed."""
+
+    row: SelfTestRow
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def record(
     session: AsyncSession, actor: Actor, draft: SelfTestDraft, hooks: SelfTestHooks
-) -> SelfTestRow:
+) -> Kept:
     """Keep a self-test result of the actor's own site (office and user are the actor's)."""
     if not hearing_roles.may_join(actor.role):
         raise Forbidden(
@@ -69,22 +87,77 @@ async def record(
         row.score,
         ",".join(row.reasons) or "-",
     )
+    kept = Kept(row)
     if row.score == Score.BAD:
-        await on_bad_result(session, row, hooks)
+        kept.alerts = await on_bad_result(session, row, hooks)
     else:
         for hook in hooks.on_passed:
-            await hook(session, row)
-    return row
+            alert = await hook(session, row)
+            if alert is not None:
+                kept.alerts.append(alert)
+    return kept
 
 
-async def on_bad_result(session: AsyncSession, row: SelfTestRow, hooks: SelfTestHooks) -> None:
+async def on_bad_result(
+    session: AsyncSession, row: SelfTestRow, hooks: SelfTestHooks
+) -> list[dict[str, Any]]:
     """A site's self-test scored bad: say so in the hub's log (no session log: no hearing) and
-    tell every `on_bad` hook, in the result's transaction."""
+    tell every `on_bad` hook, in the result's transaction; the alerts they raised."""
     log.warning(
         "self-test %s: office %s scored bad (%s)", row.id, row.office_id, ", ".join(row.reasons)
     )
+    raised = []
     for hook in hooks.on_bad:
-        await hook(session, row)
+        alert = await hook(session, row)
+        if alert is not None:
+            raised.append(alert)
+    return raised
+
+
+async def announce(hooks: SelfTestHooks, kept: Kept) -> None:
+    """After the commit: tell the operators of the alerts a result opened or closed."""
+    if hooks.announce is None:
+        return
+    for alert in kept.alerts:
+        try:
+            await hooks.announce(alert)
+        except Exception:  # the result and its alert are kept; the board reads them anyway
+            log.exception("self-test %s: alert %s not announced", kept.row.id, alert.get("id"))
+
+
+async def open_failed_alert(session: AsyncSession, row: SelfTestRow) -> dict[str, Any] | None:
+    """on_bad hook: the office's self_test_failed alert (outside any hearing), opened unless it
+    is open already; its view when new."""
+    draft = AlertDraft(
+        AlertKind.SELF_TEST_FAILED,
+        row.office_id,
+        None,
+        {"self_test_id": row.id, "reasons": list(row.reasons), "user_id": row.user_id},
+    )
+    alert, new = await alerts.open_alert(session, draft)
+    return await _alert_view(session, alert) if new else None
+
+
+async def close_failed_alert(session: AsyncSession, row: SelfTestRow) -> dict[str, Any] | None:
+    """on_passed hook: a later test of the office passed, so its self_test_failed alert (if
+    open) closes; its view when closed."""
+    alert = await alerts.close_alert(
+        session,
+        AlertKind.SELF_TEST_FAILED,
+        row.office_id,
+        None,
+        detail={"passed_self_test_id": row.id, "score": row.score},
+    )
+    return await _alert_view(session, alert) if alert is not None else None
+
+
+async def _alert_view(session: AsyncSession, alert: AlertRow) -> dict[str, Any]:
+    # As the operators' `alert` event carries it: with the office's path, whose operators'
+    # rooms it goes to.
+    view = await alerts.view_of(session, alert)
+    office = await session.get(OfficeRow, alert.office_id)
+    view["office_path"] = office.path if office is not None else None
+    return view
 
 
 async def list_(

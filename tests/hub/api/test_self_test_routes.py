@@ -86,6 +86,16 @@ async def test_a_site_keeps_its_result_and_its_operators_read_it(
     assert bad_results == [(hy, "bad", ["camera_blocked", "speaker_unconfirmed"])]
     assert passed_results == [result["id"]]
 
+    # The bad one raised Hưng Yên's self_test_failed alert, outside any hearing.
+    raised = assert_list(
+        await api.get(
+            f"/api/v1/alerts?office={hy}&kind=self_test_failed&open=true", user="operator"
+        )
+    )
+    assert [(a["office_id"], a["hearing_id"]) for a in raised] == [(hy, None)], raised
+    assert raised[0]["detail"]["self_test_id"] == bad.json["id"]
+    assert raised[0]["detail"]["reasons"] == ["camera_blocked", "speaker_unconfirmed"]
+
     # Hưng Yên's operator and the central one see both, newest first; the last per office too.
     for user in ("operator.hungyen", "operator"):
         items = assert_list(await api.get(f"/api/v1/self-tests?office_id={hy}", user=user))
@@ -96,6 +106,16 @@ async def test_a_site_keeps_its_result_and_its_operators_read_it(
         last = assert_list(await api.get("/api/v1/self-tests?latest=true", user=user))
         assert [i["id"] for i in last if i["office_id"] == hy] == [bad.json["id"]]
         assert len({i["office_id"] for i in last}) == len(last)
+
+    # A test that passes afterwards clears the alert (kept, closed, with what cleared it).
+    again = await api.post("/api/v1/self-tests", user="staff.hungyen", json={"score": "good"})
+    assert again.status == 201, again.text
+    closed = assert_list(
+        await api.get(f"/api/v1/alerts?office={hy}&kind=self_test_failed", user="operator")
+    )
+    mine = next(a for a in closed if a["id"] == raised[0]["id"])
+    assert mine["open"] is False and mine["detail"]["passed_self_test_id"] == again.json["id"]
+    assert passed_results == [result["id"], again.json["id"]]
 
 
 async def test_out_of_scope_offices_are_not_found(api: Api, hub: ThreadedHub) -> None:
