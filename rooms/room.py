@@ -80,8 +80,12 @@ class Room:
         on_quality: QualityHook = ignore_quality,
         on_empty: EmptyHook = ignore_empty,
         quality_interval: float = QUALITY_INTERVAL,
+        echo: bool = False,
     ) -> None:
         self.hearing_id = hearing_id
+        # A self-test room (rooms.self_test): each participant receives its own media back,
+        # and nothing is written to a session log (there is no hearing).
+        self.echo = echo
         self.gateway = gateway
         self.options = options
         self.participants: dict[str, Participant] = {}
@@ -342,6 +346,10 @@ class Room:
         # The waiting room: a waiting participant neither receives nor is received.
         if not participant.admitted:
             return []
+        if self.echo:
+            # The hub sends the site's own encoded frames straight back (its test call
+            # crosses the network both ways and the hub's forwarding, as a hearing's would).
+            return list(participant.publications.values()) if participant.ready else []
         return [
             publication
             for other in self.participants.values()
@@ -488,6 +496,8 @@ class Room:
     ) -> None:
         """Log an event about a participant: office = the site it concerns; user = whoever did
         it (the moderator for admitted/muted/removed, the site's own user otherwise)."""
+        if self.echo:
+            return  # a self-test belongs to no hearing: its result is kept by the API instead
         extra: dict[str, Any] = {"participant_id": participant.id, "at": time.time()}
         if by is not None:
             extra.update(

@@ -220,6 +220,26 @@ class JoinToken(Out):
     expires_at: DateTime
 
 
+# --- self-tests --------------------------------------------------------------------------------
+
+
+class SelfTest(Out):
+    id: int
+    office_id: int
+    office_name: str
+    user_id: int
+    user_name: str
+    at: DateTime = Field(description="when the hub kept the result")
+    score: Literal["good", "okay", "bad"]
+    reasons: list[str]
+    figures: dict[str, Any]
+
+
+class SelfTestList(Out):
+    items: list[SelfTest]
+    total: int
+
+
 # --- petitions ---------------------------------------------------------------------------------
 
 

@@ -78,6 +78,9 @@ export class HearingClient extends EventTarget {
    * @param {number} [options.ackTimeoutMs]
    * @param {boolean} [options.autoRejoin]  join again after the signaling connection comes back
    * @param {number} [options.statsIntervalMs]  how often client_stats go to the hub (0: never)
+   * @param {number} [options.selfTest]  seconds of a self-test instead of a hearing: the hub
+   *   sends this site's own media straight back (`self_test` instead of `join`; the echoed
+   *   tracks arrive as a remotestream of this site's own participantId)
    */
   constructor({
     hearingId,
@@ -89,8 +92,10 @@ export class HearingClient extends EventTarget {
     ackTimeoutMs = 10000,
     autoRejoin = true,
     statsIntervalMs = 3000,
+    selfTest = 0,
   }) {
     super();
+    this.selfTest = selfTest;
     this.hearingId = hearingId;
     this.url = url;
     this.token = token;
@@ -398,6 +403,8 @@ export class HearingClient extends EventTarget {
     // office taken off the hearing): the hub disconnects us, and rejoining would be refused.
     socket.on("revoked", () => this.close("revoked"));
     socket.on("hearing_ended", () => this.close("ended"));
+    // The hub ended a self-test left running past its time.
+    socket.on("self_test_ended", () => this.close("ended"));
     socket.on("participant_link", (msg) => this._onParticipantLink(msg));
     socket.onAny((event, data) => this._emit("hubevent", { event, data }));
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
@@ -412,7 +419,9 @@ export class HearingClient extends EventTarget {
     let prepared = this._prepareOffer(this.fallbackIceServers);
     let ack;
     try {
-      ack = await this._request("join", { hearing_id: this.hearingId });
+      ack = this.selfTest
+        ? await this._request("self_test", { seconds: this.selfTest })
+        : await this._request("join", { hearing_id: this.hearingId });
     } catch (error) {
       if (session === this._session) this._teardownPeer();
       throw error;
