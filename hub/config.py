@@ -219,6 +219,18 @@ def parse_port_range(value: str, name: str = "TCD_ICE_UDP_PORTS") -> tuple[int, 
     return ports
 
 
+def _number(
+    env: Mapping[str, str], kwargs: dict[str, Any], name: str, kind: type, what: str
+) -> None:
+    """kwargs[name] from TCD_<NAME> when set, as `kind`; SettingsError naming it otherwise."""
+    variable = f"TCD_{name.upper()}"
+    if variable in env:
+        try:
+            kwargs[name] = kind(env[variable])
+        except ValueError:
+            raise SettingsError(f"{variable}: expected {what}, not {env[variable]!r}") from None
+
+
 def default_media_workers() -> int:
     """`tcd-hub serve`'s media workers when none are asked for: one per core it may run on."""
     try:
@@ -243,14 +255,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if "TCD_REDIS_URL" in env:
         kwargs["redis_url"] = env["TCD_REDIS_URL"]
     for name in ("presence_ttl_seconds", "signaling_ping_interval", "signaling_ping_timeout"):
-        variable = f"TCD_{name.upper()}"
-        if variable in env:
-            try:
-                kwargs[name] = float(env[variable])
-            except ValueError:
-                raise SettingsError(
-                    f"{variable}: expected seconds such as 15, not {env[variable]!r}"
-                ) from None
+        _number(env, kwargs, name, float, "seconds such as 15")
     if "TCD_SECRET_KEY" in env:
         kwargs["secret_key"] = env["TCD_SECRET_KEY"]
     if "TCD_ICE_ANNOUNCED_IPS" in env:
@@ -288,15 +293,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "login_attempts_per_minute_per_address",
         "password_workers",
         "password_queue",
+        "link_grade_window",
     ):
-        variable = f"TCD_{name.upper()}"
-        if variable in env:
-            try:
-                kwargs[name] = int(env[variable])
-            except ValueError:
-                raise SettingsError(
-                    f"{variable}: expected a whole number, not {env[variable]!r}"
-                ) from None
+        _number(env, kwargs, name, int, "a whole number")
     for name in (
         "link_loss_poor_pct",
         "link_loss_bad_pct",
@@ -306,22 +305,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "link_jitter_bad_ms",
         "alert_degraded_seconds",
     ):
-        variable = f"TCD_{name.upper()}"
-        if variable in env:
-            try:
-                kwargs[name] = float(env[variable])
-            except ValueError:
-                raise SettingsError(
-                    f"{variable}: expected a number, not {env[variable]!r}"
-                ) from None
-    if "TCD_LINK_GRADE_WINDOW" in env:
-        try:
-            kwargs["link_grade_window"] = int(env["TCD_LINK_GRADE_WINDOW"])
-        except ValueError:
-            raise SettingsError(
-                "TCD_LINK_GRADE_WINDOW: expected a whole number of samples, not "
-                f"{env['TCD_LINK_GRADE_WINDOW']!r}"
-            ) from None
+        _number(env, kwargs, name, float, "a number")
     if "TCD_METRICS_TOKEN" in env:
         kwargs["metrics_token"] = env["TCD_METRICS_TOKEN"].strip()
     if "TCD_LOG_LEVEL" in env:
