@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection
@@ -23,9 +23,14 @@ class Quality:
     loss_pct: float | None
     # What the hub received from the site this interval (media and RTCP), in kbit/s.
     bitrate_kbps: float | None
+    # What the hub sent the site this interval, in kbit/s, and the share of the hub's packets
+    # the site's receiver reports say never arrived (the other way's loss: a thin downlink).
+    out_bitrate_kbps: float | None = None
+    out_loss_pct: float | None = None
 
     def as_dict(self) -> dict[str, float | None]:
-        """rtt_ms, loss_pct, bitrate_kbps (the site_status fields)."""
+        """rtt_ms, loss_pct, bitrate_kbps (the site_status fields; the outgoing figures are the
+        room's own)."""
         return {"rtt_ms": self.rtt_ms, "loss_pct": self.loss_pct, "bitrate_kbps": self.bitrate_kbps}
 
 
@@ -35,6 +40,10 @@ class _Counters:
     bytes_received: int
     packets_received: int
     packets_lost: int
+    bytes_sent: int = 0
+    # Per stream the hub sends (by SSRC): packets sent, and lost as the site last reported.
+    sent: dict[int, int] = field(default_factory=dict)
+    reported_lost: dict[int, int] = field(default_factory=dict)
 
 
 class QualityMeter:
@@ -58,19 +67,60 @@ class QualityMeter:
         lost = max(0, counters.packets_lost - last.packets_lost)
         loss = round(100.0 * lost / (received + lost), 2) if received + lost > 0 else None
         rtt = round(1000 * sorted(rtts)[len(rtts) // 2], 1) if rtts else None
-        return Quality(rtt_ms=rtt, loss_pct=loss, bitrate_kbps=bitrate)
+        out_bitrate = None
+        if elapsed > 0 and counters.bytes_sent >= last.bytes_sent:
+            out_bitrate = round((counters.bytes_sent - last.bytes_sent) * 8 / elapsed / 1000, 1)
+        return Quality(
+            rtt_ms=rtt,
+            loss_pct=loss,
+            bitrate_kbps=bitrate,
+            out_bitrate_kbps=out_bitrate,
+            out_loss_pct=_out_loss(last, counters),
+        )
+
+
+def _out_loss(last: _Counters, now: _Counters) -> float | None:
+    """Of the packets the hub sent on streams reported both times, the % the site lost.
+
+    Per stream, since a stream that ends drops out of getStats (a sum would go backwards); the
+    receiver report lags what was sent by up to its interval, which evens out over samples."""
+    sent = lost = 0
+    for ssrc, packets in now.sent.items():
+        if ssrc not in last.sent or ssrc not in now.reported_lost:
+            continue
+        sent += max(0, packets - last.sent[ssrc])
+        lost += max(0, now.reported_lost[ssrc] - last.reported_lost.get(ssrc, 0))
+    if sent <= 0:
+        return None
+    return round(min(100.0, 100.0 * lost / sent), 2)
 
 
 def _read(stats: Any) -> tuple[_Counters, list[float]]:
-    bytes_received = packets_received = packets_lost = 0
+    bytes_received = packets_received = packets_lost = bytes_sent = 0
+    sent: dict[int, int] = {}
+    reported_lost: dict[int, int] = {}
     rtts: list[float] = []
     for stat in stats:
         kind = getattr(stat, "type", "")
         if kind == "transport":
             bytes_received += int(stat.bytesReceived)
+            bytes_sent += int(stat.bytesSent)
         elif kind == "inbound-rtp":
             packets_received += int(stat.packetsReceived)
             packets_lost += int(stat.packetsLost)
-        elif kind == "remote-inbound-rtp" and stat.roundTripTime is not None:
-            rtts.append(float(stat.roundTripTime))
-    return _Counters(time.monotonic(), bytes_received, packets_received, packets_lost), rtts
+        elif kind == "outbound-rtp":
+            sent[int(stat.ssrc)] = int(stat.packetsSent)
+        elif kind == "remote-inbound-rtp":
+            reported_lost[int(stat.ssrc)] = int(stat.packetsLost)
+            if stat.roundTripTime is not None:
+                rtts.append(float(stat.roundTripTime))
+    counters = _Counters(
+        time.monotonic(),
+        bytes_received,
+        packets_received,
+        packets_lost,
+        bytes_sent,
+        sent,
+        reported_lost,
+    )
+    return counters, rtts

@@ -178,6 +178,7 @@ RECORDED_EVENTS = (
     "revoked",
     "media_moved",
     "participant_link",
+    "participant_mode",
     "error",
 )
 
