@@ -8,6 +8,8 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from rooms.aiortc_internals import sender_stats_key
+
 # How often a room measures its participants (operators get a site_status each time).
 QUALITY_INTERVAL = 2.0
 
@@ -41,9 +43,9 @@ class _Counters:
     packets_received: int
     packets_lost: int
     bytes_sent: int = 0
-    # Per stream the hub sends (by SSRC): packets sent, and lost as the site last reported.
-    sent: dict[int, int] = field(default_factory=dict)
-    reported_lost: dict[int, int] = field(default_factory=dict)
+    # Per stream the hub sends (by sender): packets sent, and lost as the site last reported.
+    sent: dict[str, int] = field(default_factory=dict)
+    reported_lost: dict[str, int] = field(default_factory=dict)
 
 
 class QualityMeter:
@@ -85,11 +87,11 @@ def _out_loss(last: _Counters, now: _Counters) -> float | None:
     Per stream, since a stream that ends drops out of getStats (a sum would go backwards); the
     receiver report lags what was sent by up to its interval, which evens out over samples."""
     sent = lost = 0
-    for ssrc, packets in now.sent.items():
-        if ssrc not in last.sent or ssrc not in now.reported_lost:
+    for key, packets in now.sent.items():
+        if key not in last.sent or key not in now.reported_lost:
             continue
-        sent += max(0, packets - last.sent[ssrc])
-        lost += max(0, now.reported_lost[ssrc] - last.reported_lost.get(ssrc, 0))
+        sent += max(0, packets - last.sent[key])
+        lost += max(0, now.reported_lost[key] - last.reported_lost.get(key, 0))
     if sent <= 0:
         return None
     return round(min(100.0, 100.0 * lost / sent), 2)
@@ -97,8 +99,8 @@ def _out_loss(last: _Counters, now: _Counters) -> float | None:
 
 def _read(stats: Any) -> tuple[_Counters, list[float]]:
     bytes_received = packets_received = packets_lost = bytes_sent = 0
-    sent: dict[int, int] = {}
-    reported_lost: dict[int, int] = {}
+    sent: dict[str, int] = {}
+    reported_lost: dict[str, int] = {}
     rtts: list[float] = []
     for stat in stats:
         kind = getattr(stat, "type", "")
@@ -109,9 +111,9 @@ def _read(stats: Any) -> tuple[_Counters, list[float]]:
             packets_received += int(stat.packetsReceived)
             packets_lost += int(stat.packetsLost)
         elif kind == "outbound-rtp":
-            sent[int(stat.ssrc)] = int(stat.packetsSent)
+            sent[sender_stats_key(stat)] = int(stat.packetsSent)
         elif kind == "remote-inbound-rtp":
-            reported_lost[int(stat.ssrc)] = int(stat.packetsLost)
+            reported_lost[sender_stats_key(stat)] = int(stat.packetsLost)
             if stat.roundTripTime is not None:
                 rtts.append(float(stat.roundTripTime))
     counters = _Counters(

@@ -98,8 +98,9 @@ class Room:
         # Offices in low-bandwidth mode -> why: a site that drops and rejoins (a thin link
         # drops sockets too) comes back in the mode rather than at full video.
         self.low_bandwidth_offices: dict[int, str] = {}
-        # Participant id -> its low-bandwidth decision (admitted participants only).
-        self._bandwidth: dict[str, BandwidthGuard] = {}
+        # Office id -> the low-bandwidth decision on its site's link, kept over a drop and
+        # rejoin (a thin link drops the socket too: its bad spell must not start over).
+        self._bandwidth: dict[int, BandwidthGuard] = {}
         self._bandwidth_policy = dataclasses.replace(options.bandwidth, interval=quality_interval)
         self._broadcast = broadcast
         self._on_state = on_state
@@ -287,7 +288,7 @@ class Room:
             self.low_bandwidth_offices[participant.office_id] = reason
         else:
             self.low_bandwidth_offices.pop(participant.office_id, None)
-        guard = self._bandwidth.get(participant.id)
+        guard = self._bandwidth.get(participant.office_id)
         if guard is not None and reason in bandwidth.MANUAL:
             guard.reset(on)
         if participant.ready:
@@ -347,10 +348,10 @@ class Room:
             # Its next join waits for a moderator again.
             self.admitted_offices.discard(participant.office_id)
         self._silent.pop(participant_id, None)
-        self._bandwidth.pop(participant_id, None)
         if reason != "dropped":
-            # Left on purpose (or removed): its next join starts at full video.
+            # Left on purpose (or removed): its next join starts afresh, at full video.
             self.low_bandwidth_offices.pop(participant.office_id, None)
+            self._bandwidth.pop(participant.office_id, None)
         if reason == "dropped" and not self._ending:
             if not any(p.office_id == participant.office_id for p in self.participants.values()):
                 self.dropped_offices.setdefault(participant.office_id, time.time())
@@ -495,13 +496,16 @@ class Room:
         mode set by hand is left alone."""
         if not participant.admitted or self._ending:
             return
-        guard = self._bandwidth.get(participant.id)
+        guard = self._bandwidth.get(participant.office_id)
         if guard is None:
             guard = BandwidthGuard(self._bandwidth_policy, on=participant.low_bandwidth)
-            self._bandwidth[participant.id] = guard
+            self._bandwidth[participant.office_id] = guard
         if participant.low_bandwidth_reason in bandwidth.MANUAL:
             return
         change = guard.observe(quality)
+        logger.debug(
+            "participant %s: %s (bad %s, good %s)", participant.id, quality, guard.bad, guard.good
+        )
         if change is None or participant.id not in self.participants:
             return
         await self.set_low_bandwidth(

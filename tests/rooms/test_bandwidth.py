@@ -121,9 +121,13 @@ def test_never_by_itself_when_after_is_zero() -> None:
 
 
 def test_outgoing_loss_per_stream_from_receiver_reports() -> None:
-    before = _Counters(0.0, 0, 0, 0, 0, sent={1: 1000, 2: 500}, reported_lost={1: 10, 2: 0})
+    before = _Counters(
+        0.0, 0, 0, 0, 0, sent={"s1": 1000, "s2": 500}, reported_lost={"s1": 10, "s2": 0}
+    )
     # Stream 1: 400 sent, 300 of them reported lost; stream 2 ended (gone from getStats);
     # stream 3 is new (no earlier count: not judged yet).
-    after = _Counters(2.0, 0, 0, 0, 0, sent={1: 1400, 3: 90}, reported_lost={1: 310, 3: 5})
+    after = _Counters(
+        2.0, 0, 0, 0, 0, sent={"s1": 1400, "s3": 90}, reported_lost={"s1": 310, "s3": 5}
+    )
     assert _out_loss(before, after) == pytest.approx(75.0)
     assert _out_loss(after, after) is None  # nothing sent: nothing to judge

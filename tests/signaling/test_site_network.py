@@ -209,3 +209,90 @@ async def test_a_site_whose_udp_dies_under_a_live_socket_heals_when_it_returns(
             assert seen <= 8.0, f"the media loss took {seen:.2f} s to be seen"
     finally:
         await chair.close()
+
+
+async def test_a_thin_link_puts_the_site_in_low_bandwidth_mode_and_back(
+    hub: Hub, network: SiteNetwork
+) -> None:
+    """Four publishing sites; the one in the namespace gets a 300 kbit/s link (tbf, both ways),
+    too thin for the three 1 Mbit/s videos the hub sends it: the hub's own figures (the site's
+    receiver reports on what the hub sends, and what the hub loses of what it sends) grade it
+    bad, and after low_bandwidth_after_seconds it receives audio only (nobody is spotlit).
+    With the limit gone it is back at full video after low_bandwidth_recover_seconds. The
+    others are told both times and the session log keeps both."""
+    settings = hub.settings
+    chair = SiteAgent(hub.url, "site1", 1, clip=clip(), ice_ips=(network.host_ip,))
+    others = [
+        SiteAgent(hub.url, f"site{office}", 1, clip=clip(), ice_ips=(network.host_ip,))
+        for office in (3, 4)
+    ]
+    await chair.start()
+    try:
+        for other in others:
+            await other.start()
+            assert (await chair.call("admit", {"participant_id": other.participant_id}))["ok"]
+        with site_in(network, hub, f"site{SITE_OFFICE}"):
+            await until(lambda: site_participant(chair), 30, "the site in the waiting room")
+            thin = site_participant(chair)
+            assert (await chair.call("admit", {"participant_id": thin}))["ok"]
+            await until(lambda: frames_from(chair, thin) >= 60, 20, "the site's media")
+            await asyncio.sleep(4)  # a few quality samples at full video first
+            assert not chair.received_of("participant_mode"), chair.events
+
+            network.thin(300)
+            thinned = time.monotonic()
+            went = await until(
+                lambda: any(
+                    m.get("low_bandwidth") is True and m.get("reason") == "bad_link"
+                    for m in chair.received_of("participant_mode")
+                ),
+                settings.low_bandwidth_after_seconds + 15,
+                "the thin site in low-bandwidth mode",
+            )
+            modes = chair.received_of("participant_mode")
+            site = next(m for m in modes if m["low_bandwidth"])["participant_id"]
+            # Dropped and back meanwhile (a thin link can take the socket down): still the site.
+            assert chair.participants[site]["office_id"] == SITE_OFFICE
+            assert chair.participants[site]["low_bandwidth"] is True
+            await asyncio.sleep(6)
+            # Still thin, it stays in the mode (audio alone does not make the link good).
+            assert not any(
+                m["low_bandwidth"] is False for m in chair.received_of("participant_mode")
+            )
+
+            network.thin(None)
+            widened = time.monotonic()
+            back = await until(
+                lambda: any(
+                    m.get("low_bandwidth") is False and m.get("reason") == "recovered"
+                    for m in chair.received_of("participant_mode")
+                ),
+                settings.low_bandwidth_recover_seconds + 20,
+                "the site back at full video",
+            )
+            print(
+                f"\nlow-bandwidth mode {went:.1f} s after the link thinned; full video again "
+                f"{back:.1f} s after it widened ({widened - thinned:.1f} s thin)"
+            )
+            assert settings.low_bandwidth_after_seconds <= went
+            assert settings.low_bandwidth_recover_seconds <= back
+            entries = [
+                r["detail"]
+                for r in hub.gateway.records
+                if r["kind"] == "connectivity"
+                and str(r["detail"].get("event")).startswith("low_bandwidth")
+            ]
+            assert [(e["event"], e["reason"]) for e in entries] == [
+                ("low_bandwidth_on", "bad_link"),
+                ("low_bandwidth_off", "recovered"),
+            ], entries
+            assert all(
+                r["office_id"] == SITE_OFFICE
+                for r in hub.gateway.records
+                if r["kind"] == "connectivity"
+                and str(r["detail"].get("event")).startswith("low_bandwidth")
+            )
+    finally:
+        for other in others:
+            await other.close()
+        await chair.close()
