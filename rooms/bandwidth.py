@@ -29,8 +29,9 @@ class BandwidthPolicy:
     # site reports losing of what the hub sends it), or this round trip; HMCTS grades 15 % bad.
     bad_loss_pct: float = 15.0
     bad_rtt_ms: float = 500.0
-    # ... and good only under these (10 % is HMCTS's "good"): in between, neither streak grows,
-    # so a link hovering at the edge does not flap.
+    # ... and good only under these (10 % is HMCTS's "good"). A sample in between ("poor")
+    # neither grows nor breaks a streak: a link hovering at the edge changes nothing, and one
+    # poor sample in a good spell (a burst of loss) does not start the recovery over.
     good_loss_pct: float = 10.0
     good_rtt_ms: float = 300.0
     # Back in the mode soon after coming out (within this many recovery periods): the link
@@ -95,7 +96,7 @@ class BandwidthGuard:
         if self._since_recovery is not None:
             self._since_recovery += 1
         graded = grade(quality, self.policy)
-        if graded is None:
+        if graded is None or graded == "poor":
             return None
         self.bad = self.bad + 1 if graded == "bad" else 0
         self.good = self.good + 1 if graded == "good" else 0
