@@ -30,8 +30,9 @@ class BandwidthPolicy:
     bad_loss_pct: float = 15.0
     bad_rtt_ms: float = 500.0
     # ... and good only under these (10 % is HMCTS's "good"). A sample in between ("poor")
-    # neither grows nor breaks a streak: a link hovering at the edge changes nothing, and one
-    # poor sample in a good spell (a burst of loss) does not start the recovery over.
+    # breaks a bad spell (a poor link, 12 % loss say, now and then over 15 %, is not a bad one)
+    # but only pauses a good one (one burst of loss does not start a recovery over); a link
+    # hovering at the edge changes nothing either way.
     good_loss_pct: float = 10.0
     good_rtt_ms: float = 300.0
     # Back in the mode soon after coming out (within this many recovery periods): the link
@@ -96,10 +97,11 @@ class BandwidthGuard:
         if self._since_recovery is not None:
             self._since_recovery += 1
         graded = grade(quality, self.policy)
-        if graded is None or graded == "poor":
+        if graded is None:
             return None
         self.bad = self.bad + 1 if graded == "bad" else 0
-        self.good = self.good + 1 if graded == "good" else 0
+        if graded != "poor":
+            self.good = self.good + 1 if graded == "good" else 0
         after = self.policy.after_samples
         if not self.on and after and self.bad >= after:
             relapse = self._since_recovery is not None and (

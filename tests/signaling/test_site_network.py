@@ -23,6 +23,7 @@ from aiohttp import web
 
 from hub.config import Settings
 from rooms.manager import room_stats
+from rooms.quality import QUALITY_INTERVAL
 from signaling.server import SIGNALING_KEY, setup_signaling
 from signaling.site_agent import SiteAgent
 from tests.fixtures_netns import SiteNetwork, site_network
@@ -323,8 +324,9 @@ async def test_a_thin_link_puts_the_site_in_low_bandwidth_mode_and_back(
                 f"\nlow-bandwidth mode {went:.1f} s after the link thinned; full video again "
                 f"{back:.1f} s after it widened ({widened - thinned:.1f} s thin)"
             )
-            assert settings.low_bandwidth_after_seconds <= went
-            assert settings.low_bandwidth_recover_seconds <= back
+            # Not before its time: the sample the change fell in counts whole.
+            assert settings.low_bandwidth_after_seconds - QUALITY_INTERVAL <= went
+            assert settings.low_bandwidth_recover_seconds - QUALITY_INTERVAL <= back
             entries = [
                 r
                 for r in hub.gateway.records
