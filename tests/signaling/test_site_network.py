@@ -1,6 +1,7 @@
 """A site on a network of its own (tests.fixtures_netns), cut for real: the others see it drop
 within 5 s, it comes back by itself with media within 5 s of the network's return, without a
 moderator admitting it again, and the session log has the drop and the return with their times.
+A thin link (tbf, 300 kbit/s) puts it in low-bandwidth mode by itself, and back once it widens.
 
 The hub runs in this process on the machine's end of the site's veth pair (it announces that
 address in its ICE candidates), the chair is a site agent here too, and the site is `tcd-hub
