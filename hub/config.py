@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from hub.domain.errors import ValidationFailed
+from hub.domain.link_grade import GradeThresholds
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -72,10 +76,12 @@ class Settings:
     trust_proxy: bool = False
     # Engine.IO heartbeat: the hub pings every socket this often and drops one that has not
     # answered within the timeout, so a site whose network dies is seen gone within their sum
-    # (3 s, plus a little; Engine.IO's own 25 + 20 s left a dead site "online" for up to 45 s).
-    # Browsers learn both in the handshake and give up on a silent hub as fast, then reconnect.
-    signaling_ping_interval: float = 1.5
-    signaling_ping_timeout: float = 1.5
+    # (5 s; Engine.IO's own 25 + 20 s left a dead site "online" for up to 45 s). Browsers learn
+    # both in the handshake and give up on a silent hub as fast, then reconnect. A site in a
+    # hearing is seen sooner, by the room's ear on its media (rooms.room, 3 s). Tighter than
+    # this, 3,400 sockets on a busy pair of nodes dropped en masse (bench presence at 1.5 s).
+    signaling_ping_interval: float = 2.5
+    signaling_ping_timeout: float = 2.5
     max_signaling_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024
     log_level: str = "INFO"
@@ -96,12 +102,29 @@ class Settings:
     # -10. Going below 0 needs CAP_SYS_NICE (root, or docker's cap_add: SYS_NICE); without it
     # the worker says so once and runs at its inherited value.
     media_worker_nice: int = -10
-    # Low-bandwidth mode (rooms/bandwidth.py): a site whose link the hub grades bad (15 % loss
-    # either way, or a 500 ms round trip) for this many seconds in a row receives audio plus
-    # the spotlit site's video only (0: never by itself, only when switched by hand) ...
+    # A site's link grade (hub.domain.link_grade): loss %, round trip and jitter (ms) at which
+    # it turns poor and bad, over the median of the last link_grade_window samples. The
+    # defaults and why: GradeThresholds.
+    link_loss_poor_pct: float = 10.0
+    link_loss_bad_pct: float = 15.0
+    link_rtt_poor_ms: float = 400.0
+    link_rtt_bad_ms: float = 800.0
+    link_jitter_poor_ms: float = 30.0
+    link_jitter_bad_ms: float = 50.0
+    link_grade_window: int = 3
+    # A site graded poor or bad this long raises a site_degraded alert (30 s: several samples,
+    # so a passing burst of loss does not page anyone, yet well before a leader notices).
+    alert_degraded_seconds: float = 30.0
+    # GET /metrics: answered to loopback clients always; to anyone else only with
+    # 'Authorization: Bearer <metrics_token>' (empty: loopback only). See hub/metrics.py.
+    metrics_token: str = field(default="", repr=False)
+    # Low-bandwidth mode (rooms/bandwidth.py): a site whose link the hub finds bad (the link_*
+    # bad thresholds above, on the loss either way or the round trip) for this many seconds in
+    # a row receives audio plus the spotlit site's video only (0: never by itself, only when
+    # switched by hand) ...
     low_bandwidth_after_seconds: float = 6.0
-    # ... and full video again after this many seconds graded good (doubled, up to 8 times,
-    # each time it falls back soon after: its link carried audio but not the video).
+    # ... and full video again after this many seconds under the poor thresholds (doubled, up
+    # to 8 times, each time it falls back soon after: its link carried audio but not video).
     low_bandwidth_recover_seconds: float = 20.0
 
     @property
@@ -160,6 +183,33 @@ class Settings:
                 "low_bandwidth_recover_seconds must be more than 0 and at most 3600 seconds, "
                 f"not {self.low_bandwidth_recover_seconds}"
             )
+        try:
+            self.grade_thresholds  # noqa: B018 (validates the link_* fields)
+        except ValidationFailed as exc:
+            which, problem = next(iter(exc.fields.items()))
+            names = (
+                "link_grade_window (TCD_LINK_GRADE_WINDOW)"
+                if which == "window"
+                else f"link_{which}_poor/bad (TCD_LINK_{which.upper()}_POOR_*, _BAD_*)"
+            )
+            raise SettingsError(f"{names}: {which} {problem}") from None
+        if not (math.isfinite(self.alert_degraded_seconds) and self.alert_degraded_seconds > 0):
+            raise SettingsError(
+                f"alert_degraded_seconds must be positive, not {self.alert_degraded_seconds}"
+            )
+
+    @property
+    def grade_thresholds(self) -> GradeThresholds:
+        """The link_* settings as the domain's GradeThresholds."""
+        return GradeThresholds(
+            loss_poor_pct=self.link_loss_poor_pct,
+            loss_bad_pct=self.link_loss_bad_pct,
+            rtt_poor_ms=self.link_rtt_poor_ms,
+            rtt_bad_ms=self.link_rtt_bad_ms,
+            jitter_poor_ms=self.link_jitter_poor_ms,
+            jitter_bad_ms=self.link_jitter_bad_ms,
+            window=self.link_grade_window,
+        )
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over environment)."""
@@ -187,6 +237,18 @@ def parse_port_range(value: str, name: str = "TCD_ICE_UDP_PORTS") -> tuple[int, 
     return ports
 
 
+def _number(
+    env: Mapping[str, str], kwargs: dict[str, Any], name: str, kind: type, what: str
+) -> None:
+    """kwargs[name] from TCD_<NAME> when set, as `kind`; SettingsError naming it otherwise."""
+    variable = f"TCD_{name.upper()}"
+    if variable in env:
+        try:
+            kwargs[name] = kind(env[variable])
+        except ValueError:
+            raise SettingsError(f"{variable}: expected {what}, not {env[variable]!r}") from None
+
+
 def default_media_workers() -> int:
     """`tcd-hub serve`'s media workers when none are asked for: one per core it may run on."""
     try:
@@ -211,14 +273,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if "TCD_REDIS_URL" in env:
         kwargs["redis_url"] = env["TCD_REDIS_URL"]
     for name in ("presence_ttl_seconds", "signaling_ping_interval", "signaling_ping_timeout"):
-        variable = f"TCD_{name.upper()}"
-        if variable in env:
-            try:
-                kwargs[name] = float(env[variable])
-            except ValueError:
-                raise SettingsError(
-                    f"{variable}: expected seconds such as 15, not {env[variable]!r}"
-                ) from None
+        _number(env, kwargs, name, float, "seconds such as 15")
     if "TCD_SECRET_KEY" in env:
         kwargs["secret_key"] = env["TCD_SECRET_KEY"]
     if "TCD_ICE_ANNOUNCED_IPS" in env:
@@ -256,15 +311,21 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "login_attempts_per_minute_per_address",
         "password_workers",
         "password_queue",
+        "link_grade_window",
     ):
-        variable = f"TCD_{name.upper()}"
-        if variable in env:
-            try:
-                kwargs[name] = int(env[variable])
-            except ValueError:
-                raise SettingsError(
-                    f"{variable}: expected a whole number, not {env[variable]!r}"
-                ) from None
+        _number(env, kwargs, name, int, "a whole number")
+    for name in (
+        "link_loss_poor_pct",
+        "link_loss_bad_pct",
+        "link_rtt_poor_ms",
+        "link_rtt_bad_ms",
+        "link_jitter_poor_ms",
+        "link_jitter_bad_ms",
+        "alert_degraded_seconds",
+    ):
+        _number(env, kwargs, name, float, "a number")
+    if "TCD_METRICS_TOKEN" in env:
+        kwargs["metrics_token"] = env["TCD_METRICS_TOKEN"].strip()
     if "TCD_LOG_LEVEL" in env:
         kwargs["log_level"] = env["TCD_LOG_LEVEL"]
     for name in ("low_bandwidth_after_seconds", "low_bandwidth_recover_seconds"):

@@ -27,14 +27,15 @@ class BandwidthPolicy:
     recover_seconds: float = 20.0
     # A sample is bad at this loss (either way: what the hub receives from the site, or what the
     # site reports losing of what the hub sends it), or this round trip; HMCTS grades 15 % bad.
+    # The hub passes the link grade's thresholds (Settings.link_*); these are their defaults.
     bad_loss_pct: float = 15.0
-    bad_rtt_ms: float = 500.0
+    bad_rtt_ms: float = 800.0
     # ... and good only under these (10 % is HMCTS's "good"). A sample in between ("poor")
     # breaks a bad spell (a poor link, 12 % loss say, now and then over 15 %, is not a bad one)
     # but only pauses a good one (one burst of loss does not start a recovery over); a link
     # hovering at the edge changes nothing either way.
     good_loss_pct: float = 10.0
-    good_rtt_ms: float = 300.0
+    good_rtt_ms: float = 400.0
     # Back in the mode soon after coming out (within this many recovery periods): the link
     # carried audio but not full video, so the next recovery waits twice as long, up to
     # max_backoff times recover_seconds.

@@ -12,6 +12,7 @@ from hub.services.live import LiveGateway
 from rooms.forwarder import ForwardedTrack
 from rooms.participant import MediaOptions
 from rooms.room import Broadcast, QualityHook, Room, StateHook, ignore_quality, ignore_state
+from rooms.self_test import is_self_test_room
 
 logger = logging.getLogger(__name__)
 
@@ -172,8 +173,6 @@ class RoomManager:
         self._rooms: dict[int, Room] = {}
         # hearing id -> offices admitted while it was live (kept when its room empties).
         self._admitted: OrderedDict[int, set[int]] = OrderedDict()
-        # hearing id -> offices that dropped and have not returned (office id -> when).
-        self._dropped: dict[int, dict[int, float]] = {}
 
     def get(self, hearing_id: int) -> Room | None:
         """The open room of a hearing, if any."""
@@ -184,19 +183,26 @@ class RoomManager:
         """The hearing's room, created on first use."""
         room = self.get(hearing_id)
         if room is None:
+            echo = is_self_test_room(hearing_id)
             room = Room(
                 hearing_id,
                 self.gateway,
                 self.options,
                 broadcast,
-                admitted_offices=self._admitted_offices(hearing_id),
-                dropped_offices=self._dropped.setdefault(hearing_id, {}),
+                # A self-test's room remembers nothing past itself (no hearing to rejoin).
+                admitted_offices=set() if echo else self._admitted_offices(hearing_id),
                 on_state=self.on_state,
                 on_quality=self.on_quality,
                 on_empty=self._emptied,
+                echo=echo,
             )
             self._rooms[hearing_id] = room
-            logger.info("hearing %s: room opened (%s)", hearing_id, self.options.mode)
+            logger.info(
+                "%s %s: room opened (%s)",
+                "self-test" if echo else "hearing",
+                hearing_id,
+                self.options.mode,
+            )
         return room
 
     async def open_room(self, hearing_id: int, broadcast: Broadcast) -> Room:
@@ -211,15 +217,13 @@ class RoomManager:
         if offices is None:
             offices = self._admitted[hearing_id] = set()
             while len(self._admitted) > MAX_REMEMBERED_HEARINGS:
-                gone, _ = self._admitted.popitem(last=False)
-                self._dropped.pop(gone, None)
+                self._admitted.popitem(last=False)
         self._admitted.move_to_end(hearing_id)
         return offices
 
     def forget_hearing(self, hearing_id: int) -> None:
         """The hearing ended: nobody is remembered as admitted any more."""
         self._admitted.pop(hearing_id, None)
-        self._dropped.pop(hearing_id, None)
 
     async def _emptied(self, room: Room) -> None:
         """A room's last participant went (however it went): close it."""

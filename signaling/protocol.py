@@ -139,6 +139,14 @@ class NowHearingIn(_In):
     action: Literal["start", "stop"]
 
 
+class SelfTestIn(_In):
+    """self_test {seconds}: a test call whose media the hub sends straight back to the site
+    (signaling.self_test); offer, answer, ice_candidate, mute and leave then work as in a
+    hearing."""
+
+    seconds: Annotated[int, Field(ge=5, le=30)] = 10
+
+
 class EmptyIn(_In):
     """An event without fields: start_hearing, end_hearing, watch_sites, unwatch_sites."""
 
@@ -168,6 +176,9 @@ class InboundFigures(_In):
     fps: _Fps | None = None
 
 
+DeviceState = Literal["ok", "missing", "blocked"]
+
+
 class ClientStatsIn(_In):
     """client_stats {sent_width, ..., inbound}: a site's own figures from its getStats(), every
     few seconds while joined (signaling.client_stats). Every field may be null or absent."""
@@ -181,6 +192,10 @@ class ClientStatsIn(_In):
     available_outgoing_kbps: _Kbps | None = None
     # participant id -> what this site receives from it.
     inbound: Annotated[dict[_ParticipantId, InboundFigures], Field(max_length=MAX_INBOUND)] = {}
+    # Whether the browser gave the page its camera and microphone: ok, missing (none, busy,
+    # unusable) or blocked (permission refused, or not a secure context).
+    camera: DeviceState | None = None
+    microphone: DeviceState | None = None
 
 
 INCOMING: dict[str, type[_In]] = {
@@ -204,6 +219,7 @@ INCOMING: dict[str, type[_In]] = {
     "monitor_subscribe": EmptyIn,
     "unwatch_sites": EmptyIn,
     "client_stats": ClientStatsIn,
+    "self_test": SelfTestIn,
 }
 
 
@@ -274,6 +290,24 @@ class JoinAck(_Out):
     ice_servers: list[IceServerOut]
     spotlight: str | None = None
     now_hearing: NowHearingOut | None = None
+
+
+class SelfTestAck(_Out):
+    """Ack of self_test: the echo room joined (a negative id, never a hearing's)."""
+
+    ok: Literal[True] = True
+    participant_id: str
+    room_id: int
+    seconds: int
+    ice_servers: list[IceServerOut]
+
+
+class SelfTestEndedOut(_Out):
+    """self_test_ended: the hub ended a self-test its page left running past its time."""
+
+    room_id: int
+    participant_id: str
+    reason: Literal["time_up"]
 
 
 class AnswerAck(_Out):
@@ -386,6 +420,28 @@ class ParticipantModeOut(_Out):
     reason: Literal["bad_link", "recovered", "moderator", "operator"]
 
 
+class AlertOut(_Out):
+    """alert: a connectivity alert opened, closed or acknowledged, as GET /api/v1/alerts
+    lists it (hub.services.alerts.view), to the operators watching its office."""
+
+    keep_nulls: ClassVar[bool] = True
+
+    id: int
+    kind: str
+    office_id: int
+    office_name: str | None
+    hearing_id: int | None
+    opened_at: str | None
+    closed_at: str | None
+    open: bool
+    detail: dict[str, Any]
+    acknowledged_by: int | None
+    acknowledged_by_name: str | None
+    acknowledged_at: str | None
+    # Where the office sits in the tree ('/1/5/'), as the public office directory says.
+    office_path: str | None = None
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -442,6 +498,8 @@ class ClientFiguresOut(_Out):
     candidate_type: str | None = None
     available_outgoing_kbps: float | None = None
     inbound: dict[str, InboundFiguresOut] = {}
+    camera: str | None = None
+    microphone: str | None = None
 
 
 class SiteStatusOut(_Out):
@@ -460,8 +518,17 @@ class SiteStatusOut(_Out):
     rtt_ms: float | None = None
     loss_pct: float | None = None
     bitrate_kbps: float | None = None
+    jitter_ms: float | None = None
+    bitrate_out_kbps: float | None = None
+    fps: float | None = None
+    keyframe_requests: int | None = None
     # The site's own figures (client_stats), null while it sends none.
     client: ClientFiguresOut | None = None
+    # The link's grade while in a hearing (hub.domain.link_grade; null until graded), its
+    # reasons, and the site's presence: offline, online, in_hearing or degraded.
+    grade: Literal["good", "poor", "bad", "unknown"] | None = None
+    grade_reasons: list[str] | None = None
+    presence: Literal["offline", "online", "in_hearing", "degraded"] | None = None
 
 
 class WatchSitesAck(_Out):
@@ -493,6 +560,8 @@ OUTGOING: dict[str, type[_Out]] = {
     "media_reset": MediaResetOut,
     "participant_link": ParticipantLinkOut,
     "participant_mode": ParticipantModeOut,
+    "alert": AlertOut,
+    "self_test_ended": SelfTestEndedOut,
 }
 
 

@@ -9,9 +9,11 @@ open (signaling.revalidation).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,7 +23,10 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.domain import hearing_roles
+from hub.domain.alerts import AlertKind
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.link_grade import LinkSample
+from hub.domain.sessionlog import LogKind
 from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
@@ -39,13 +44,27 @@ from rooms.remote import (
 )
 from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
+from rooms.self_test import is_self_test_room
 from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
-from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
+from signaling.link_monitor import LinkMonitor
+from signaling.presence import (
+    SiteBoard,
+    SiteUpdate,
+    open_presence,
+    operators_room,
+    rooms_on_path,
+)
 from signaling.protocol import ProtocolError
 from signaling.revalidation import REVALIDATE_EVERY, Revalidator
+from signaling.self_test import SelfTests
 
 logger = logging.getLogger(__name__)
+
+
+# Seconds after a hearing goes live at which its invited sites must be connected ("at the
+# start", once a site has had time to join, and again a few minutes in).
+ATTENDANCE_CHECKS = (30.0, 300.0)
 
 
 def _room_name(hearing_id: int) -> str:
@@ -86,9 +105,14 @@ def media_options(settings: Settings) -> MediaOptions:
         ice_announced_ips=tuple(settings.ice_announced_ips),
         ice_servers=tuple(settings.ice_servers),
         ice_udp_ports=settings.ice_udp_ports,
+        # The same bounds as the link grade (a media worker child reads them from TCD_LINK_*).
         bandwidth=BandwidthPolicy(
             after_seconds=settings.low_bandwidth_after_seconds,
             recover_seconds=settings.low_bandwidth_recover_seconds,
+            bad_loss_pct=settings.link_loss_bad_pct,
+            bad_rtt_ms=settings.link_rtt_bad_ms,
+            good_loss_pct=settings.link_loss_poor_pct,
+            good_rtt_ms=settings.link_rtt_poor_ms,
         ),
     )
 
@@ -121,11 +145,18 @@ class SignalingServer:
             engineio_logger=False,
         )
         self.board = SiteBoard()
+        # Connectivity (signaling.link_monitor): create_app sets it; every measurement of a
+        # participant's link goes there (history, grade, site_degraded, /metrics' grades).
+        self.link_monitor: LinkMonitor | None = None
+        # hearing id -> its attendance checks (status "live" starts them; see ATTENDANCE_CHECKS).
+        self._attendance: dict[int, asyncio.Task[None]] = {}
+        self.attendance_checks = ATTENDANCE_CHECKS
         self.presence = open_presence(settings, self.board, self._deliver_site)
         self._sessions: dict[str, Connection] = {}
         self._sids: dict[str, str] = {}  # participant id -> sid
         self._socket_dir: str | None = None
         self.rooms: MediaBackend = self._media_backend()
+        self.self_tests = SelfTests(self)
         self._shut_down = False
         self.revalidator = Revalidator(
             gateway,
@@ -146,6 +177,7 @@ class SignalingServer:
             "leave": self._leave,
             **host_controls.handlers(self),
             **client_stats.handlers(self),
+            **self.self_tests.handlers(),
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,
@@ -213,16 +245,79 @@ class SignalingServer:
             return
         self._shut_down = True
         await self.revalidator.close()
+        await self.self_tests.close()
+        for task in list(self._attendance.values()):
+            task.cancel()
+        await asyncio.gather(*self._attendance.values(), return_exceptions=True)
+        self._attendance.clear()
+        # Every site in a hearing drops with the hub: logged as such, so that its return after
+        # the restart is logged with the outage (hub.domain.sessionlog.restoration).
+        for session in list(self._sessions.values()):
+            participant, room = session.participant, session.room
+            if participant is None or room is None or is_self_test_room(room.hearing_id):
+                continue  # (a self-test is in no hearing's log)
+            with contextlib.suppress(Exception):
+                await self.gateway.record(
+                    room.hearing_id,
+                    LogKind.PARTICIPANT_DROPPED,
+                    office_id=participant.office_id,
+                    user_id=participant.user_id,
+                    detail={
+                        "participant_id": participant.id,
+                        "reason": "hub_stopped",
+                        "at": time.time(),
+                    },
+                )
         await self.rooms.close()
         for sid in list(self._sessions):
             try:
-                await self.sio.disconnect(sid, ignore_queue=True)
+                # Not a Socket.IO disconnect: browsers, kiosks and site agents reconnect and
+                # join again by themselves once a hub answers (their admission is kept).
+                await socketio_internals.close_transport(self.sio, sid)
             except Exception:
                 logger.debug("disconnect of %s failed during shutdown", sid, exc_info=True)
         self._sessions.clear()
         await self.sio.shutdown()
         if self._socket_dir is not None:
             remove_socket_dir(self._socket_dir)
+
+    async def deliver_alert(self, view: dict[str, Any]) -> None:
+        """LinkMonitor.on_alert: an alert opened or closed goes to the operators watching its
+        office or any office above it (across nodes, with Redis)."""
+        payload = protocol.encode("alert", view)
+        office_id = int(view["office_id"])
+        path = view.get("office_path")
+        rooms = rooms_on_path(path, office_id) if path else self.board.rooms_for(office_id)
+        for room in rooms:
+            await self.sio.emit("alert", payload, room=room)
+
+    def _check_attendance_later(self, hearing_id: int) -> None:
+        """At a hearing's start: its invited sites not connected after each of
+        ATTENDANCE_CHECKS seconds get an alert (closed once they connect, at the next check)."""
+
+        async def checks() -> None:
+            started = time.monotonic()
+            for at in self.attendance_checks:
+                await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
+                if self.link_monitor is None:
+                    return
+                statuses = await self.presence.snapshot("/")
+                connected = {
+                    int(s["office_id"]) for s in statuses if s.get("hearing_id") == hearing_id
+                }
+                await self.link_monitor.check_attendance(hearing_id, connected)
+
+        old = self._attendance.pop(hearing_id, None)
+        if old is not None:
+            old.cancel()
+        task = asyncio.get_running_loop().create_task(checks())
+        self._attendance[hearing_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._attendance.get(hearing_id) is done:
+                del self._attendance[hearing_id]
+
+        task.add_done_callback(forget)
 
     async def grounds_changed(self) -> None:
         """HearingNotifier: a sign-in ended or a hearing's sites changed; re-check every
@@ -251,9 +346,23 @@ class SignalingServer:
             return
         # Gone from the board first: operators get one "offline", not "left" then "offline".
         update = self.board.disconnect(sid)
+        seated = session.participant if session.room is not None else None
         async with session.lock:
             await self.depart(session, "dropped")
         await self._publish_site(update)
+        if (
+            seated is not None
+            and self.link_monitor is not None
+            and not is_self_test_room(seated.hearing_id)
+        ):
+            # A site in a hearing lost its socket: the operators hear of it now (it closes
+            # when the site joins that hearing again).
+            await self.link_monitor.raise_alert(
+                AlertKind.SITE_OFFLINE,
+                seated.office_id,
+                seated.hearing_id,
+                {"participant_id": seated.id, "reason": str(reason or "transport close")},
+            )
 
     async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         session = self._sessions.get(sid)
@@ -343,7 +452,7 @@ class SignalingServer:
             session = self._sessions.get(sid)
             if session is None or session.revoked:
                 return await self._fail(sid, event, "unauthorized", "not connected")
-            bucket = session.joins if event in ("join", "leave") else session.events
+            bucket = session.joins if event in ("join", "leave", "self_test") else session.events
             if not bucket.take():
                 return await self._fail(
                     sid, event, protocol.RATE_LIMITED, f"too many {event} messages; slow down"
@@ -440,7 +549,12 @@ class SignalingServer:
         session.unseat()
         # The room's "left" hook (_on_room_state) does the rest of the bookkeeping, and the
         # room manager closes the room when this was its last participant.
-        await room.leave(participant.id, reason, by=by)
+        try:
+            await room.leave(participant.id, reason, by=by)
+        except RoomClosed:
+            # Its worker closed the room first (the hub shutting down, the room moved): the
+            # participant is gone with it, which is all a departure asks for.
+            logger.debug("hearing %s: room already closed for %s", room.hearing_id, reason)
 
     async def _on_room_moved(self, room: RemoteRoom) -> None:
         """The room's media worker died: this node's participants are out of it and told to
@@ -467,6 +581,8 @@ class SignalingServer:
         if sid is None:
             return
         if change == "left":
+            if self.link_monitor is not None and not is_self_test_room(participant.hearing_id):
+                await self.link_monitor.left(participant.office_id, participant.hearing_id)
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
             if session is not None and session.participant is participant:
@@ -474,7 +590,8 @@ class SignalingServer:
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(sid, _room_name(participant.hearing_id))
             await self._publish_site(self.board.out_of_hearing(sid, participant.id))
-        else:
+        elif not is_self_test_room(participant.hearing_id):
+            # (A self-test is no hearing: the board goes on showing the site as it was.)
             await self._publish_site(
                 self.board.in_hearing(
                     sid,
@@ -486,9 +603,25 @@ class SignalingServer:
             )
 
     async def _on_room_quality(self, participant: MediaParticipant, quality: Quality) -> None:
+        if is_self_test_room(participant.hearing_id):
+            return  # a self-test scores itself (its page); it is no hearing's link sample
+        grade: str | None = None
+        reasons: tuple[str, ...] = ()
+        if self.link_monitor is not None:
+            try:
+                graded = await self.link_monitor.measured(
+                    participant.office_id,
+                    LinkSample.from_fields(quality.as_dict()),
+                    hearing_id=participant.hearing_id,
+                )
+                grade, reasons = str(graded.grade), tuple(r.code for r in graded.reasons)
+            except Exception:  # measuring goes on whatever one sample does
+                logger.exception("link of office %s not graded", participant.office_id)
         sid = self._sids.get(participant.id)
         if sid is not None:
-            await self._publish_site(self.board.measured(sid, participant.id, quality))
+            await self._publish_site(
+                self.board.measured(sid, participant.id, quality, grade, reasons)
+            )
 
     # -- events -----------------------------------------------------------------------------
 
@@ -562,6 +695,10 @@ class SignalingServer:
         out = ack.model_dump(exclude_none=True, exclude={"ok"})
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
+        if self.link_monitor is not None:
+            await self.link_monitor.clear_alert(
+                AlertKind.SITE_OFFLINE, principal.office_id, hearing_id, {"back": True}
+            )
         return out
 
     async def _admitted_before(self, room: MediaRoom, principal: Principal) -> bool:
@@ -629,8 +766,13 @@ class SignalingServer:
         await self._broadcast(
             hearing_id, "hearing_status", {"hearing_id": hearing_id, "status": status}, None
         )
+        if status == "live":
+            self._check_attendance_later(hearing_id)
         if status not in ("ended", "cancelled"):
             return
+        attendance = self._attendance.pop(hearing_id, None)
+        if attendance is not None:
+            attendance.cancel()
         await self._broadcast(hearing_id, "hearing_ended", {"hearing_id": hearing_id}, None)
         room = self.rooms.get(hearing_id)
         if room is None:

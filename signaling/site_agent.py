@@ -300,8 +300,11 @@ class SiteAgent:
         reconnect: bool = True,
         relay_only: bool = False,
         turn_transport: str | None = None,
+        self_test: bool = False,
     ) -> None:
         self.hub_url = hub_url
+        # A self-test (signaling.self_test) instead of the hearing: its media comes back.
+        self.self_test = self_test
         self.token = token
         self.hearing_id = hearing_id
         self.participant_id: str | None = None
@@ -346,6 +349,7 @@ class SiteAgent:
             self._sio.on(event, self._recorder(event))
         self._sio.on("offer", self._on_offer)
         self._sio.on("connect", self._on_connect)
+        self._sio.on("connect_error", self._on_connect_error)
         self._sio.on("disconnect", self._on_disconnect)
         self._sio.on("media_moved", self._on_media_moved)
         self._sio.on("media_reset", self._on_media_reset)
@@ -382,15 +386,20 @@ class SiteAgent:
         self._connected_once = True
 
     async def _on_disconnect(self, reason: Any = None) -> None:
-        ours = reason in (
-            socketio.AsyncClient.reason.CLIENT_DISCONNECT,
-            socketio.AsyncClient.reason.SERVER_DISCONNECT,
-        )
-        if ours or not self._reconnect:
+        # A hub that is done with this site says so first (hearing_ended, removed, revoked:
+        # see _recorder); any other loss of the socket (the network, a hub restarting) is
+        # one Socket.IO is already reconnecting from, unless we hung up ourselves.
+        if reason == socketio.AsyncClient.reason.CLIENT_DISCONNECT or not self._reconnect:
             self.closed.set()
             return
-        # The network (or the hub) went: Socket.IO is already trying to reconnect.
         self.events.append(("disconnected", {"reason": str(reason)}))
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        # While reconnecting, Socket.IO reports a hub still away as a string and a hub that
+        # answered and refused this token (expired, signed out) as its payload: give up then.
+        if self._connected_once and isinstance(data, dict):
+            self.events.append(("connect_error", data))
+            self.closed.set()
 
     async def start(self) -> None:
         """Connect, join the hearing and publish; returns once the hub answered."""
@@ -451,7 +460,10 @@ class SiteAgent:
 
     async def _join_and_publish(self) -> None:
         self._joined_at = time.monotonic()
-        joined = await self._call("join", {"hearing_id": self.hearing_id})
+        if self.self_test:
+            joined = {"participants": [], **await self._call("self_test", {})}
+        else:
+            joined = await self._call("join", {"hearing_id": self.hearing_id})
         self.participant_id = joined["participant_id"]
         self.state = joined.get("state", "admitted")
         self.moderator = bool(joined.get("moderator"))

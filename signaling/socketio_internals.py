@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any
 
 import engineio
+import engineio.async_socket
 import socketio
 from socketio import async_pubsub_manager, async_redis_manager
 
@@ -81,6 +82,26 @@ async def stop_listener(sio: socketio.AsyncServer) -> None:
             await redis.aclose()
 
 
+async def close_transport(sio: socketio.AsyncServer, sid: str) -> None:
+    """Close a client's connection as a network would, without a disconnect packet: the client
+    sees its transport close and reconnects by itself (after a Socket.IO disconnect, or an
+    Engine.IO close packet, python-socketio clients stay disconnected; so do browsers after the
+    former). For a hub that stops to start again: its sites come back on their own. The
+    server's disconnect handler runs as for a dropped client."""
+    eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+    socket = sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+    if socket is None:
+        return
+    if getattr(socket, "upgraded", False):
+        # An empty packet list tells its WebSocket writer to close the WebSocket; the reader
+        # then sees it closed and ends the socket (TRANSPORT_CLOSE).
+        await socket.queue.put(None)
+    else:
+        # Long-polling has no connection to drop: the close packet it is, which browsers
+        # take as a transport close too.
+        await sio.eio.disconnect(eio_sid)
+
+
 def _require(condition: bool, what: str) -> None:
     if not condition:
         raise InternalsChanged(f"python-socketio internals changed: {what}")
@@ -126,6 +147,18 @@ def check_internals() -> None:
     _require(
         "self.redis = " in _source(async_redis_manager.AsyncRedisManager._redis_connect),
         "AsyncRedisManager.redis (the Redis connection)",
+    )
+    _require(
+        callable(getattr(socketio.AsyncManager, "eio_sid_from_sid", None))
+        and "socket.close(" in _source(engineio.AsyncServer.disconnect),
+        "AsyncManager.eio_sid_from_sid / AsyncServer.eio.disconnect (closing one transport)",
+    )
+    websocket = _source(engineio.async_socket.AsyncSocket._websocket_handler)
+    _require(
+        "if not packets:" in websocket
+        and "await ws.close()" in websocket
+        and "self.upgraded = True" in websocket,
+        "AsyncSocket's WebSocket writer no longer closes the WebSocket on an empty packet list",
     )
     _require(
         callable(getattr(server, "shutdown", None))

@@ -42,3 +42,33 @@ def admission_change(kind: str, detail: dict[str, Any] | None) -> bool | None:
     if kind in (LogKind.PARTICIPANT_SENT_TO_WAITING, LogKind.PARTICIPANT_REMOVED):
         return False
     return None
+
+
+# Entries that say where a site stands in a hearing: the last of them before a join tells
+# whether that join is a return from a drop.
+SITE_PRESENCE_KINDS = (
+    LogKind.PARTICIPANT_JOINED,
+    LogKind.PARTICIPANT_LEFT,
+    LogKind.PARTICIPANT_DROPPED,
+    LogKind.PARTICIPANT_REMOVED,
+)
+
+
+def restoration(
+    kind: str, previous_kind: str | None, previous_at: float | None, at: float
+) -> dict[str, Any] | None:
+    """The connectivity entry (detail) a site's join makes when the office's last presence
+    entry in the hearing was a drop (its network, its media path, the hub or a worker going
+    away): the return, with when it dropped and how long it was out. None for any other join.
+
+    It is read from the log itself, so that an outage across a restart of the hub is still
+    recorded when the site comes back; times are Unix seconds."""
+    if kind != LogKind.PARTICIPANT_JOINED or previous_kind != LogKind.PARTICIPANT_DROPPED:
+        return None
+    if previous_at is None:
+        return None
+    return {
+        "event": "site_restored",
+        "dropped_at": previous_at,
+        "outage_seconds": round(max(0.0, at - previous_at), 1),
+    }

@@ -298,7 +298,7 @@ class DatabaseLiveGateway(LiveGateway):
         """Append an event to the hearing's session log in its own transaction, with what it
         does to the site's admission (hub.services.admissions)."""
         async with self.db.transaction() as session:
-            await sessionlog.append(
+            await sessionlog.append_site_entry(
                 session, hearing_id, kind, office_id=office_id, user_id=user_id, detail=detail
             )
             await admissions.follow(session, hearing_id, kind, office_id, detail)

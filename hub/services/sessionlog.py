@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso, now
-from hub.domain.sessionlog import LogKind
+from hub.domain.sessionlog import SITE_PRESENCE_KINDS, LogKind, restoration
 from hub.storage.tables import LogEventRow, OfficeRow, UserRow
 
 
@@ -35,6 +36,50 @@ async def append(
     session.add(row)
     await session.flush()
     return row
+
+
+async def append_site_entry(
+    session: AsyncSession,
+    hearing_id: int,
+    kind: LogKind | str,
+    *,
+    user_id: int | None = None,
+    office_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> LogEventRow:
+    """append() for an entry the live rooms make about a site; a join that returns the site
+    from a drop is followed by its connectivity entry (the outage, see
+    hub.domain.sessionlog.restoration), read from the log so that it survives a restart."""
+    previous = None
+    if kind == LogKind.PARTICIPANT_JOINED and office_id is not None:
+        previous = (
+            await session.execute(
+                select(LogEventRow.kind, LogEventRow.at)
+                .where(
+                    LogEventRow.hearing_id == hearing_id,
+                    LogEventRow.office_id == office_id,
+                    LogEventRow.kind.in_([str(k) for k in SITE_PRESENCE_KINDS]),
+                )
+                .order_by(LogEventRow.id.desc())
+                .limit(1)
+            )
+        ).first()
+    row = await append(
+        session, hearing_id, kind, user_id=user_id, office_id=office_id, detail=detail
+    )
+    if previous is not None:
+        returned = restoration(str(kind), previous.kind, _unix(previous.at), _unix(row.at))
+        if returned is not None:
+            returned["participant_id"] = (detail or {}).get("participant_id")
+            await append(
+                session, hearing_id, LogKind.CONNECTIVITY, office_id=office_id, detail=returned
+            )
+    return row
+
+
+def _unix(at: datetime) -> float:
+    # SQLite hands back naive datetimes; the hub stores UTC.
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 async def events(session: AsyncSession, hearing_id: int) -> list[dict[str, Any]]:

@@ -295,6 +295,24 @@ class SearchAuditRow(Base):
     returned: Mapped[int] = mapped_column(Integer)
 
 
+class SelfTestRow(Base):
+    """A site's self-test result as its page posted it (migration 0008): who ran it, where,
+    when the hub received it, the score and reasons (hub.domain.self_tests), the figures."""
+
+    __tablename__ = "self_tests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column()
+    score: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # An office's results newest first (its last one for the operators' board).
+    __table_args__ = (Index("ix_self_tests_office_at", "office_id", "at"),)
+
+
 class SequenceRow(Base):
     """Per-office, per-year counters for human-readable case codes."""
 
@@ -304,3 +322,24 @@ class SequenceRow(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (UniqueConstraint("name"),)
+
+
+class AlertRow(Base):
+    """A connectivity alert (hub.domain.alerts): opened when its condition starts, closed when
+    it clears, acknowledged by an operator (migration 0006)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    # Indexed: the board and GET /api/v1/alerts?open=true ask for the open ones (NULL).
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    # '<kind>:<office>:<hearing or 0>' while open, NULL once closed: the unique index makes
+    # "one open alert per kind, office and hearing" hold across nodes (NULLs never clash).
+    open_key: Mapped[str | None] = mapped_column(String(80), unique=True)

@@ -48,20 +48,23 @@ async def served(
     *,
     env: dict[str, str] | None = None,
     argv: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> AsyncIterator[HubServer]:
-    """One `tcd-hub serve` on a free loopback port over settings' (prepared) data dir."""
+    """One `tcd-hub serve` on a free loopback port (or `port`: a hub restarted where its
+    clients look for it) over settings' (prepared) data dir."""
+    wanted = port
     for _attempt in range(3):
-        port = free_port()
+        port = wanted or free_port()
         node_env = {
             **os.environ,
             "TCD_DATA_DIR": str(settings.data_dir),
             "TCD_PORT": str(port),
             "TCD_SECRET_KEY": settings.secret_key,
             "TCD_ICE_ANNOUNCED_IPS": "127.0.0.1",
-            "TCD_LOG_LEVEL": "WARNING",
+            "TCD_LOG_LEVEL": os.environ.get("TCD_TEST_HUB_LOG_LEVEL", "WARNING"),
             **(env or {}),
         }
-        log = (logs / f"hub-{port}.log").open("wb")
+        log = (logs / f"hub-{port}.log").open("ab")  # a restarted hub appends
         proc = await asyncio.to_thread(_spawn, list(argv), node_env, log)
         up = await asyncio.to_thread(
             wait_until,

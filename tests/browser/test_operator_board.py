@@ -43,10 +43,10 @@ async def test_the_board_shows_a_sites_resolution_and_candidate_type(
     assert f"gửi {width}×{height}" in text and "host (trực tiếp)" in text, text
     assert "kbit/s" in text, f"the hub's bitrate is missing: {text}"
     grade = f"{row} td.grade-cell"
-    # Nothing grades links in this build yet: the grade cell says so plainly...
-    assert (await operator.page.text_content(grade) or "").strip() == "—"
-    # ...and shows a grade, coloured, once a status carries one (fed through the board's hook,
-    # as the grading will send it).
+    # The hub grades the link from its own figures: a loopback link is good.
+    await operator.page.wait_for_selector(f"{grade} .grade--good", timeout=20_000)
+    assert (await operator.page.text_content(f"{grade} .grade--good")) == "Tốt"
+    # A status with another grade recolours the row (fed through the board's hook).
     status = await operator.page.evaluate("(id) => window.tcdOperator.state.get(id)", office_id)
     assert status["hearing_id"] == hearing_id
     await operator.page.evaluate(

@@ -41,8 +41,8 @@ def test_grades() -> None:
     assert grade(THIN_DOWN, POLICY) == "bad"
     assert grade(THIN_UP, POLICY) == "bad"
     assert grade(EDGE, POLICY) == "poor"
-    assert grade(sample(rtt=650.0), POLICY) == "bad"
-    assert grade(sample(rtt=350.0), POLICY) == "poor"
+    assert grade(sample(rtt=850.0), POLICY) == "bad"
+    assert grade(sample(rtt=450.0), POLICY) == "poor"
     assert grade(sample(loss=None, out_loss=None, rtt=None), POLICY) is None
 
 

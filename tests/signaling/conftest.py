@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.domain.errors import Conflict, NotFound, Unauthorized
+from hub.domain.sessionlog import SITE_PRESENCE_KINDS, restoration
 from hub.services.live import HearingAccess, LiveGateway, Principal
 from signaling.server import setup_signaling
 
@@ -78,6 +80,17 @@ class FakeGateway(LiveGateway):
             self.held.add(kind)
             await gate.wait()
             self.held.discard(kind)
+        previous = next(
+            (
+                r
+                for r in reversed(self.records)
+                if r["hearing_id"] == hearing_id
+                and r["office_id"] == office_id
+                and r["kind"] in SITE_PRESENCE_KINDS
+            ),
+            None,
+        )
+        at = time.time()
         self.records.append(
             {
                 "hearing_id": hearing_id,
@@ -85,8 +98,22 @@ class FakeGateway(LiveGateway):
                 "office_id": office_id,
                 "user_id": user_id,
                 "detail": detail or {},
+                "at": at,
             }
         )
+        # As the database gateway does (hub.services.sessionlog.append_site_entry).
+        returned = restoration(kind, previous and previous["kind"], previous and previous["at"], at)
+        if returned is not None:
+            self.records.append(
+                {
+                    "hearing_id": hearing_id,
+                    "kind": "connectivity",
+                    "office_id": office_id,
+                    "user_id": None,
+                    "detail": {**returned, "participant_id": (detail or {}).get("participant_id")},
+                    "at": at,
+                }
+            )
 
     def kinds(self) -> list[str]:
         return [r["kind"] for r in self.records]
@@ -140,3 +167,14 @@ async def hub(gateway: FakeGateway, settings: Settings) -> AsyncIterator[Hub]:
         yield Hub(f"http://127.0.0.1:{port}", gateway, app, settings)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clips_encoded() -> None:
+    """Encode the site agents' test clips once, before any test's loop runs: encoding one on
+    first use inside a test holds that loop for seconds on a busy machine, past the Engine.IO
+    heartbeat, and drops the sockets of clients already connected (an operator, a chair)."""
+    from tests.signaling import live_hub, test_media_exchange
+
+    live_hub.clip()
+    test_media_exchange.clip()

@@ -14,7 +14,13 @@
 //                     candidate_type, quality_limitation, ...) and, when graded, grade
 //                     (good / poor / bad).
 // Until a site's first status arrives its row says "Chưa có dữ liệu" (no data yet).
-import { api, fmtTime, h, label, page, showError, t } from "./common.js";
+//
+// Each site's last self-test (GET /api/v1/self-tests?latest=true) shows in its row: the score
+// and when, the reasons on hover; read at load and every SELF_TEST_EVERY_MS after.
+import { api, fmtDateTime, fmtTime, h, label, page, showError, t } from "./common.js";
+
+const SELF_TEST_EVERY_MS = 30_000;
+const selfTests = new Map(); // office id -> its last self-test result
 
 const rows = new Map(); // office id -> {row, status, hearing, grade, figures, at cells}
 const state = new Map(); // office id -> {online, hearing_id, waiting, at, grade, figures}
@@ -117,6 +123,32 @@ function renderFigures(cells, figures) {
   );
 }
 
+/** A site's last self-test: its score and time; the reasons in the cell's title. */
+function renderSelfTest(officeId) {
+  const cells = rows.get(officeId);
+  if (!cells) return;
+  const result = selfTests.get(officeId);
+  cells.selfTest.dataset.score = result ? result.score : "";
+  cells.selfTest.title = result ? result.reasons.map((r) => label("selftest.reason", r)).join("; ") : "";
+  cells.selfTest.replaceChildren(
+    ...(result
+      ? [
+          h("span", { class: `st-score st-score--${result.score}` }, label("selftest.score", result.score)),
+          " ",
+          h("span", { class: "muted" }, t("op.self_test_at", { time: fmtDateTime(result.at) })),
+        ]
+      : [t("common.none")]),
+  );
+}
+
+/** Read every site's last self-test again (the board's sites are all in the operator's scope). */
+export async function refreshSelfTests() {
+  const latest = await api("/api/v1/self-tests", { query: { latest: "true", limit: 200 } });
+  selfTests.clear();
+  for (const result of latest.items) selfTests.set(result.office_id, result);
+  for (const id of rows.keys()) renderSelfTest(id);
+}
+
 function renderSummary() {
   let online = 0;
   let offline = 0;
@@ -196,6 +228,7 @@ async function load() {
           hearing: h("td", {}),
           grade: h("td", { class: "grade-cell nowrap" }),
           figures: h("td", { class: "figures" }),
+          selfTest: h("td", { class: "self-test-cell nowrap" }),
           at: h("td", { class: "nowrap" }),
         };
         cells.row = h(
@@ -213,6 +246,7 @@ async function load() {
           cells.hearing,
           cells.grade,
           cells.figures,
+          cells.selfTest,
           cells.at,
         );
         rows.set(office.id, cells);
@@ -221,6 +255,8 @@ async function load() {
     );
     for (const id of rows.keys()) renderRow(id);
     renderSummary();
+    await refreshSelfTests().catch((error) => showError(document.getElementById("op-error"), error));
+    setInterval(() => refreshSelfTests().catch(() => {}), SELF_TEST_EVERY_MS);
     const list = document.getElementById("op-hearings");
     list.replaceChildren(
       ...(live.items.length
@@ -245,7 +281,7 @@ async function load() {
     board.setAttribute("aria-busy", "false");
   }
   // A hook for tests and for the monitoring work to come: feed statuses by hand.
-  window.tcdOperator = { apply, state };
+  window.tcdOperator = { apply, state, selfTests, refreshSelfTests };
   try {
     await connect();
   } catch {
