@@ -118,6 +118,14 @@ class Settings:
     # GET /metrics: answered to loopback clients always; to anyone else only with
     # 'Authorization: Bearer <metrics_token>' (empty: loopback only). See hub/metrics.py.
     metrics_token: str = field(default="", repr=False)
+    # Low-bandwidth mode (rooms/bandwidth.py): a site whose link the hub finds bad (the link_*
+    # bad thresholds above, on the loss either way or the round trip) for this many seconds in
+    # a row receives audio plus the spotlit site's video only (0: never by itself, only when
+    # switched by hand) ...
+    low_bandwidth_after_seconds: float = 6.0
+    # ... and full video again after this many seconds under the poor thresholds (doubled, up
+    # to 8 times, each time it falls back soon after: its link carried audio but not video).
+    low_bandwidth_recover_seconds: float = 20.0
 
     @property
     def effective_database_url(self) -> str:
@@ -165,6 +173,16 @@ class Settings:
             value = getattr(self, name)
             if not 1 <= value <= 65535:
                 raise SettingsError(f"{name}: {value} is not a port")
+        if not 0 <= self.low_bandwidth_after_seconds <= 3600:  # (NaN too)
+            raise SettingsError(
+                "low_bandwidth_after_seconds must be 0 (never by itself) to 3600 seconds, not "
+                f"{self.low_bandwidth_after_seconds}"
+            )
+        if not 0 < self.low_bandwidth_recover_seconds <= 3600:
+            raise SettingsError(
+                "low_bandwidth_recover_seconds must be more than 0 and at most 3600 seconds, "
+                f"not {self.low_bandwidth_recover_seconds}"
+            )
         try:
             self.grade_thresholds  # noqa: B018 (validates the link_* fields)
         except ValidationFailed as exc:
@@ -310,4 +328,13 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["metrics_token"] = env["TCD_METRICS_TOKEN"].strip()
     if "TCD_LOG_LEVEL" in env:
         kwargs["log_level"] = env["TCD_LOG_LEVEL"]
+    for name in ("low_bandwidth_after_seconds", "low_bandwidth_recover_seconds"):
+        variable = f"TCD_{name.upper()}"
+        if variable in env:
+            try:
+                kwargs[name] = float(env[variable])
+            except ValueError:
+                raise SettingsError(
+                    f"{variable}: expected seconds such as 6, not {env[variable]!r}"
+                ) from None
     return replace(base, **kwargs)

@@ -531,6 +531,15 @@ def _require(condition: bool, what: str) -> None:
         raise InternalsChanged(f"aiortc internals changed: {what}")
 
 
+def sender_stats_key(stat: Any) -> str:
+    """Which of the hub's senders an outbound-rtp or remote-inbound-rtp stat is about.
+
+    aiortc gives a remote-inbound-rtp (the site's receiver report on one of our streams) the
+    reporter's SSRC, not ours, so SSRCs do not pair it with its outbound-rtp; both ids end in
+    `_<id(sender)>` instead."""
+    return str(stat.id).rsplit("_", 1)[-1]
+
+
 def check_internals() -> None:
     """Raise InternalsChanged if anything this module relies on differs from aiortc 1.16.0."""
     _require(
@@ -561,6 +570,11 @@ def check_internals() -> None:
     )
     sender_rtcp = _source(RTCRtpSender._handle_rtcp_packet)
     _require("self._send_keyframe()" in sender_rtcp, "PLI/FIR handling in RTCRtpSender")
+    _require(
+        'id="remote-inbound-rtp_" + str(id(self))' in sender_rtcp
+        and 'id="outbound-rtp_" + str(id(self))' in _source(RTCRtpSender.getStats),
+        "sender stats ids (sender_stats_key)",
+    )
     next_frame = _source(RTCRtpSender._next_encoded_frame)
     _require("self.__encoder.pack(data)" in next_frame, "RTCRtpSender pack() path")
     _require("isinstance(data, Frame)" in next_frame, "RTCRtpSender frame/packet dispatch")

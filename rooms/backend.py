@@ -90,6 +90,11 @@ class MediaRoom(Protocol):
     async def set_spotlight(self, participant_id: str | None) -> None:
         """Spotlight a participant, or nobody."""
 
+    async def set_low_bandwidth(
+        self, participant: Any, on: bool, reason: str, *, by: Any = None
+    ) -> None:
+        """A site's low-bandwidth mode on or off (reason: one of rooms.bandwidth's)."""
+
     async def set_now_hearing(self, heard: dict[str, Any]) -> None:
         """The petition being heard."""
 

@@ -34,6 +34,7 @@ from rooms.aiortc_internals import (
     restrict_host_candidates,
     set_stream_id,
 )
+from rooms.bandwidth import BandwidthPolicy
 from rooms.forwarder import ForwardedTrack, Publication, Subscription
 from rooms.quality import QualityMeter
 
@@ -68,6 +69,8 @@ class MediaOptions:
     # Inclusive UDP port range of the hub's host candidates (None: any port the OS picks).
     ice_udp_ports: tuple[int, int] | None = None
     stall_timeout: float = 0.4
+    # When a site goes into low-bandwidth mode by itself, and back (rooms.bandwidth).
+    bandwidth: BandwidthPolicy = field(default_factory=BandwidthPolicy)
 
     def rtc_configuration(self) -> RTCConfiguration:
         """An RTCConfiguration that never falls back to aiortc's default public STUN server.
@@ -143,6 +146,10 @@ class Participant:
         self.state = "admitted"
         # The host stopped forwarding this site's audio (only the host can undo it).
         self.muted_by_host = False
+        # Low-bandwidth mode (rooms.bandwidth): it receives audio plus the spotlit site's video
+        # only; the reason is one of rooms.bandwidth's (None while off).
+        self.low_bandwidth = False
+        self.low_bandwidth_reason: str | None = None
         self.quality = QualityMeter()
         self.emit = emit
         self.options = options
@@ -185,6 +192,7 @@ class Participant:
             "video_muted": self.video_muted,
             "state": self.state,
             "muted_by_host": self.muted_by_host,
+            "low_bandwidth": self.low_bandwidth,
         }
 
     def describe_state(self) -> dict[str, Any]:

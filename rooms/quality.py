@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection
+
+from rooms.aiortc_internals import sender_stats_key
 
 # How often a room measures its participants (operators get a site_status each time).
 QUALITY_INTERVAL = 2.0
@@ -31,6 +33,10 @@ class Quality:
     fps: float | None = None
     # Keyframe requests the hub sent the site this interval (its subscribers' and its own).
     keyframe_requests: int | None = None
+    # Of the packets the hub sent the site, the % its receiver reports say never arrived (the
+    # other way's loss: a thin downlink). The room's own figure, for its low-bandwidth
+    # decision (rooms.bandwidth): not in as_dict, so not (yet) in site_status or the history.
+    out_loss_pct: float | None = None
 
     def as_dict(self) -> dict[str, float | None]:
         """Every figure by name (the site_status fields, the link history's sample)."""
@@ -54,6 +60,9 @@ class _Counters:
     bytes_sent: int = 0
     frames: int = 0
     keyframe_requests: int = 0
+    # Per stream the hub sends (by sender): packets sent, and lost as the site last reported.
+    sent: dict[str, int] = field(default_factory=dict)
+    reported_lost: dict[str, int] = field(default_factory=dict)
 
 
 # RTP clock rates of what sites send (aiortc reports jitter in RTP timestamp units).
@@ -82,6 +91,8 @@ class QualityMeter:
             counters.bytes_sent,
             frames,
             keyframe_requests,
+            counters.sent,
+            counters.reported_lost,
         )
         last, self._last = self._last, counters
         if last is None:
@@ -105,7 +116,24 @@ class QualityMeter:
             bitrate_out_kbps=bitrate_out,
             fps=fps,
             keyframe_requests=requests,
+            out_loss_pct=_out_loss(last, counters),
         )
+
+
+def _out_loss(last: _Counters, now: _Counters) -> float | None:
+    """Of the packets the hub sent on streams reported both times, the % the site lost.
+
+    Per stream, since a stream that ends drops out of getStats (a sum would go backwards); the
+    receiver report lags what was sent by up to its interval, which evens out over samples."""
+    sent = lost = 0
+    for key, packets in now.sent.items():
+        if key not in last.sent or key not in now.reported_lost:
+            continue
+        sent += max(0, packets - last.sent[key])
+        lost += max(0, now.reported_lost[key] - last.reported_lost.get(key, 0))
+    if sent <= 0:
+        return None
+    return round(min(100.0, 100.0 * lost / sent), 2)
 
 
 def _kbps(delta_bytes: int, elapsed: float) -> float | None:
@@ -116,6 +144,8 @@ def _kbps(delta_bytes: int, elapsed: float) -> float | None:
 
 def _read(stats: Any) -> tuple[_Counters, list[float], float | None]:
     bytes_received = bytes_sent = packets_received = packets_lost = 0
+    sent: dict[str, int] = {}
+    reported_lost: dict[str, int] = {}
     rtts: list[float] = []
     jitter_by_kind: dict[str, float] = {}
     for stat in stats:
@@ -131,10 +161,20 @@ def _read(stats: Any) -> tuple[_Counters, list[float], float | None]:
             if rate and stat.jitter is not None:
                 ms = round(1000.0 * float(stat.jitter) / rate, 1)
                 jitter_by_kind[kind_of] = max(ms, jitter_by_kind.get(kind_of, 0.0))
-        elif kind == "remote-inbound-rtp" and stat.roundTripTime is not None:
-            rtts.append(float(stat.roundTripTime))
+        elif kind == "outbound-rtp":
+            sent[sender_stats_key(stat)] = int(stat.packetsSent)
+        elif kind == "remote-inbound-rtp":
+            reported_lost[sender_stats_key(stat)] = int(stat.packetsLost)
+            if stat.roundTripTime is not None:
+                rtts.append(float(stat.roundTripTime))
     counters = _Counters(
-        time.monotonic(), bytes_received, packets_received, packets_lost, bytes_sent
+        time.monotonic(),
+        bytes_received,
+        packets_received,
+        packets_lost,
+        bytes_sent,
+        sent=sent,
+        reported_lost=reported_lost,
     )
     # The audio's: what voice-over-IP bounds (and the grade's) are about. A video frame's
     # packets share one timestamp and leave in a burst, so video "jitter" mostly measures the

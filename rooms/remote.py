@@ -208,6 +208,18 @@ class RemoteRoom:
         """Spotlight, on the worker (which tells everyone)."""
         await self.call("spotlight", participant_id=participant_id)
 
+    async def set_low_bandwidth(
+        self, participant: Any, on: bool, reason: str, *, by: Any = None
+    ) -> None:
+        """Low-bandwidth mode, on the worker (which tells everyone)."""
+        await self.call(
+            "low_bandwidth",
+            participant_id=participant.id,
+            on=on,
+            reason=reason,
+            by=by.id if by is not None else None,
+        )
+
     async def set_now_hearing(self, heard: dict[str, Any]) -> None:
         """The petition being heard, on the worker."""
         await self.call("now_hearing", heard=heard)

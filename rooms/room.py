@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,8 @@ from aiortc.contrib.media import MediaRelay
 
 from hub.domain.sessionlog import LogKind
 from hub.services.live import LiveGateway
+from rooms import bandwidth
+from rooms.bandwidth import BandwidthGuard
 from rooms.forwarder import Publication
 from rooms.participant import MediaOptions, Participant
 from rooms.quality import QUALITY_INTERVAL, Quality
@@ -98,6 +101,13 @@ class Room:
         self.admitted_offices = admitted_offices if admitted_offices is not None else set()
         # Participant id -> quality samples in a row in which the hub received nothing at all.
         self._silent: dict[str, int] = {}
+        # Offices in low-bandwidth mode -> why: a site that drops and rejoins (a thin link
+        # drops sockets too) comes back in the mode rather than at full video.
+        self.low_bandwidth_offices: dict[int, str] = {}
+        # Office id -> the low-bandwidth decision on its site's link, kept over a drop and
+        # rejoin (a thin link drops the socket too: its bad spell must not start over).
+        self._bandwidth: dict[int, BandwidthGuard] = {}
+        self._bandwidth_policy = dataclasses.replace(options.bandwidth, interval=quality_interval)
         # Participants the others were told are reconnecting (participant_link).
         self._reconnecting: set[str] = set()
         self._link_task: asyncio.Task[None] | None = None
@@ -164,6 +174,10 @@ class Room:
         self.participants[participant.id] = participant
         if participant.admitted:
             self.admitted_offices.add(participant.office_id)
+        kept = self.low_bandwidth_offices.get(participant.office_id)
+        if kept is not None:
+            participant.low_bandwidth = True
+            participant.low_bandwidth_reason = kept
         loop = asyncio.get_running_loop()
         if self._speaker_task is None:
             self._speaker_task = loop.create_task(self._speaker_loop())
@@ -242,8 +256,61 @@ class Room:
         """Spotlight a participant (or nobody) and tell everyone."""
         if participant_id is not None and participant_id not in self.participants:
             raise KeyError(participant_id)
+        changed = participant_id != self.spotlight
         self.spotlight = participant_id
+        if changed:
+            # Sites in low-bandwidth mode receive the spotlit site's video and no other.
+            for other in self.participants.values():
+                if other.low_bandwidth and other.ready:
+                    other.request_renegotiation()
         await self._broadcast("spotlight", {"participant_id": participant_id}, None)
+
+    async def set_low_bandwidth(
+        self, participant: Participant, on: bool, reason: str, *, by: Participant | None = None
+    ) -> None:
+        """Low-bandwidth mode on or off for a site: while on it receives every site's audio and
+        the spotlit site's video only (its other video slots are emptied at the next offer, and
+        filled again, each starting on a keyframe, once it is off). Everyone is told
+        (participant_mode) and the session log keeps it. `reason` is one of rooms.bandwidth's;
+        a moderator's or operator's "on" holds until one of them switches it off, while
+        switching it off hands the site back to the automatic decision."""
+        if participant.id not in self.participants:
+            raise KeyError(participant.id)
+        if participant.low_bandwidth == on:
+            if on and reason in bandwidth.MANUAL:
+                # Kept on by hand from now on, even once the link is good.
+                participant.low_bandwidth_reason = reason
+                self.low_bandwidth_offices[participant.office_id] = reason
+            return
+        participant.low_bandwidth = on
+        participant.low_bandwidth_reason = reason if on else None
+        if on:
+            self.low_bandwidth_offices[participant.office_id] = reason
+        else:
+            self.low_bandwidth_offices.pop(participant.office_id, None)
+        guard = self._bandwidth.get(participant.office_id)
+        if guard is not None and reason in bandwidth.MANUAL:
+            guard.reset(on)
+        if participant.ready:
+            participant.request_renegotiation()
+        logger.info(
+            "hearing %s: participant %s low-bandwidth %s (%s)",
+            self.hearing_id,
+            participant.id,
+            "on" if on else "off",
+            reason,
+        )
+        await self._record(
+            LogKind.CONNECTIVITY,
+            participant,
+            {"event": "low_bandwidth_on" if on else "low_bandwidth_off", "reason": reason},
+            by=by,
+        )
+        await self._broadcast(
+            "participant_mode",
+            {"participant_id": participant.id, "low_bandwidth": on, "reason": reason},
+            None,
+        )
 
     async def set_now_hearing(self, heard: dict[str, Any]) -> None:
         """Tell everyone which petition is being heard (heard_to set: no longer)."""
@@ -281,6 +348,10 @@ class Room:
             # Its next join waits for a moderator again.
             self.admitted_offices.discard(participant.office_id)
         self._silent.pop(participant_id, None)
+        if reason != "dropped":
+            # Left on purpose (or removed): its next join starts afresh, at full video.
+            self.low_bandwidth_offices.pop(participant.office_id, None)
+            self._bandwidth.pop(participant.office_id, None)
         self._reconnecting.discard(participant_id)
         await self._record(kind, participant, {"reason": reason}, by=by)
         if self.active_speaker == participant_id:
@@ -355,6 +426,9 @@ class Room:
             for other in self.participants.values()
             if other is not participant and other.ready and other.admitted
             for publication in other.publications.values()
+            if not participant.low_bandwidth
+            or publication.kind == "audio"
+            or other.id == self.spotlight
         ]
 
     def _on_failed(self, participant: Participant) -> None:
@@ -438,6 +512,29 @@ class Room:
                 await self._on_quality(participant, quality)
                 if self._media_lost(participant, quality):
                     await self.media_lost(participant)
+                    continue
+                await self._judge_bandwidth(participant, quality)
+
+    async def _judge_bandwidth(self, participant: Participant, quality: Quality) -> None:
+        """Feed a sample to the site's low-bandwidth decision and apply what it decides; a
+        mode set by hand is left alone."""
+        if not participant.admitted or self._ending:
+            return
+        guard = self._bandwidth.get(participant.office_id)
+        if guard is None:
+            guard = BandwidthGuard(self._bandwidth_policy, on=participant.low_bandwidth)
+            self._bandwidth[participant.office_id] = guard
+        if participant.low_bandwidth_reason in bandwidth.MANUAL:
+            return
+        change = guard.observe(quality)
+        logger.debug(
+            "participant %s: %s (bad %s, good %s)", participant.id, quality, guard.bad, guard.good
+        )
+        if change is None or participant.id not in self.participants:
+            return
+        await self.set_low_bandwidth(
+            participant, change, bandwidth.BAD_LINK if change else bandwidth.RECOVERED
+        )
 
     def _media_lost(self, participant: Participant, quality: Quality) -> bool:
         """Whether an admitted site has sent nothing at all (no media, no RTCP) for

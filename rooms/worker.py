@@ -227,6 +227,10 @@ class MediaWorker:
         if op == "mute":
             await room.set_mute(participant, bool(args["audio"]), bool(args["video"]))
             return None
+        if op == "low_bandwidth":
+            # `by` is None when an operator switched it from the board (not in the room).
+            await room.set_low_bandwidth(participant, bool(args["on"]), str(args["reason"]), by=by)
+            return None
         if by is None:
             raise KeyError(args.get("by"))
         if op == "admit":
@@ -408,6 +412,20 @@ def add_media_worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="nice value to move to, -20..19 (TCD_MEDIA_WORKER_NICE; default -10: media before "
         "the records side on a shared machine; needs CAP_SYS_NICE below the current value)",
     )
+    parser.add_argument(
+        "--low-bandwidth-after",
+        type=float,
+        default=None,
+        help="seconds graded bad before a site goes into low-bandwidth mode "
+        "(TCD_LOW_BANDWIDTH_AFTER_SECONDS; 0: never by itself)",
+    )
+    parser.add_argument(
+        "--low-bandwidth-recover",
+        type=float,
+        default=None,
+        help="seconds graded good before it comes back to full video "
+        "(TCD_LOW_BANDWIDTH_RECOVER_SECONDS)",
+    )
     parser.add_argument("--parent-pid", type=int, help="(used by serve) exit when it dies")
     parser.set_defaults(func=cmd_media_worker)
 
@@ -424,6 +442,8 @@ def cmd_media_worker(args: argparse.Namespace) -> int:
         "media_worker_capacity": args.capacity,
         "log_level": args.log_level,
         "media_worker_nice": args.nice,
+        "low_bandwidth_after_seconds": args.low_bandwidth_after,
+        "low_bandwidth_recover_seconds": args.low_bandwidth_recover,
     }
     if args.udp_ports:
         try:

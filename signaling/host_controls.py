@@ -1,5 +1,6 @@
 """The hearing's live controls over the socket: admit, send back to the waiting room, mute a
-site, remove, spotlight, "now hearing", start and end. Who may use which is decided by
+site, remove, spotlight, "now hearing", a site's low-bandwidth mode (also from the operators'
+board), start and end. Who may use which is decided by
 hub.domain.hearing_roles, the same rules the REST API follows."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.domain import hearing_roles
 from hub.domain.hearing_roles import Control
+from rooms import bandwidth
 from rooms.backend import MediaParticipant as Participant
 from rooms.backend import MediaRoom as Room
 from signaling import protocol
@@ -34,6 +36,7 @@ def handlers(server: SignalingServer) -> dict[str, Handler]:
         "mute_site": controls.mute_site,
         "remove": controls.remove,
         "spotlight": controls.spotlight,
+        "low_bandwidth": controls.low_bandwidth,
         "now_hearing": controls.now_hearing,
         "start_hearing": controls.start_hearing,
         "end_hearing": controls.end_hearing,
@@ -114,6 +117,50 @@ class HostControls:
         if message.participant_id is not None:
             _target(room, message.participant_id, me)
         await room.set_spotlight(message.participant_id)
+        return {}
+
+    async def low_bandwidth(self, session: Connection, message: Any) -> dict[str, Any]:
+        """A site's low-bandwidth mode on or off: by a moderator or the chair in the room, or
+        by an operator from the board for a site the board shows it."""
+        assert isinstance(message, protocol.LowBandwidthIn)
+        if session.room is not None and session.participant is not None:
+            room, me = self._controlling(session, Control.LOW_BANDWIDTH)
+            if message.hearing_id not in (None, room.hearing_id):
+                raise ProtocolError(
+                    protocol.CONFLICT,
+                    f"you are in hearing {room.hearing_id}, not hearing {message.hearing_id}",
+                )
+            target = _target(room, message.participant_id, me)
+            await room.set_low_bandwidth(target, message.on, bandwidth.MODERATOR, by=me)
+            return {}
+        principal = session.principal
+        if not hearing_roles.may_switch_bandwidth_from_board(
+            hearing_roles.role_named(principal.role)
+        ):
+            raise ProtocolError(
+                protocol.FORBIDDEN,
+                "only a moderator in the hearing or an operator on the sites' board may switch "
+                "a site's low-bandwidth mode",
+            )
+        if message.hearing_id is None:
+            raise ProtocolError(
+                protocol.INVALID_MESSAGE, "low_bandwidth from the board needs hearing_id"
+            )
+        found = self.server.rooms.get(message.hearing_id)
+        # The operator's board (its office and those below) is the scope it acts in.
+        board = await self.server.presence.snapshot(principal.office_path)
+        shown = any(
+            s.get("participant_id") == message.participant_id
+            and s.get("hearing_id") == message.hearing_id
+            for s in board
+        )
+        if found is None or not shown or message.participant_id not in found.participants:
+            raise ProtocolError(
+                protocol.NOT_FOUND,
+                f"no site {message.participant_id} of hearing {message.hearing_id} on your board",
+            )
+        target = found.participants[message.participant_id]
+        await found.set_low_bandwidth(target, message.on, bandwidth.OPERATOR)
         return {}
 
     async def now_hearing(self, session: Connection, message: Any) -> dict[str, Any]:

@@ -120,6 +120,18 @@ class SpotlightIn(_In):
     participant_id: _ParticipantId | None
 
 
+class LowBandwidthIn(_In):
+    """low_bandwidth {participant_id, on, hearing_id?}: a moderator or the chair (in the room)
+    or an operator (from the board, naming the hearing) switches a site's low-bandwidth mode:
+    on, it receives audio plus the spotlit site's video only."""
+
+    participant_id: _ParticipantId
+    on: bool
+    # Needed from the operators' board (not seated in the hearing); in the room it must be the
+    # room's own hearing if given.
+    hearing_id: Annotated[int, Field(gt=0, lt=2**63)] | None = None
+
+
 class NowHearingIn(_In):
     """now_hearing {petition_id, action}: marks heard_from ("start") or heard_to ("stop")."""
 
@@ -198,6 +210,7 @@ INCOMING: dict[str, type[_In]] = {
     "remove": TargetIn,
     "mute_site": MuteSiteIn,
     "spotlight": SpotlightIn,
+    "low_bandwidth": LowBandwidthIn,
     "now_hearing": NowHearingIn,
     "start_hearing": EmptyIn,
     "end_hearing": EmptyIn,
@@ -231,6 +244,8 @@ class ParticipantOut(_Out):
     video_muted: bool
     state: ParticipantState = "admitted"
     muted_by_host: bool = False
+    # Receives audio plus the spotlit site's video only (participant_mode says when it changes).
+    low_bandwidth: bool = False
 
 
 class HearingOut(_Out):
@@ -395,6 +410,16 @@ class ParticipantLinkOut(_Out):
     state: Literal["reconnecting", "connected"]
 
 
+class ParticipantModeOut(_Out):
+    """participant_mode: a site went into low-bandwidth mode (audio plus the spotlit site's
+    video only) or back to full video, and why: bad_link / recovered (the hub's own figures),
+    moderator or operator (switched by hand)."""
+
+    participant_id: str
+    low_bandwidth: bool
+    reason: Literal["bad_link", "recovered", "moderator", "operator"]
+
+
 class AlertOut(_Out):
     """alert: a connectivity alert opened, closed or acknowledged, as GET /api/v1/alerts
     lists it (hub.services.alerts.view), to the operators watching its office."""
@@ -534,6 +559,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "media_moved": MediaMovedOut,
     "media_reset": MediaResetOut,
     "participant_link": ParticipantLinkOut,
+    "participant_mode": ParticipantModeOut,
     "alert": AlertOut,
     "self_test_ended": SelfTestEndedOut,
 }

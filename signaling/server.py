@@ -31,6 +31,7 @@ from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
 from rooms.backend import MediaBackend, MediaParticipant, MediaRoom
+from rooms.bandwidth import BandwidthPolicy
 from rooms.channel import LocalChannel, RedisChannel, node_address
 from rooms.participant import NegotiationError
 from rooms.quality import Quality
@@ -81,6 +82,10 @@ def worker_flags(settings: Settings) -> list[str]:
         settings.log_level,
         "--nice",
         str(settings.media_worker_nice),
+        "--low-bandwidth-after",
+        str(settings.low_bandwidth_after_seconds),
+        "--low-bandwidth-recover",
+        str(settings.low_bandwidth_recover_seconds),
     ]
     for ip in settings.ice_announced_ips:
         flags += ["--announce-ip", ip]
@@ -100,6 +105,15 @@ def media_options(settings: Settings) -> MediaOptions:
         ice_announced_ips=tuple(settings.ice_announced_ips),
         ice_servers=tuple(settings.ice_servers),
         ice_udp_ports=settings.ice_udp_ports,
+        # The same bounds as the link grade (a media worker child reads them from TCD_LINK_*).
+        bandwidth=BandwidthPolicy(
+            after_seconds=settings.low_bandwidth_after_seconds,
+            recover_seconds=settings.low_bandwidth_recover_seconds,
+            bad_loss_pct=settings.link_loss_bad_pct,
+            bad_rtt_ms=settings.link_rtt_bad_ms,
+            good_loss_pct=settings.link_loss_poor_pct,
+            good_rtt_ms=settings.link_rtt_poor_ms,
+        ),
     )
 
 

@@ -178,6 +178,7 @@ RECORDED_EVENTS = (
     "revoked",
     "media_moved",
     "participant_link",
+    "participant_mode",
     "error",
 )
 
@@ -368,6 +369,9 @@ class SiteAgent:
                 self.state = event
             elif event == "participant_state" and data.get("participant_id") in self.participants:
                 self.participants[str(data["participant_id"])].update(data)
+            elif event == "participant_mode" and data.get("participant_id") in self.participants:
+                described = self.participants[str(data["participant_id"])]
+                described["low_bandwidth"] = data.get("low_bandwidth")
             elif event in ("hearing_ended", "removed", "revoked"):
                 self.closed.set()  # the hub is done with this site (run_site returns)
 

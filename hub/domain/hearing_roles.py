@@ -4,9 +4,11 @@ live rooms.
 PERMISSIONS (hub.domain.users) say what a role may do at all; a hearing adds where one sits.
 Starting and ending a hearing needs Action.RUN_HEARINGS (as hub.services.hearings checks over
 REST), moderating its room (admit, send back to the waiting room, mute a site, remove,
-spotlight, "now hearing") needs Action.MODERATE_HEARINGS; either only from the host office or
-an office above it (the host side). The hearing's chair may do both from the chair's own
-office, wherever it lies.
+spotlight, "now hearing", a site's low-bandwidth mode) needs Action.MODERATE_HEARINGS; either
+only from the host office or an office above it (the host side). The hearing's chair may do
+both from the chair's own office, wherever it lies. An operator, who watches the sites' links
+from the board rather than sitting in the hearing, may switch the low-bandwidth mode of a site
+on its board.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Control(enum.StrEnum):
     REMOVE = "remove"
     SPOTLIGHT = "spotlight"
     NOW_HEARING = "now_hearing"
+    LOW_BANDWIDTH = "low_bandwidth"
 
 
 # The permission each control needs, on the host side (the chair needs none).
@@ -41,6 +44,7 @@ NEEDS: dict[Control, Action] = {
     Control.REMOVE: Action.MODERATE_HEARINGS,
     Control.SPOTLIGHT: Action.MODERATE_HEARINGS,
     Control.NOW_HEARING: Action.MODERATE_HEARINGS,
+    Control.LOW_BANDWIDTH: Action.MODERATE_HEARINGS,
 }
 
 
@@ -97,6 +101,12 @@ def may_join(role: Role | None) -> bool:
     """Whether a signed-in role may join live hearings at all (at one of its sites or above
     the host); a join token carries the one seat it was issued for instead."""
     return role is not None and may(role, Action.RUN_HEARINGS)
+
+
+def may_switch_bandwidth_from_board(role: Role | None) -> bool:
+    """Whether a signed-in role may switch a site's low-bandwidth mode from the operators'
+    board (for the sites the board shows it): those who monitor connectivity."""
+    return role is not None and may(role, Action.MONITOR)
 
 
 def may_watch_sites(role: Role | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
@@ -220,3 +221,50 @@ async def test_join_page_is_in_vietnamese_and_console_clean(
     # Alone in the room: a clear note rather than an empty grid.
     assert await site.page.is_visible("#tiles-empty")
     _assert_console_clean([site])
+
+
+async def test_the_chair_switches_a_site_to_low_bandwidth_from_its_tile(
+    open_site: OpenSite, api: HubApi
+) -> None:
+    """The chair's tile switch puts a province in low-bandwidth mode: both pages show the
+    "Băng thông thấp" badge (the province on its own tile), the province's picture of the chair
+    stops (nobody is spotlit: sound only), and the switch brings the video back."""
+    sites = [await open_site(u) for u in (HOST, PROVINCE_1)]
+    host, province = sites
+    hearing_id = await _live_hearing(api, sites)
+    await _join_in_turn(sites, hearing_id, lambda _timing: None)
+    await _all_playing(sites)
+
+    tile = f'.tile--remote[data-participant-id="{province.participant_id}"]'
+    switch = host.page.locator(f"{tile} .tile__bandwidth")
+    assert await switch.text_content() == "Bật băng thông thấp"
+    await switch.click()
+    await host.page.wait_for_selector(f'{tile}[data-low-bandwidth="true"] .tile__low-bandwidth')
+    badge = host.page.locator(f"{tile} .tile__low-bandwidth")
+    assert await badge.is_visible() and await badge.text_content() == "Băng thông thấp"
+    await province.page.wait_for_selector(
+        '#local-tile[data-low-bandwidth="true"] .tile__low-bandwidth', state="visible"
+    )
+    assert await switch.text_content() == "Trở lại đủ hình"
+    await asyncio.sleep(1.5)  # the hub's next offer takes the chair's video off
+    chair = str(host.participant_id)
+    before = (await province.frame_counts()).get(chair, 0)
+    await asyncio.sleep(2.0)
+    after = (await province.frame_counts()).get(chair, 0)
+    assert after == before, f"the chair's video still plays at the province: {before} -> {after}"
+
+    await switch.click()
+    await province.page.wait_for_selector(
+        '#local-tile[data-low-bandwidth="false"] .tile__low-bandwidth', state="hidden"
+    )
+    await province.wait_playing([chair])
+    await _all_playing(sites)
+    assert not await badge.is_visible()
+    events = [
+        (e["detail"].get("event"), e["detail"].get("reason"))
+        for e in await api.log(hearing_id)
+        if e["kind"] == "connectivity"
+    ]
+    assert ("low_bandwidth_on", "moderator") in events, events
+    assert ("low_bandwidth_off", "moderator") in events, events
+    _assert_console_clean(sites)

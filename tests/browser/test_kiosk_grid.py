@@ -74,3 +74,42 @@ async def test_a_dropped_site_stays_marked_on_the_kiosks(open_site: OpenSite, ap
     assert await kiosks[hy].page.evaluate(count, bg) == 1
     errors = chair.console_errors + kiosks[hy].console_errors + back.console_errors
     assert not errors, errors
+
+
+async def test_kiosks_show_a_site_in_low_bandwidth_mode(open_site: OpenSite, api: HubApi) -> None:
+    """The chair puts Hưng Yên in low-bandwidth mode from its tile: Hưng Yên's kiosk says so
+    on its own picture, Bắc Giang's on Hưng Yên's tile; switched back, both badges go."""
+    offices = await api.offices_by_code()
+    tw, hy, bg = (offices[code]["id"] for code in ("TW", "HY", "BG"))
+    hearing_id = await api.live_hearing(
+        "Phiên thử băng thông thấp", host_office_id=tw, site_office_ids=[hy, bg]
+    )
+    chair = await open_site("leader")
+    await chair.join(hearing_id)
+    kiosks = {hy: await open_site("staff.hungyen"), bg: await open_site("staff.bacgiang")}
+    for kiosk in kiosks.values():
+        await kiosk.page.goto("/site")
+    for office in (hy, bg):
+        tile = f'.tile--remote[data-office-id="{office}"][data-state="waiting"]'
+        await chair.page.click(f"{tile} .tile__admit", timeout=20_000)
+    await _kiosk_tile(kiosks[bg].page, hy, "t.width > 0 && t.link === 'connected'")
+
+    switch = f'.tile--remote[data-office-id="{hy}"] .tile__bandwidth'
+    await chair.page.click(switch)
+    own = '#kiosk-self[data-low-bandwidth="true"] .tile__low-bandwidth'
+    await kiosks[hy].page.wait_for_selector(own, state="visible", timeout=10_000)
+    other = f'#kiosk-tiles .tile[data-office-id="{hy}"][data-low-bandwidth="true"]'
+    await kiosks[bg].page.wait_for_selector(f"{other} .tile__low-bandwidth", state="visible")
+    assert await kiosks[bg].page.text_content(f"{other} .tile__low-bandwidth") == "Băng thông thấp"
+
+    await chair.page.click(switch)
+    await kiosks[hy].page.wait_for_selector(
+        '#kiosk-self[data-low-bandwidth="false"] .tile__low-bandwidth', state="hidden"
+    )
+    await kiosks[bg].page.wait_for_selector(
+        f'#kiosk-tiles .tile[data-office-id="{hy}"][data-low-bandwidth="false"]'
+    )
+    # Hưng Yên gets the others' pictures again.
+    await _kiosk_tile(kiosks[hy].page, bg, "t.width > 0 && t.link === 'connected'")
+    errors = chair.console_errors + kiosks[hy].console_errors + kiosks[bg].console_errors
+    assert not errors, errors

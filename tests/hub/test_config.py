@@ -98,6 +98,30 @@ def test_the_presence_ttl_comes_from_the_environment_and_is_checked() -> None:
         Settings(presence_ttl_seconds=0.5)
 
 
+def test_the_low_bandwidth_times_come_from_the_environment_and_reach_the_rooms() -> None:
+    from signaling.server import media_options, worker_flags
+
+    settings = settings_from_env(
+        {"TCD_LOW_BANDWIDTH_AFTER_SECONDS": "4", "TCD_LOW_BANDWIDTH_RECOVER_SECONDS": "30.5"}
+    )
+    assert (settings.low_bandwidth_after_seconds, settings.low_bandwidth_recover_seconds) == (
+        4.0,
+        30.5,
+    )
+    policy = media_options(settings).bandwidth
+    assert (policy.after_seconds, policy.recover_seconds) == (4.0, 30.5)
+    # A media worker child gets them as flags.
+    flags = worker_flags(settings)
+    assert flags[flags.index("--low-bandwidth-after") + 1] == "4.0"
+    assert flags[flags.index("--low-bandwidth-recover") + 1] == "30.5"
+    with pytest.raises(SettingsError, match="TCD_LOW_BANDWIDTH_AFTER_SECONDS"):
+        settings_from_env({"TCD_LOW_BANDWIDTH_AFTER_SECONDS": "soon"})
+    with pytest.raises(SettingsError, match="low_bandwidth_recover_seconds"):
+        Settings(low_bandwidth_recover_seconds=0)
+    with pytest.raises(SettingsError, match="low_bandwidth_after_seconds"):
+        Settings(low_bandwidth_after_seconds=-1)
+
+
 def test_link_grade_thresholds_and_alert_delay_from_the_environment() -> None:
     settings = settings_from_env(
         {

@@ -1,6 +1,7 @@
 """A site on a network of its own (tests.fixtures_netns), cut for real: the others see it drop
 within 5 s, it comes back by itself with media within 5 s of the network's return, without a
 moderator admitting it again, and the session log has the drop and the return with their times.
+A thin link (tbf, 300 kbit/s) puts it in low-bandwidth mode by itself, and back once it widens.
 
 The hub runs in this process on the machine's end of the site's veth pair (it announces that
 address in its ICE candidates), the chair is a site agent here too, and the site is `tcd-hub
@@ -22,6 +23,8 @@ import pytest
 from aiohttp import web
 
 from hub.config import Settings
+from rooms.manager import room_stats
+from rooms.quality import QUALITY_INTERVAL
 from signaling.server import SIGNALING_KEY, setup_signaling
 from signaling.site_agent import SiteAgent
 from tests.fixtures_netns import SiteNetwork, site_network
@@ -205,4 +208,135 @@ async def test_a_site_whose_udp_dies_under_a_live_socket_heals_when_it_returns(
             print(f"\nUDP loss seen after {seen:.2f} s; media back {back:.2f} s after UDP")
             assert seen <= 8.0, f"the media loss took {seen:.2f} s to be seen"
     finally:
+        await chair.close()
+
+
+def offices_seen(agent: SiteAgent) -> dict[str, int]:
+    """participant id -> office id of everyone the agent was told joined (the gone included)."""
+    seen = {
+        str(d["participant"]["participant_id"]): int(d["participant"]["office_id"])
+        for e, d in agent.events
+        if e == "participant_joined"
+    }
+    seen.update({pid: int(p["office_id"]) for pid, p in agent.participants.items()})
+    return seen
+
+
+def site_modes(agent: SiteAgent) -> list[dict[str, Any]]:
+    """The participant_mode events the agent saw about the site in the namespace."""
+    offices = offices_seen(agent)
+    return [
+        m
+        for m in agent.received_of("participant_mode")
+        if offices.get(str(m["participant_id"])) == SITE_OFFICE
+    ]
+
+
+def forwarded_to_site(server: Any) -> dict[str, int]:
+    """kind -> tracks the hub forwards to the namespace site's participant now."""
+    room = server.rooms.get(1)
+    if room is None:
+        return {}
+    site = next((p for p in room.participants.values() if p.office_id == SITE_OFFICE), None)
+    if site is None:
+        return {}
+    kinds: dict[str, int] = {}
+    for forwarding in room_stats(room).forwarding:
+        if forwarding.subscriber_id == site.id:
+            kinds[forwarding.kind] = kinds.get(forwarding.kind, 0) + 1
+    return kinds
+
+
+async def test_a_thin_link_puts_the_site_in_low_bandwidth_mode_and_back(
+    hub: Hub, network: SiteNetwork
+) -> None:
+    """Four publishing sites; the one in the namespace gets a 300 kbit/s link (tbf, both ways),
+    too thin for the three 1 Mbit/s videos the hub sends it (and for its own 1 Mbit/s): the
+    hub's own figures (the site's receiver reports on what the hub sends, and what the hub
+    loses of what the site sends) grade it bad, and after low_bandwidth_after_seconds it
+    receives audio only (nobody is spotlit). With the limit gone it is back at full video after
+    low_bandwidth_recover_seconds. Another site is told both times; the log keeps both."""
+    settings = hub.settings
+    server = hub.app[SIGNALING_KEY]
+    chair = SiteAgent(hub.url, "site1", 1, clip=clip(), ice_ips=(network.host_ip,))
+    others = [
+        SiteAgent(hub.url, f"site{office}", 1, clip=clip(), ice_ips=(network.host_ip,))
+        for office in (3, 4)
+    ]
+    await chair.start()
+    try:
+        for other in others:
+            await other.start()
+            assert (await chair.call("admit", {"participant_id": other.participant_id}))["ok"]
+        with site_in(network, hub, f"site{SITE_OFFICE}"):
+            await until(lambda: site_participant(chair), 30, "the site in the waiting room")
+            thin = site_participant(chair)
+            assert (await chair.call("admit", {"participant_id": thin}))["ok"]
+            await until(lambda: frames_from(chair, thin) >= 60, 20, "the site's media")
+            await until(
+                lambda: forwarded_to_site(server) == {"audio": 3, "video": 3},
+                10,
+                "everyone's audio and video forwarded to the site",
+            )
+            await asyncio.sleep(4)  # a few quality samples at full video first
+            assert not site_modes(chair), chair.events
+
+            network.thin(300)
+            thinned = time.monotonic()
+            went = await until(
+                lambda: any(
+                    m["low_bandwidth"] is True and m["reason"] == "bad_link"
+                    for m in site_modes(chair)
+                ),
+                settings.low_bandwidth_after_seconds + 15,
+                "the thin site in low-bandwidth mode",
+            )
+            # The hub takes every video off it (nobody is spotlit); the audio stays.
+            await until(
+                lambda: forwarded_to_site(server).get("video", 0) == 0,
+                10,
+                "no video forwarded to the thin site",
+            )
+            await asyncio.sleep(6)
+            # Still thin, it stays in the mode (a drop and rejoin meanwhile included: a thin
+            # link can take its socket down, and it comes back in the mode).
+            assert not any(m["low_bandwidth"] is False for m in site_modes(chair))
+            assert forwarded_to_site(server).get("video", 0) == 0
+
+            network.thin(None)
+            widened = time.monotonic()
+            back = await until(
+                lambda: any(
+                    m["low_bandwidth"] is False and m["reason"] == "recovered"
+                    for m in site_modes(chair)
+                ),
+                settings.low_bandwidth_recover_seconds + 20,
+                "the site back at full video",
+            )
+            await until(
+                lambda: forwarded_to_site(server) == {"audio": 3, "video": 3},
+                10,
+                "everyone's video forwarded to the site again",
+            )
+            print(
+                f"\nlow-bandwidth mode {went:.1f} s after the link thinned; full video again "
+                f"{back:.1f} s after it widened ({widened - thinned:.1f} s thin)"
+            )
+            # Not before its time: the sample the change fell in counts whole.
+            assert settings.low_bandwidth_after_seconds - QUALITY_INTERVAL <= went
+            assert settings.low_bandwidth_recover_seconds - QUALITY_INTERVAL <= back
+            entries = [
+                r
+                for r in hub.gateway.records
+                if r["kind"] == "connectivity"
+                and str(r["detail"].get("event")).startswith("low_bandwidth")
+                and r["office_id"] == SITE_OFFICE
+            ]
+            assert [(r["detail"]["event"], r["detail"]["reason"]) for r in entries] == [
+                ("low_bandwidth_on", "bad_link"),
+                ("low_bandwidth_off", "recovered"),
+            ], entries
+    finally:
+        for other in others:
+            await other.close()
         await chair.close()

@@ -17,6 +17,8 @@
  *                      (reset: this site's own connection to the hub went; it rejoins)
  *   participantlink    {participantId, state}  the hub sees that site's link "reconnecting"
  *                      or "connected" again
+ *   participantmode    {participantId, lowBandwidth, reason, local}  a site (local: this one)
+ *                      went into low-bandwidth mode (sound and the spotlit video only) or back
  *   remotestream       {participantId, stream}  stream is null when the participant has no media
  *   mute               {participantId, audioMuted, videoMuted, local}
  *   mutedbyhost        {audio}  the host stopped (true) or resumed forwarding this site's audio
@@ -37,7 +39,8 @@
  * outgoing bitrate) and what it receives from each other site (loss, jitter, frame rate).
  *
  * Moderators (the chair, leaders of the host office) also have admit(), sendToWaiting(),
- * remove(), muteSite(), setSpotlight(), startHearing(), endHearing() and markHeard()
+ * remove(), muteSite(), setSpotlight(), setLowBandwidth(), startHearing(), endHearing() and
+ * markHeard()
  * (the field `nowHearing` holds the petition being heard).
  */
 
@@ -124,6 +127,8 @@ export class HearingClient extends EventTarget {
     this.moderator = false;
     this.mutedByHost = false;
     this.spotlight = null;
+    // This site's own low-bandwidth mode (participant_mode).
+    this.lowBandwidth = false;
     this.nowHearing = null;
     /** performance.now() stamps of the join steps, for measuring join-to-first-frame. */
     this.timings = {};
@@ -250,6 +255,11 @@ export class HearingClient extends EventTarget {
   /** Show one site large everywhere (where the citizen sits); null clears it. */
   setSpotlight(participantId) {
     return this.request("spotlight", { participant_id: participantId ?? null });
+  }
+
+  /** Put a site in low-bandwidth mode (on) or back to full video. */
+  setLowBandwidth(participantId, on) {
+    return this.request("low_bandwidth", { participant_id: participantId, on: Boolean(on) });
   }
 
   startHearing() {
@@ -406,6 +416,7 @@ export class HearingClient extends EventTarget {
     // The hub ended a self-test left running past its time.
     socket.on("self_test_ended", () => this.close("ended"));
     socket.on("participant_link", (msg) => this._onParticipantLink(msg));
+    socket.on("participant_mode", (msg) => this._onParticipantMode(msg));
     socket.onAny((event, data) => this._emit("hubevent", { event, data }));
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
     socket.on("connect", () => this._onReconnect());
@@ -435,10 +446,14 @@ export class HearingClient extends EventTarget {
     this.spotlight = ack.spotlight ?? null;
     this.nowHearing = ack.now_hearing ?? null;
     this.mutedByHost = false;
+    this.lowBandwidth = false;
     this.participants.clear();
     for (const participant of ack.participants ?? []) {
       if (participant.participant_id !== this.participantId) {
         this.participants.set(participant.participant_id, participant);
+      } else {
+        // A site that dropped in low-bandwidth mode rejoins in it.
+        this.lowBandwidth = Boolean(participant.low_bandwidth);
       }
     }
     const iceServers = normalizeIceServers(ack.ice_servers);
@@ -461,6 +476,7 @@ export class HearingClient extends EventTarget {
       moderator: this.moderator,
       spotlight: this.spotlight,
       nowHearing: this.nowHearing,
+      lowBandwidth: this.lowBandwidth,
     });
     if (this.audioMuted || this.videoMuted) {
       this._request("mute", { audio_muted: this.audioMuted, video_muted: this.videoMuted }).catch(
@@ -629,6 +645,21 @@ export class HearingClient extends EventTarget {
     const participant = this.participants.get(pid);
     if (participant) participant.link = state;
     this._emit("participantlink", { participantId: pid, state });
+  }
+
+  /** A site's low-bandwidth mode (this site's own too: `lowBandwidth`). */
+  _onParticipantMode(msg) {
+    const pid = msg?.participant_id;
+    if (pid === undefined) return;
+    const lowBandwidth = Boolean(msg.low_bandwidth);
+    const local = pid === this.participantId;
+    if (local) {
+      this.lowBandwidth = lowBandwidth;
+    } else {
+      const participant = this.participants.get(pid);
+      if (participant) participant.low_bandwidth = lowBandwidth;
+    }
+    this._emit("participantmode", { participantId: pid, lowBandwidth, reason: msg.reason, local });
   }
 
   _setAdmission(state) {

@@ -7,7 +7,9 @@
  * connected: "connected", "reconnecting" (the hub says its link went quiet), "dropped" (it went
  * without leaving: the tile stays, marked with the time, its video cleared, until the office
  * joins again) or "absent" (an invited office with nobody connected: a placeholder tile, with
- * the time it was last seen when known). `window.tcdJoin` exposes the join timings so that
+ * the time it was last seen when known). data-low-bandwidth="true" marks a site (the local tile:
+ * this one) in low-bandwidth mode, receiving sound and the spotlit site's video only, with its
+ * "Băng thông thấp" badge; a moderator's tile buttons switch it. `window.tcdJoin` exposes the join timings so that
  * tests and people can read join-to-first-frame figures without devtools.
  */
 
@@ -121,7 +123,7 @@ function setGrade(tile, grade) {
 
 /** A tile for an office with nobody connected: the buttons and per-participant notes go. */
 function stripParticipant(tile) {
-  for (const selector of [".tile__muted", ".tile__waiting", ".tile__host-muted", ".tile__spotlit", ".tile__admit", ".tile__controls"]) {
+  for (const selector of [".tile__muted", ".tile__waiting", ".tile__host-muted", ".tile__spotlit", ".tile__low-bandwidth", ".tile__admit", ".tile__controls"]) {
     tile.querySelector(selector).hidden = true;
   }
   tile.classList.remove("tile--speaking", "tile--spotlight", "tile--waiting", "tile--host-muted", "tile--playing");
@@ -208,6 +210,9 @@ function labelTile(tile, participant) {
   mute.setAttribute("aria-label", `${mute.textContent}: ${officeName}`);
   const spot = tile.querySelector(".tile__spotlight");
   spot.setAttribute("aria-label", `${t("live.spotlight")}: ${officeName}`);
+  showLowBandwidth(tile, Boolean(participant.low_bandwidth));
+  const thin = tile.querySelector(".tile__bandwidth");
+  thin.setAttribute("aria-label", `${thin.textContent}: ${officeName}`);
   tile.querySelector(".tile__to-waiting").setAttribute(
     "aria-label",
     `${t("live.to_waiting")}: ${officeName}`,
@@ -215,6 +220,18 @@ function labelTile(tile, participant) {
   tile.querySelector(".tile__remove").setAttribute("aria-label", `${t("live.remove")}: ${officeName}`);
   tile.querySelector(".tile__admit").setAttribute("aria-label", `${t("live.admit")}: ${officeName}`);
   renderWaitingList();
+}
+
+/** A site's low-bandwidth badge, and the moderator's switch saying what a click does. */
+function showLowBandwidth(tile, on) {
+  tile.dataset.lowBandwidth = String(on);
+  tile.querySelector(".tile__low-bandwidth").hidden = !on;
+  const button = tile.querySelector(".tile__bandwidth");
+  if (!button) return; // the local tile has no controls
+  button.textContent = on ? t("live.low_bandwidth_off") : t("live.low_bandwidth_on");
+  button.setAttribute("aria-pressed", String(on));
+  const office = tile.dataset.officeName || t("kiosk.own_site");
+  button.setAttribute("aria-label", `${button.textContent}: ${office}`);
 }
 
 function setTileMuted(tile, audioMuted, videoMuted) {
@@ -334,6 +351,10 @@ function wireTileControls(tile, participantId) {
   tile.querySelector(".tile__spotlight").addEventListener("click", (event) => {
     const next = client.spotlight === participantId ? null : participantId;
     control(event.currentTarget, () => client.setSpotlight(next));
+  });
+  tile.querySelector(".tile__bandwidth").addEventListener("click", (event) => {
+    const on = client.participants.get(participantId)?.low_bandwidth !== true;
+    control(event.currentTarget, () => client.setLowBandwidth(participantId, on));
   });
   tile.querySelector(".tile__to-waiting").addEventListener("click", (event) => {
     control(event.currentTarget, () => client.sendToWaiting(participantId));
@@ -558,6 +579,7 @@ client.addEventListener("localstream", ({ detail }) => {
 client.addEventListener("joined", ({ detail }) => {
   localTile.dataset.participantId = String(detail.participantId);
   root.dataset.moderator = String(detail.moderator);
+  showLowBandwidth(localTile, detail.lowBandwidth);
   for (const participant of detail.participants) {
     labelTile(ensureTile(participant.participant_id), participant);
   }
@@ -593,6 +615,11 @@ client.addEventListener("participantleft", ({ detail }) =>
 );
 
 client.addEventListener("participantlink", ({ detail }) => showLink(detail.participantId, detail.state));
+
+client.addEventListener("participantmode", ({ detail }) => {
+  const tile = detail.local ? localTile : remoteTiles.get(detail.participantId);
+  if (tile) showLowBandwidth(tile, detail.lowBandwidth);
+});
 
 client.addEventListener("hubevent", ({ detail }) => {
   if (detail.event === "site_status") applySiteStatus(detail.data);

@@ -8,7 +8,9 @@
  * A site that drops keeps its tile, marked "Mất kết nối lúc ..." with its picture cleared, until
  * its office joins again; one the hub says is reconnecting (participant_link) is marked so.
  * Tiles carry data-participant-id, data-office-id and data-link (connected, reconnecting,
- * dropped), as on the join page.
+ * dropped) and data-low-bandwidth, as on the join page: a site in low-bandwidth mode (receiving
+ * sound and the spotlit site's video only) shows a "Băng thông thấp" badge, this site's own on
+ * its self view.
  *
  * `#kiosk[data-phase]`: idle | waiting-start | joining | waiting-room | in-hearing | reconnecting.
  * `window.tcdKiosk` exposes the current client for tests and people at the site.
@@ -189,10 +191,16 @@ function labelTile(tile, participant) {
   tile.querySelector(".tile__office").textContent = participant.office_name ?? "";
   tile.querySelector(".tile__muted").hidden = !participant.audio_muted;
   tile.querySelector(".tile__host-muted").hidden = !participant.muted_by_host;
+  showLowBandwidth(tile, Boolean(participant.low_bandwidth));
   tile.classList.toggle("tile--camera-off", Boolean(participant.video_muted));
   // A site in the waiting room is not part of the hearing yet: not shown on the room screen.
   tile.hidden = participant.state === "waiting";
   updateEmpty();
+}
+
+function showLowBandwidth(tile, on) {
+  tile.dataset.lowBandwidth = String(on);
+  tile.querySelector(".tile__low-bandwidth").hidden = !on;
 }
 
 function removeTile(participantId, reason = "left") {
@@ -208,6 +216,7 @@ function removeTile(participantId, reason = "left") {
     tile.classList.remove("tile--speaking", "tile--spotlight");
     tile.querySelector(".tile__muted").hidden = true;
     tile.querySelector(".tile__host-muted").hidden = true;
+    showLowBandwidth(tile, false);
     setLink(tile, "dropped", t("live.link_dropped", { time: fmtTime(new Date()) }));
     droppedTiles.set(officeId, tile);
   } else {
@@ -244,7 +253,8 @@ function bind(current) {
     selfTile.hidden = false;
     selfVideo.play().catch(() => {});
   });
-  on("joined", ({ participants }) => {
+  on("joined", ({ participants, lowBandwidth }) => {
+    showLowBandwidth(selfTile, Boolean(lowBandwidth));
     for (const participant of participants) labelTile(ensureTile(participant.participant_id), participant);
     showAdmission();
     applySpotlight();
@@ -253,6 +263,10 @@ function bind(current) {
   on("participantjoined", ({ participant }) => labelTile(ensureTile(participant.participant_id), participant));
   on("participantupdated", ({ participant }) => labelTile(ensureTile(participant.participant_id), participant));
   on("participantleft", ({ participantId, reason }) => removeTile(participantId, reason));
+  on("participantmode", ({ participantId, lowBandwidth, local }) => {
+    const tile = local ? selfTile : tiles.get(participantId);
+    if (tile) showLowBandwidth(tile, lowBandwidth);
+  });
   on("participantlink", ({ participantId, state }) => {
     const tile = tiles.get(participantId);
     if (!tile) return;
