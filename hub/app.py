@@ -10,18 +10,37 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 # Importing the route modules registers their handlers on the registry.
-from hub.api import auth_routes, hearing_routes, office_routes, petition_routes  # noqa: F401
+from hub.api import (  # noqa: F401
+    alert_routes,
+    auth_routes,
+    hearing_routes,
+    link_routes,
+    office_routes,
+    petition_routes,
+)
 from hub.api.edge import auth_middleware, errors_middleware
-from hub.api.keys import DATABASE, LOGIN_LIMITER, NOTIFIER, PASSWORDS, SETTINGS
+from hub.api.keys import (
+    DATABASE,
+    LINK_READER,
+    LOGIN_LIMITER,
+    METRICS,
+    NOTIFIER,
+    PASSWORDS,
+    SETTINGS,
+)
 from hub.api.openapi import build_spec
 from hub.api.registry import api
 from hub.api.security import add_security_headers
 from hub.config import Settings
+from hub.metrics import HubMetrics, setup_metrics
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
 from hub.storage.db import Database
+from signaling.link_history import open_link_history
+from signaling.link_monitor import LinkMonitor, setup_link_monitor
+from signaling.metrics_figures import signaling_figures
 from signaling.server import setup_signaling
 
 log = logging.getLogger(__name__)
@@ -32,13 +51,22 @@ MAX_BODY_BYTES = 256 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     """Build the aiohttp application: API, pages, static files, signaling and rooms."""
+    database = Database.from_settings(settings)
+    metrics = HubMetrics(database, settings.metrics_token)
     app = web.Application(
-        middlewares=[html_errors_middleware, errors_middleware, auth_middleware],
+        # The metrics middleware first: it times whatever the others answer, errors included.
+        middlewares=[
+            metrics.middleware,
+            html_errors_middleware,
+            errors_middleware,
+            auth_middleware,
+        ],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app.on_response_prepare.append(add_security_headers)
-    app[DATABASE] = Database.from_settings(settings)
+    app[DATABASE] = database
+    app[METRICS] = metrics
     app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
     app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
@@ -55,9 +83,18 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sign_in_ctx)
     app.on_startup.append(_freeze_startup_heap)
 
-    app[NOTIFIER] = setup_signaling(
+    # Before signaling: cleanup runs in reverse, so the monitor outlives the rooms' last words.
+    monitor = LinkMonitor.from_settings(settings, open_link_history(settings), database)
+    setup_link_monitor(app, monitor)
+    app[LINK_READER] = monitor.history
+    signaling = setup_signaling(
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )
+    app[NOTIFIER] = signaling
+    signaling.link_monitor = monitor
+    monitor.on_alert = signaling.deliver_alert
+    metrics.add_source(signaling_figures(signaling, monitor))
+    setup_metrics(app, metrics)
     return app
 
 

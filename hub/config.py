@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from hub.domain.errors import ValidationFailed
+from hub.domain.link_grade import GradeThresholds
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -96,6 +100,22 @@ class Settings:
     # -10. Going below 0 needs CAP_SYS_NICE (root, or docker's cap_add: SYS_NICE); without it
     # the worker says so once and runs at its inherited value.
     media_worker_nice: int = -10
+    # A site's link grade (hub.domain.link_grade): loss %, round trip and jitter (ms) at which
+    # it turns poor and bad, over the median of the last link_grade_window samples. The
+    # defaults and why: GradeThresholds.
+    link_loss_poor_pct: float = 10.0
+    link_loss_bad_pct: float = 15.0
+    link_rtt_poor_ms: float = 400.0
+    link_rtt_bad_ms: float = 800.0
+    link_jitter_poor_ms: float = 30.0
+    link_jitter_bad_ms: float = 50.0
+    link_grade_window: int = 3
+    # A site graded poor or bad this long raises a site_degraded alert (30 s: several samples,
+    # so a passing burst of loss does not page anyone, yet well before a leader notices).
+    alert_degraded_seconds: float = 30.0
+    # GET /metrics: answered to loopback clients always; to anyone else only with
+    # 'Authorization: Bearer <metrics_token>' (empty: loopback only). See hub/metrics.py.
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def effective_database_url(self) -> str:
@@ -143,6 +163,33 @@ class Settings:
             value = getattr(self, name)
             if not 1 <= value <= 65535:
                 raise SettingsError(f"{name}: {value} is not a port")
+        try:
+            self.grade_thresholds  # noqa: B018 (validates the link_* fields)
+        except ValidationFailed as exc:
+            which, problem = next(iter(exc.fields.items()))
+            names = (
+                "link_grade_window (TCD_LINK_GRADE_WINDOW)"
+                if which == "window"
+                else f"link_{which}_poor/bad (TCD_LINK_{which.upper()}_POOR_*, _BAD_*)"
+            )
+            raise SettingsError(f"{names}: {which} {problem}") from None
+        if not (math.isfinite(self.alert_degraded_seconds) and self.alert_degraded_seconds > 0):
+            raise SettingsError(
+                f"alert_degraded_seconds must be positive, not {self.alert_degraded_seconds}"
+            )
+
+    @property
+    def grade_thresholds(self) -> GradeThresholds:
+        """The link_* settings as the domain's GradeThresholds."""
+        return GradeThresholds(
+            loss_poor_pct=self.link_loss_poor_pct,
+            loss_bad_pct=self.link_loss_bad_pct,
+            rtt_poor_ms=self.link_rtt_poor_ms,
+            rtt_bad_ms=self.link_rtt_bad_ms,
+            jitter_poor_ms=self.link_jitter_poor_ms,
+            jitter_bad_ms=self.link_jitter_bad_ms,
+            window=self.link_grade_window,
+        )
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over environment)."""
@@ -248,6 +295,33 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
                 raise SettingsError(
                     f"{variable}: expected a whole number, not {env[variable]!r}"
                 ) from None
+    for name in (
+        "link_loss_poor_pct",
+        "link_loss_bad_pct",
+        "link_rtt_poor_ms",
+        "link_rtt_bad_ms",
+        "link_jitter_poor_ms",
+        "link_jitter_bad_ms",
+        "alert_degraded_seconds",
+    ):
+        variable = f"TCD_{name.upper()}"
+        if variable in env:
+            try:
+                kwargs[name] = float(env[variable])
+            except ValueError:
+                raise SettingsError(
+                    f"{variable}: expected a number, not {env[variable]!r}"
+                ) from None
+    if "TCD_LINK_GRADE_WINDOW" in env:
+        try:
+            kwargs["link_grade_window"] = int(env["TCD_LINK_GRADE_WINDOW"])
+        except ValueError:
+            raise SettingsError(
+                "TCD_LINK_GRADE_WINDOW: expected a whole number of samples, not "
+                f"{env['TCD_LINK_GRADE_WINDOW']!r}"
+            ) from None
+    if "TCD_METRICS_TOKEN" in env:
+        kwargs["metrics_token"] = env["TCD_METRICS_TOKEN"].strip()
     if "TCD_LOG_LEVEL" in env:
         kwargs["log_level"] = env["TCD_LOG_LEVEL"]
     return replace(base, **kwargs)

@@ -23,10 +23,26 @@ class Quality:
     loss_pct: float | None
     # What the hub received from the site this interval (media and RTCP), in kbit/s.
     bitrate_kbps: float | None
+    # Interarrival jitter of what the site sends (RFC 3550, the worst of its streams), in ms.
+    jitter_ms: float | None = None
+    # What the hub sent the site this interval (the others' media and RTCP), in kbit/s.
+    bitrate_out_kbps: float | None = None
+    # Video frames the hub received from the site per second this interval.
+    fps: float | None = None
+    # Keyframe requests the hub sent the site this interval (its subscribers' and its own).
+    keyframe_requests: int | None = None
 
     def as_dict(self) -> dict[str, float | None]:
-        """rtt_ms, loss_pct, bitrate_kbps (the site_status fields)."""
-        return {"rtt_ms": self.rtt_ms, "loss_pct": self.loss_pct, "bitrate_kbps": self.bitrate_kbps}
+        """Every figure by name (the site_status fields, the link history's sample)."""
+        return {
+            "rtt_ms": self.rtt_ms,
+            "loss_pct": self.loss_pct,
+            "bitrate_kbps": self.bitrate_kbps,
+            "jitter_ms": self.jitter_ms,
+            "bitrate_out_kbps": self.bitrate_out_kbps,
+            "fps": self.fps,
+            "keyframe_requests": self.keyframe_requests,
+        }
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,13 @@ class _Counters:
     bytes_received: int
     packets_received: int
     packets_lost: int
+    bytes_sent: int = 0
+    frames: int = 0
+    keyframe_requests: int = 0
+
+
+# RTP clock rates of what sites send (aiortc reports jitter in RTP timestamp units).
+_CLOCK_RATE = {"video": 90000, "audio": 48000}
 
 
 class QualityMeter:
@@ -43,34 +66,73 @@ class QualityMeter:
     def __init__(self) -> None:
         self._last: _Counters | None = None
 
-    async def sample(self, pc: RTCPeerConnection) -> Quality | None:
-        """Measure since the previous call; None on the first call (no interval yet)."""
+    async def sample(
+        self, pc: RTCPeerConnection, *, frames: int = 0, keyframe_requests: int = 0
+    ) -> Quality | None:
+        """Measure since the previous call; None on the first call (no interval yet).
+        `frames` and `keyframe_requests` are the forwarder's running totals for the site's
+        video (frames received from it, keyframe requests sent to it)."""
         report = await pc.getStats()
-        counters, rtts = _read(report.values())
+        counters, rtts, jitter = _read(report.values())
+        counters = _Counters(
+            counters.at,
+            counters.bytes_received,
+            counters.packets_received,
+            counters.packets_lost,
+            counters.bytes_sent,
+            frames,
+            keyframe_requests,
+        )
         last, self._last = self._last, counters
         if last is None:
             return None
         elapsed = counters.at - last.at
-        bitrate = None
-        if elapsed > 0 and counters.bytes_received >= last.bytes_received:
-            bitrate = round((counters.bytes_received - last.bytes_received) * 8 / elapsed / 1000, 1)
+        bitrate = _kbps(counters.bytes_received - last.bytes_received, elapsed)
+        bitrate_out = _kbps(counters.bytes_sent - last.bytes_sent, elapsed)
         received = counters.packets_received - last.packets_received
         lost = max(0, counters.packets_lost - last.packets_lost)
         loss = round(100.0 * lost / (received + lost), 2) if received + lost > 0 else None
         rtt = round(1000 * sorted(rtts)[len(rtts) // 2], 1) if rtts else None
-        return Quality(rtt_ms=rtt, loss_pct=loss, bitrate_kbps=bitrate)
+        fps = None
+        if elapsed > 0 and counters.frames >= last.frames:
+            fps = round((counters.frames - last.frames) / elapsed, 1)
+        requests = max(0, counters.keyframe_requests - last.keyframe_requests)
+        return Quality(
+            rtt_ms=rtt,
+            loss_pct=loss,
+            bitrate_kbps=bitrate,
+            jitter_ms=jitter,
+            bitrate_out_kbps=bitrate_out,
+            fps=fps,
+            keyframe_requests=requests,
+        )
 
 
-def _read(stats: Any) -> tuple[_Counters, list[float]]:
-    bytes_received = packets_received = packets_lost = 0
+def _kbps(delta_bytes: int, elapsed: float) -> float | None:
+    if elapsed <= 0 or delta_bytes < 0:
+        return None
+    return round(delta_bytes * 8 / elapsed / 1000, 1)
+
+
+def _read(stats: Any) -> tuple[_Counters, list[float], float | None]:
+    bytes_received = bytes_sent = packets_received = packets_lost = 0
     rtts: list[float] = []
+    jitter: float | None = None
     for stat in stats:
         kind = getattr(stat, "type", "")
         if kind == "transport":
             bytes_received += int(stat.bytesReceived)
+            bytes_sent += int(stat.bytesSent)
         elif kind == "inbound-rtp":
             packets_received += int(stat.packetsReceived)
             packets_lost += int(stat.packetsLost)
+            rate = _CLOCK_RATE.get(str(getattr(stat, "kind", "")))
+            if rate and stat.jitter is not None:
+                ms = round(1000.0 * float(stat.jitter) / rate, 1)
+                jitter = ms if jitter is None else max(jitter, ms)
         elif kind == "remote-inbound-rtp" and stat.roundTripTime is not None:
             rtts.append(float(stat.roundTripTime))
-    return _Counters(time.monotonic(), bytes_received, packets_received, packets_lost), rtts
+    counters = _Counters(
+        time.monotonic(), bytes_received, packets_received, packets_lost, bytes_sent
+    )
+    return counters, rtts, jitter

@@ -385,7 +385,12 @@ class Room:
                 if participant.pc is None or participant.id not in self.participants:
                     continue
                 try:
-                    quality = await participant.quality.sample(participant.pc)
+                    video = participant.publications.get("video")
+                    quality = await participant.quality.sample(
+                        participant.pc,
+                        frames=video.frames if video is not None else 0,
+                        keyframe_requests=video.keyframe_requests_sent if video else 0,
+                    )
                 except Exception:
                     logger.debug("participant %s: getStats failed", participant.id, exc_info=True)
                     continue

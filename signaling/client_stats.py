@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from hub.domain.link_grade import LinkSample
 from signaling import protocol
 from signaling.connection import Connection
 
@@ -43,5 +44,22 @@ class ClientStats:
         """Decoded client_stats: refused with not_joined outside a hearing."""
         assert isinstance(message, protocol.ClientStatsIn)
         _room, participant = self.server.seated(session)
-        self.server.board.client_measured(session.sid, participant.id, figures_of(message))
+        figures = figures_of(message)
+        self.server.board.client_measured(session.sid, participant.id, figures)
+        monitor = self.server.link_monitor
+        if monitor is not None:
+            # The site's own end of its link sample (graded and kept with the hub's next one).
+            own = {k: figures.get(k) for k in CLIENT_FIGURES}
+            monitor.client_reported(participant.office_id, LinkSample.from_fields(own))
         return {}
+
+
+# The figures of ClientStatsIn that are part of a LinkSample (the per-remote `inbound` is not).
+CLIENT_FIGURES = (
+    "sent_width",
+    "sent_height",
+    "sent_fps",
+    "quality_limitation",
+    "candidate_type",
+    "available_outgoing_kbps",
+)

@@ -45,6 +45,15 @@ def rooms_on_path(path: str, office_id: int) -> list[str]:
     return [operators_room(i) for i in office_ids_on_path(path, office_id)]
 
 
+def presence_of(online: bool, in_hearing: bool, grade: str | None) -> str:
+    """offline, online, in_hearing, or degraded: in a hearing on a link graded poor or bad."""
+    if not online:
+        return "offline"
+    if not in_hearing:
+        return "online"
+    return "degraded" if grade in ("poor", "bad") else "in_hearing"
+
+
 def rank_of(state: str | None) -> int:
     """How far in a connection is: admitted, then waiting, then only connected."""
     return _RANK.get(state, 0)
@@ -65,6 +74,9 @@ class _Connection:
     participant_id: str | None = None
     state: str | None = None
     quality: Quality | None = None
+    # The link's grade (hub.domain.link_grade) from the last measurement, and why.
+    grade: str | None = None
+    grade_reasons: tuple[str, ...] = ()
     # The site's own figures (signaling.client_stats) and when they came (time.monotonic()).
     client: dict[str, Any] | None = None
     client_at: float = 0.0
@@ -171,12 +183,22 @@ class SiteBoard:
         connection.order, connection.stamp = self._next(), time.time()
         return self._update(connection.office_id)
 
-    def measured(self, sid: str, participant_id: str, quality: Quality) -> SiteUpdate | None:
-        """New quality figures: a status for the office if this connection is what it shows."""
+    def measured(
+        self,
+        sid: str,
+        participant_id: str,
+        quality: Quality,
+        grade: str | None = None,
+        reasons: tuple[str, ...] = (),
+    ) -> SiteUpdate | None:
+        """New quality figures (and the grade they make): a status for the office if this
+        connection is what it shows."""
         connection = self._connections.get(sid)
         if connection is None or connection.participant_id != participant_id:
             return None
         connection.quality = quality
+        if grade is not None:
+            connection.grade, connection.grade_reasons = grade, reasons
         return self._update(connection.office_id, measured=connection)
 
     def client_measured(self, sid: str, participant_id: str, figures: dict[str, Any]) -> bool:
@@ -229,6 +251,14 @@ class SiteBoard:
         status["since"] = previous["since"] if same else local_iso(now())
         if shown is not None and shown.quality is not None:
             status.update(shown.quality.as_dict())
+        in_hearing = shown is not None and shown.hearing_id is not None
+        graded = shown.grade if in_hearing and shown is not None else None
+        status["grade"] = graded
+        if graded and shown is not None and shown.grade_reasons:
+            # Only when there are some: Redis's cjson turns an empty list into {} on its way
+            # through the cluster's merge script.
+            status["grade_reasons"] = list(shown.grade_reasons)
+        status["presence"] = presence_of(shown is not None, in_hearing, graded)
         if shown is not None and shown.client is not None:
             fresh = time.monotonic() - shown.client_at <= CLIENT_FIGURES_TTL
             status["client"] = shown.client if fresh else None

@@ -361,6 +361,28 @@ class ParticipantLinkOut(_Out):
     state: Literal["reconnecting", "connected"]
 
 
+class AlertOut(_Out):
+    """alert: a connectivity alert opened, closed or acknowledged, as GET /api/v1/alerts
+    lists it (hub.services.alerts.view), to the operators watching its office."""
+
+    keep_nulls: ClassVar[bool] = True
+
+    id: int
+    kind: str
+    office_id: int
+    office_name: str | None
+    hearing_id: int | None
+    opened_at: str | None
+    closed_at: str | None
+    open: bool
+    detail: dict[str, Any]
+    acknowledged_by: int | None
+    acknowledged_by_name: str | None
+    acknowledged_at: str | None
+    # Where the office sits in the tree ('/1/5/'), as the public office directory says.
+    office_path: str | None = None
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -435,8 +457,17 @@ class SiteStatusOut(_Out):
     rtt_ms: float | None = None
     loss_pct: float | None = None
     bitrate_kbps: float | None = None
+    jitter_ms: float | None = None
+    bitrate_out_kbps: float | None = None
+    fps: float | None = None
+    keyframe_requests: int | None = None
     # The site's own figures (client_stats), null while it sends none.
     client: ClientFiguresOut | None = None
+    # The link's grade while in a hearing (hub.domain.link_grade; null until graded), its
+    # reasons, and the site's presence: offline, online, in_hearing or degraded.
+    grade: Literal["good", "poor", "bad", "unknown"] | None = None
+    grade_reasons: list[str] | None = None
+    presence: Literal["offline", "online", "in_hearing", "degraded"] | None = None
 
 
 class WatchSitesAck(_Out):
@@ -467,6 +498,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "media_moved": MediaMovedOut,
     "media_reset": MediaResetOut,
     "participant_link": ParticipantLinkOut,
+    "alert": AlertOut,
 }
 
 

@@ -9,6 +9,7 @@ open (signaling.revalidation).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -22,7 +23,9 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.domain import hearing_roles
+from hub.domain.alerts import AlertKind
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.link_grade import LinkSample
 from hub.domain.sessionlog import LogKind
 from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import HearingAccess, LiveGateway, Principal
@@ -42,11 +45,23 @@ from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
 from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
-from signaling.presence import SiteBoard, SiteUpdate, open_presence, operators_room
+from signaling.link_monitor import LinkMonitor
+from signaling.presence import (
+    SiteBoard,
+    SiteUpdate,
+    open_presence,
+    operators_room,
+    rooms_on_path,
+)
 from signaling.protocol import ProtocolError
 from signaling.revalidation import REVALIDATE_EVERY, Revalidator
 
 logger = logging.getLogger(__name__)
+
+
+# Seconds after a hearing goes live at which its invited sites must be connected ("at the
+# start", once a site has had time to join, and again a few minutes in).
+ATTENDANCE_CHECKS = (30.0, 300.0)
 
 
 def _room_name(hearing_id: int) -> str:
@@ -114,6 +129,12 @@ class SignalingServer:
             engineio_logger=False,
         )
         self.board = SiteBoard()
+        # Connectivity (signaling.link_monitor): create_app sets it; every measurement of a
+        # participant's link goes there (history, grade, site_degraded, /metrics' grades).
+        self.link_monitor: LinkMonitor | None = None
+        # hearing id -> its attendance checks (status "live" starts them; see ATTENDANCE_CHECKS).
+        self._attendance: dict[int, asyncio.Task[None]] = {}
+        self.attendance_checks = ATTENDANCE_CHECKS
         self.presence = open_presence(settings, self.board, self._deliver_site)
         self._sessions: dict[str, Connection] = {}
         self._sids: dict[str, str] = {}  # participant id -> sid
@@ -206,6 +227,10 @@ class SignalingServer:
             return
         self._shut_down = True
         await self.revalidator.close()
+        for task in list(self._attendance.values()):
+            task.cancel()
+        await asyncio.gather(*self._attendance.values(), return_exceptions=True)
+        self._attendance.clear()
         # Every site in a hearing drops with the hub: logged as such, so that its return after
         # the restart is logged with the outage (hub.domain.sessionlog.restoration).
         for session in list(self._sessions.values()):
@@ -237,6 +262,44 @@ class SignalingServer:
         if self._socket_dir is not None:
             remove_socket_dir(self._socket_dir)
 
+    async def deliver_alert(self, view: dict[str, Any]) -> None:
+        """LinkMonitor.on_alert: an alert opened or closed goes to the operators watching its
+        office or any office above it (across nodes, with Redis)."""
+        payload = protocol.encode("alert", view)
+        office_id = int(view["office_id"])
+        path = view.get("office_path")
+        rooms = rooms_on_path(path, office_id) if path else self.board.rooms_for(office_id)
+        for room in rooms:
+            await self.sio.emit("alert", payload, room=room)
+
+    def _check_attendance_later(self, hearing_id: int) -> None:
+        """At a hearing's start: its invited sites not connected after each of
+        ATTENDANCE_CHECKS seconds get an alert (closed once they connect, at the next check)."""
+
+        async def checks() -> None:
+            started = time.monotonic()
+            for at in self.attendance_checks:
+                await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
+                if self.link_monitor is None:
+                    return
+                statuses = await self.presence.snapshot("/")
+                connected = {
+                    int(s["office_id"]) for s in statuses if s.get("hearing_id") == hearing_id
+                }
+                await self.link_monitor.check_attendance(hearing_id, connected)
+
+        old = self._attendance.pop(hearing_id, None)
+        if old is not None:
+            old.cancel()
+        task = asyncio.get_running_loop().create_task(checks())
+        self._attendance[hearing_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._attendance.get(hearing_id) is done:
+                del self._attendance[hearing_id]
+
+        task.add_done_callback(forget)
+
     async def grounds_changed(self) -> None:
         """HearingNotifier: a sign-in ended or a hearing's sites changed; re-check every
         connection now (the pass runs in its own task, after this returns)."""
@@ -264,9 +327,19 @@ class SignalingServer:
             return
         # Gone from the board first: operators get one "offline", not "left" then "offline".
         update = self.board.disconnect(sid)
+        seated = session.participant if session.room is not None else None
         async with session.lock:
             await self.depart(session, "dropped")
         await self._publish_site(update)
+        if seated is not None and self.link_monitor is not None:
+            # A site in a hearing lost its socket: the operators hear of it now (it closes
+            # when the site joins that hearing again).
+            await self.link_monitor.raise_alert(
+                AlertKind.SITE_OFFLINE,
+                seated.office_id,
+                seated.hearing_id,
+                {"participant_id": seated.id, "reason": str(reason or "transport close")},
+            )
 
     async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         session = self._sessions.get(sid)
@@ -485,6 +558,8 @@ class SignalingServer:
         if sid is None:
             return
         if change == "left":
+            if self.link_monitor is not None:
+                await self.link_monitor.left(participant.office_id, participant.hearing_id)
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
             if session is not None and session.participant is participant:
@@ -504,9 +579,23 @@ class SignalingServer:
             )
 
     async def _on_room_quality(self, participant: MediaParticipant, quality: Quality) -> None:
+        grade: str | None = None
+        reasons: tuple[str, ...] = ()
+        if self.link_monitor is not None:
+            try:
+                graded = await self.link_monitor.measured(
+                    participant.office_id,
+                    LinkSample.from_fields(quality.as_dict()),
+                    hearing_id=participant.hearing_id,
+                )
+                grade, reasons = str(graded.grade), tuple(r.code for r in graded.reasons)
+            except Exception:  # measuring goes on whatever one sample does
+                logger.exception("link of office %s not graded", participant.office_id)
         sid = self._sids.get(participant.id)
         if sid is not None:
-            await self._publish_site(self.board.measured(sid, participant.id, quality))
+            await self._publish_site(
+                self.board.measured(sid, participant.id, quality, grade, reasons)
+            )
 
     # -- events -----------------------------------------------------------------------------
 
@@ -580,6 +669,10 @@ class SignalingServer:
         out = ack.model_dump(exclude_none=True, exclude={"ok"})
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
+        if self.link_monitor is not None:
+            await self.link_monitor.clear_alert(
+                AlertKind.SITE_OFFLINE, principal.office_id, hearing_id, {"back": True}
+            )
         return out
 
     async def _admitted_before(self, room: MediaRoom, principal: Principal) -> bool:
@@ -647,8 +740,13 @@ class SignalingServer:
         await self._broadcast(
             hearing_id, "hearing_status", {"hearing_id": hearing_id, "status": status}, None
         )
+        if status == "live":
+            self._check_attendance_later(hearing_id)
         if status not in ("ended", "cancelled"):
             return
+        attendance = self._attendance.pop(hearing_id, None)
+        if attendance is not None:
+            attendance.cancel()
         await self._broadcast(hearing_id, "hearing_ended", {"hearing_id": hearing_id}, None)
         room = self.rooms.get(hearing_id)
         if room is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.config import Settings
+from hub.metrics import HubMetrics
 from hub.services.access import Actor
+from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
@@ -16,6 +18,9 @@ DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
 PASSWORDS = web.AppKey("password_workers", PasswordWorkers)
 NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
+METRICS = web.AppKey("metrics", HubMetrics)
+# The link history, read by the sites' link reports (signaling.link_history implements it).
+LINK_READER = web.AppKey("link_reader", LinkReader)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)

@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.domain.alerts import AlertKind
 from hub.domain.hearings import HearingKind, HearingStatus
+from hub.domain.link_grade import Grade
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 from hub.domain.users import Role
 
@@ -312,3 +314,92 @@ class SearchAuditEntry(Out):
 class SearchAuditList(Out):
     items: list[SearchAuditEntry]
     total: int
+
+
+# --- connectivity ------------------------------------------------------------------------------
+
+
+class Alert(Out):
+    """A connectivity alert (hub.services.alerts.view)."""
+
+    id: int
+    kind: AlertKind
+    office_id: int
+    office_name: str | None
+    hearing_id: int | None = Field(description="the hearing it was raised during, if any")
+    opened_at: DateTime
+    closed_at: DateTime | None = Field(description="when its condition cleared; null while open")
+    open: bool
+    detail: dict[str, Any] = Field(description="figures and words of the condition")
+    acknowledged_by: int | None = Field(description="the user who acknowledged it first")
+    acknowledged_by_name: str | None
+    acknowledged_at: DateTime | None
+
+
+class AlertList(Out):
+    items: list[Alert]
+    total: int
+
+
+class LinkReason(Out):
+    """Why a link got its grade (hub.domain.link_grade.Reason)."""
+
+    code: Literal[
+        "loss", "rtt", "jitter", "no_media", "limited_bandwidth", "limited_cpu", "relay"
+    ] = Field(description="what a page translates")
+    grade: Grade
+    value: float | None = Field(description="the figure's recent (lower median) value")
+    limit: float | None = Field(description="the bound it reached")
+    text: str = Field(description="in English, for logs")
+
+
+class LinkFigures(Out):
+    """One sample of a site's link: every figure is left out when it was not measured."""
+
+    at: DateTime
+    rtt_ms: float | None = None
+    loss_pct: float | None = None
+    jitter_ms: float | None = None
+    bitrate_in_kbps: float | None = None
+    bitrate_out_kbps: float | None = None
+    fps: float | None = None
+    keyframe_requests: int | None = None
+    sent_width: int | None = None
+    sent_height: int | None = None
+    sent_fps: float | None = None
+    quality_limitation: Literal["none", "cpu", "bandwidth", "other"] | None = None
+    candidate_type: Literal["host", "srflx", "prflx", "relay"] | None = None
+    available_outgoing_kbps: float | None = None
+
+
+class LinkPoint(Out):
+    """One step of a series: its start, how many samples it holds, each figure's mean (null
+    where none measured it)."""
+
+    at: DateTime
+    samples: int
+    rtt_ms: float | None
+    loss_pct: float | None
+    jitter_ms: float | None
+    bitrate_in_kbps: float | None
+    bitrate_out_kbps: float | None
+    fps: float | None
+    keyframe_requests: float | None
+    sent_width: float | None
+    sent_height: float | None
+    sent_fps: float | None
+    available_outgoing_kbps: float | None
+
+
+class LinkReport(Out):
+    """A site's link: the grade now with its reasons, the latest sample, the last 15 minutes in
+    30-second steps and (unless graph=false) the last 24 hours in 5-minute steps."""
+
+    office_id: int
+    office_name: str
+    grade: Grade = Field(description="unknown when no sample arrived lately")
+    reasons: list[LinkReason]
+    samples: int = Field(description="how many recent samples the grade is taken over")
+    latest: LinkFigures | None
+    sparkline: list[LinkPoint]
+    graph: list[LinkPoint] | None = Field(description="null when graph=false was asked")

@@ -226,3 +226,29 @@ class UserFilter(Query):
         description="only users of this office and the offices under it (the hearing's host "
         "office, for its chair); it must lie in the caller's scope",
     )
+
+
+class AlertFilter(Page):
+    open: bool | None = Field(
+        None, description="true: only alerts still open; false: only closed ones; absent: all"
+    )
+    office: Id | None = Field(
+        None,
+        description="only alerts of this office and the offices under it; it must lie in the "
+        "caller's scope",
+    )
+    hearing: Id | None = Field(None, description="only alerts raised during this hearing")
+    kind: (
+        Literal[
+            "site_offline",
+            "site_degraded",
+            "media_device_missing",
+            "self_test_failed",
+            "site_not_connected_at_start",
+        ]
+        | None
+    ) = None
+
+
+class LinkReportQuery(Query):
+    graph: bool = Field(True, description="false: leave the 24-hour series out (the board)")

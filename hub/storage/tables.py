@@ -304,3 +304,24 @@ class SequenceRow(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (UniqueConstraint("name"),)
+
+
+class AlertRow(Base):
+    """A connectivity alert (hub.domain.alerts): opened when its condition starts, closed when
+    it clears, acknowledged by an operator (migration 0006)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    # Indexed: the board and GET /api/v1/alerts?open=true ask for the open ones (NULL).
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    # '<kind>:<office>:<hearing or 0>' while open, NULL once closed: the unique index makes
+    # "one open alert per kind, office and hearing" hold across nodes (NULLs never clash).
+    open_key: Mapped[str | None] = mapped_column(String(80), unique=True)

@@ -96,3 +96,38 @@ def test_the_presence_ttl_comes_from_the_environment_and_is_checked() -> None:
         settings_from_env({"TCD_PRESENCE_TTL_SECONDS": "soon"})
     with pytest.raises(SettingsError, match="presence_ttl_seconds"):
         Settings(presence_ttl_seconds=0.5)
+
+
+def test_link_grade_thresholds_and_alert_delay_from_the_environment() -> None:
+    settings = settings_from_env(
+        {
+            "TCD_LINK_LOSS_POOR_PCT": "5",
+            "TCD_LINK_LOSS_BAD_PCT": "8.5",
+            "TCD_LINK_RTT_POOR_MS": "300",
+            "TCD_LINK_JITTER_BAD_MS": "60",
+            "TCD_LINK_GRADE_WINDOW": "5",
+            "TCD_ALERT_DEGRADED_SECONDS": "45",
+            "TCD_METRICS_TOKEN": " scrape-me ",
+        }
+    )
+    t = settings.grade_thresholds
+    assert (t.loss_poor_pct, t.loss_bad_pct, t.rtt_poor_ms, t.rtt_bad_ms) == (5, 8.5, 300, 800)
+    assert (t.jitter_poor_ms, t.jitter_bad_ms, t.window) == (30, 60, 5)
+    assert settings.alert_degraded_seconds == 45
+    assert settings.metrics_token == "scrape-me"
+    assert "scrape-me" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TCD_LINK_LOSS_POOR_PCT": "20"}, "TCD_LINK_LOSS_POOR"),
+        ({"TCD_LINK_RTT_BAD_MS": "fast"}, "TCD_LINK_RTT_BAD_MS"),
+        ({"TCD_LINK_GRADE_WINDOW": "0"}, "TCD_LINK_GRADE_WINDOW"),
+        ({"TCD_LINK_GRADE_WINDOW": "3.5"}, "TCD_LINK_GRADE_WINDOW"),
+        ({"TCD_ALERT_DEGRADED_SECONDS": "0"}, "alert_degraded_seconds"),
+    ],
+)
+def test_bad_link_settings_are_refused_naming_them(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        settings_from_env(env)

@@ -88,6 +88,15 @@ async def test_operators_see_sites_join_get_admitted_and_go(hub_server: HubFacto
             figures = measured(hy)[-1]
             assert figures["bitrate_kbps"] > 100  # about 1 Mbps of video, plus audio
             assert figures["loss_pct"] is not None and 0 <= figures["loss_pct"] < 5
+            # The agent replays its clip at about 30 fps; the hub sends it the chair's media.
+            assert figures["fps"] is not None and 20 <= figures["fps"] <= 40, figures
+            assert figures["bitrate_out_kbps"] is not None and figures["bitrate_out_kbps"] > 100
+            assert figures["jitter_ms"] is not None and 0 <= figures["jitter_ms"] < 100
+            assert figures["keyframe_requests"] is not None and figures["keyframe_requests"] >= 0
+            assert figures["grade"] in ("good", "unknown") and figures["presence"] in (
+                "in_hearing",
+                "degraded",
+            )
             await wait_for(
                 lambda: any(s.get("rtt_ms") is not None for s in measured(hy)),
                 within=12,

@@ -8,6 +8,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from hub.api.keys import DATABASE
+from hub.domain.alerts import AlertDraft, AlertKind
+from hub.domain.link_grade import LinkSample
+from hub.services import alerts
+from signaling.link_monitor import LINK_MONITOR
 from tests.hub.client import (
     PASSWORD,
     Api,
@@ -264,6 +269,24 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     check("GET", "/api/v1/hearings", await api.get("/api/v1/hearings"), 401)
     check("POST", "/api/v1/hearings/{id}/end", await api.post(f"{one}/end", user=leader), 409)
 
+    # An alert as the hub's connectivity code opens it, then listed and acknowledged.
+    alert_id = hub.run(_open_alert(hub, hy, hid))
+    listed = await api.get("/api/v1/alerts", user="operator", params={"hearing": hid})
+    assert check("GET", "/api/v1/alerts", listed)["total"] == 1
+    ack = await api.post(f"/api/v1/alerts/{alert_id}/acknowledge", user="operator")
+    check("POST", "/api/v1/alerts/{id}/acknowledge", ack)
+    assert hub.server.app is not None
+    monitor = hub.server.app[LINK_MONITOR]
+    samples = [LinkSample(loss_pct=1.0, rtt_ms=30.0, candidate_type="srflx")] * 3
+    for sample in samples:  # HY: test_link_routes counts Văn Lâm's samples
+        hub.run(monitor.measured(hy, sample))
+    report = check(
+        "GET",
+        "/api/v1/offices/{id}/link",
+        await api.get(f"/api/v1/offices/{hy}/link", user=staff),
+    )
+    assert report["grade"] == "good" and report["sparkline"]
+
     # Sign-in and sign-out with a session of this test's own (the shared tokens stay valid).
     login = {"username": "staff.bacgiang", "password": PASSWORD}
     signed = check("POST", "/api/v1/auth/login", await api.post("/api/v1/auth/login", json=login))
@@ -280,3 +303,12 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
 async def test_healthz_needs_no_sign_in(api: Api) -> None:
     reply = await api.get("/healthz")
     assert reply.status == 200 and reply.json == {"status": "ok"}
+
+
+async def _open_alert(hub: ThreadedHub, office_id: int, hearing_id: int) -> int:
+    assert hub.server.app is not None
+    async with hub.server.app[DATABASE].transaction() as session:
+        row, _ = await alerts.open_alert(
+            session, AlertDraft(AlertKind.SITE_DEGRADED, office_id, hearing_id, {"grade": "poor"})
+        )
+        return row.id
