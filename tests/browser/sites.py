@@ -282,6 +282,15 @@ class HubApi:
         self._token = ""
         self.user: dict[str, Any] = {}
 
+    @property
+    def token(self) -> str:
+        """The bearer token of the last sign-in (a site agent joins with it)."""
+        return self._token
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        """Any API call as this user; the decoded answer (a status of 300 or more fails)."""
+        return await self._call(method, path, body)
+
     async def login(self, username: str) -> dict[str, Any]:
         body = await self._call(
             "POST", "/api/v1/auth/login", {"username": username, "password": PASSWORD}
