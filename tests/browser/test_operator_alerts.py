@@ -102,12 +102,11 @@ async def test_a_cut_site_raises_an_alert_the_operator_acknowledges_and_its_retu
         )
         token = await staff.join_token(hearing_id, hy)
 
-        operator = await SitePage.open(chromium, hub.url, "operator")
+        # Plain HTTP at the veth address is no secure context: no camera for the operator.
+        operator = await SitePage.open(chromium, hub.url, "operator", camera=False)
         page = operator.page
         link_requests: list[str] = []
-        page.on(
-            "request", lambda r: link_requests.append(r.url) if "/link" in r.url else None
-        )
+        page.on("request", lambda r: link_requests.append(r.url) if "/link" in r.url else None)
         await page.goto("/operator")
         await page.wait_for_selector("#op-live[data-state=connected]", timeout=10_000)
         await page.wait_for_selector("#op-alerts-panel[aria-busy=false]", timeout=10_000)
@@ -149,7 +148,7 @@ async def test_a_cut_site_raises_an_alert_the_operator_acknowledges_and_its_retu
                 network.cut()
                 cut_at = time.monotonic()
                 alert = f'#op-alerts li[data-kind=site_offline][data-office-id="{hy}"]'
-                await page.wait_for_selector(f"{alert}[data-open=true]", timeout=int(os.environ.get("DBG_WAIT", "5000")))
+                await page.wait_for_selector(f"{alert}[data-open=true]", timeout=5_000)
                 shown_after = time.monotonic() - cut_at
                 text = await page.text_content(alert) or ""
                 assert "Mất kết nối" in text and offices["HY"]["name"] in text, text
@@ -209,5 +208,8 @@ async def test_a_cut_site_raises_an_alert_the_operator_acknowledges_and_its_retu
                 )
         finally:
             await chair.close()
-        assert not operator.console_errors, operator.console_errors
+        # Chromium says, as an error, that it ignores the hub's Cross-Origin-Opener-Policy on
+        # an origin that is not potentially trustworthy (plain HTTP on a LAN address).
+        errors = [e for e in operator.console_errors if "Cross-Origin-Opener-Policy" not in e]
+        assert not errors, errors
         await operator.close()

@@ -1,5 +1,5 @@
 """The operator board in real Chromium: a site's link figures, the hub's and its browser's own
-(client_stats), show in its row while it sits in a hearing."""
+(client_stats), and its grade show in its row while it sits in a hearing."""
 
 from __future__ import annotations
 
@@ -43,10 +43,12 @@ async def test_the_board_shows_a_sites_resolution_and_candidate_type(
     assert f"gửi {width}×{height}" in text and "host (trực tiếp)" in text, text
     assert "kbit/s" in text, f"the hub's bitrate is missing: {text}"
     grade = f"{row} td.grade-cell"
-    # Nothing grades links in this build yet: the grade cell says so plainly...
-    assert (await operator.page.text_content(grade) or "").strip() == "—"
-    # ...and shows a grade, coloured, once a status carries one (fed through the board's hook,
-    # as the grading will send it).
+    # The hub grades the link from its measurements (signaling.link_monitor): a real grade,
+    # coloured, once the window has samples...
+    await operator.page.wait_for_selector(
+        f"{grade} .grade--good, {grade} .grade--poor, {grade} .grade--bad", timeout=20_000
+    )
+    # ...and whatever a status says next (fed through the board's hook).
     status = await operator.page.evaluate("(id) => window.tcdOperator.state.get(id)", office_id)
     assert status["hearing_id"] == hearing_id
     await operator.page.evaluate(
@@ -57,5 +59,9 @@ async def test_the_board_shows_a_sites_resolution_and_candidate_type(
     )
     assert (await operator.page.text_content(f"{grade} .grade--poor")) == "Kém"
     assert await operator.page.get_attribute(row, "data-grade") == "poor"
+    # In a hearing on a poor link: its presence is degraded (the hub's rule, when the status
+    # does not say).
+    assert await operator.page.get_attribute(row, "data-presence") == "degraded"
+    assert (await operator.page.text_content(f"{row} .conn--degraded")) == "Đường truyền kém"
     errors = operator.console_errors + site.console_errors
     assert not errors, errors
