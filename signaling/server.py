@@ -528,10 +528,12 @@ class SignalingServer:
         # room manager closes the room when this was its last participant.
         try:
             await room.leave(participant.id, reason, by=by)
-        except RoomClosed:
-            # Its worker closed the room first (the hub shutting down, the room moved): the
-            # participant is gone with it, which is all a departure asks for.
-            logger.debug("hearing %s: room already closed for %s", room.hearing_id, reason)
+        except (RoomClosed, NegotiationError):
+            # Its worker closed the room first (the hub shutting down, the room moved) or went
+            # away under the request (NegotiationError "went away; join again"): the
+            # participant is gone with it, which is all a departure asks for. Raising here
+            # would cut short a disconnect's bookkeeping: the board's offline, site_offline.
+            logger.debug("hearing %s: room already gone for %s", room.hearing_id, reason)
 
     async def _on_room_moved(self, room: RemoteRoom) -> None:
         """The room's media worker died: this node's participants are out of it and told to

@@ -1,13 +1,17 @@
-"""The operator board in real Chromium against a real `tcd-hub serve`, with a site whose network
-the test really breaks: a site agent (`tcd-hub site`) in a network namespace of its own
-(tests.fixtures_netns), the hub listening on the machine's end of its veth pair. When the link
-goes down the board shows a site_offline alert within 5 s; the operator acknowledges it on the
-page and the API names who did and when; when the link comes back the site rejoins by itself and
-the alert is marked closed on the board. On the way the site's row shows its presence and its
-15-minute sparkline, and its own page its 24-hour graphs.
+"""Real Chromium against a real `tcd-hub serve`, with a site whose network the test really
+breaks: the site in a network namespace of its own (tests.fixtures_netns), the hub listening on
+the machine's end of its veth pair and announcing that address for media.
 
-The operator's Chromium runs in this machine's namespace and opens the hub at the veth address
-over plain HTTP: not a secure context, which an operator's board does not need.
+- The operator board: a site agent (`tcd-hub site`) in the namespace is cut; the board shows a
+  site_offline alert within 5 s, the operator acknowledges it on the page and the API names who
+  did and when; when the link comes back the site rejoins by itself and the alert is marked
+  closed. On the way the site's row shows its presence and its 15-minute sparkline, and its own
+  page its 24-hour graphs. The operator's Chromium runs in this machine's namespace over plain
+  HTTP at the veth address: not a secure context, which an operator's board does not need.
+- A site's own Chromium inside the namespace (launched through `ip netns exec`, the hub's
+  origin treated as secure so it has a camera), cut for 10 s: dropped within 5 s, its media
+  back at the chair within 5 s of the link with no admission, the drop and the return with its
+  outage in the session log.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, async_playwright
 
 from signaling.site_agent import SiteAgent
 from tests.browser.serve import hub_settings, prepare, served
-from tests.browser.sites import HubApi, SitePage
+from tests.browser.sites import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE, HubApi, SitePage
 from tests.fixtures_hub import HubServer
 from tests.fixtures_netns import SiteNetwork, site_network
 from tests.signaling.test_media_exchange import clip
@@ -213,3 +217,105 @@ async def test_a_cut_site_raises_an_alert_the_operator_acknowledges_and_its_retu
         errors = [e for e in operator.console_errors if "Cross-Origin-Opener-Policy" not in e]
         assert not errors, errors
         await operator.close()
+
+
+@contextlib.asynccontextmanager
+async def chromium_in(network: SiteNetwork, hub_url: str, tmp: Path) -> AsyncIterator[Browser]:
+    """Debian's Chromium started inside the namespace (Playwright drives it over a pipe, which
+    crosses namespaces), told to treat the hub's plain-HTTP origin as secure so the page gets
+    the (fake) camera, and to show its real host candidates rather than mDNS names."""
+    wrapper = tmp / "chromium-in-netns"
+    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {network.name} {CHROMIUM_EXECUTABLE} "$@"\n')
+    wrapper.chmod(0o755)
+    args = [
+        *CHROMIUM_ARGS,
+        f"--unsafely-treat-insecure-origin-as-secure={hub_url}",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(wrapper), headless=True, args=args
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_a_browser_site_cut_for_10_s_is_dropped_and_plays_again_by_itself(
+    hub: HubServer, network: SiteNetwork, tmp_path: Path
+) -> None:
+    """A site's Chromium inside the namespace, in a hearing: its link cut for 10 s. The hub
+    sees it dropped within 5 s; once the link is back its media plays again at the chair
+    within 5 s, nobody admitting it again, and the session log has the drop and the return
+    with the outage."""
+    async with aiohttp.ClientSession() as session, chromium_in(network, hub.url, tmp_path) as b:
+        staff = HubApi(hub.url, session)
+        await staff.login("staff")
+        leader = HubApi(hub.url, session)
+        leader_user = await leader.login("leader")
+        hy = (await staff.offices_by_code())["HY"]["id"]
+        hearing_id = await staff.live_hearing(
+            "Phiên thử mất mạng trình duyệt",
+            host_office_id=leader_user["office_id"],
+            site_office_ids=[hy],
+        )
+        chair = SiteAgent(
+            hub.url, leader.token, hearing_id, clip=clip(), ice_ips=(network.host_ip,)
+        )
+        await chair.start()
+        site = await SitePage.open(b, hub.url, "leader.hungyen")
+        try:
+            await site.join(hearing_id, timeout_ms=30_000)
+            first = site.participant_id
+            if site.admission != "admitted":
+                assert (await chair.call("admit", {"participant_id": first}))["ok"]
+                await site.wait_admitted()
+            await until(
+                lambda: chair.stats().received_video.get(str(first), 0) >= 30,
+                20,
+                "the browser's media at the chair",
+            )
+
+            network.cut()
+            cut_at = time.monotonic()
+            seen = await until(
+                lambda: any(
+                    e == "participant_left" and d.get("participant_id") == first
+                    for e, d in chair.events
+                ),
+                8,
+                "the chair told the site dropped",
+            )
+            await asyncio.sleep(max(0.0, 10 - (time.monotonic() - cut_at)))
+            network.restore()
+            back = await until(
+                lambda: (
+                    (pid := office_participant(chair, hy)) is not None
+                    and pid != first
+                    and chair.stats().received_video.get(str(pid), 0) >= 15
+                ),
+                15,
+                "the browser's media at the chair again",
+            )
+            again = office_participant(chair, hy)
+            assert chair.participants[str(again)]["state"] == "admitted"  # nobody clicked
+            print(f"\ndrop seen after {seen:.2f} s; media back {back:.2f} s after the link")
+            assert seen <= 5.0, f"the drop took {seen:.2f} s to be seen"
+            assert back <= 5.0, f"media came back {back:.2f} s after the link did"
+
+            log = [e for e in await staff.log(hearing_id) if e["office_id"] == hy]
+            kinds = [e["kind"] for e in log]
+            assert "participant_dropped" in kinds, kinds
+            restored = [
+                e
+                for e in log
+                if e["kind"] == "connectivity" and e["detail"].get("event") == "site_restored"
+            ]
+            assert len(restored) == 1, kinds
+            outage = restored[0]["detail"]["outage_seconds"]
+            assert 10 - seen - 1 <= outage <= 10 - seen + back + 1, (outage, seen, back)
+            assert kinds.count("participant_admitted") <= 1, kinds
+        finally:
+            await chair.close()
+            await site.close()
