@@ -327,7 +327,7 @@ class SignalingServer:
             return
         # Gone from the board first: operators get one "offline", not "left" then "offline".
         update = self.board.disconnect(sid)
-        seated = session.participant if session.room is not None else None
+        seated = session.participant if session.room is not None else session.lost_seat
         async with session.lock:
             await self.depart(session, "dropped")
         await self._publish_site(update)
@@ -521,6 +521,7 @@ class SignalingServer:
         self, session: Connection, reason: str, by: MediaParticipant | None = None
     ) -> None:
         room, participant = session.room, session.participant
+        session.lost_seat = None  # leaving, removed, revoked: no longer a seat to come back to
         if room is None or participant is None:
             return
         session.unseat()
@@ -543,6 +544,7 @@ class SignalingServer:
             if session.room is not room or participant is None:
                 continue
             session.unseat()
+            session.lost_seat = participant
             self._sids.pop(participant.id, None)
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(session.sid, _room_name(room.hearing_id))
@@ -565,7 +567,10 @@ class SignalingServer:
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
             if session is not None and session.participant is participant:
+                # The room let it go, not the site (its media path was lost): should its
+                # socket go too before it is back, that is site_offline in this hearing.
                 session.unseat()
+                session.lost_seat = participant
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(sid, _room_name(participant.hearing_id))
             await self._publish_site(self.board.out_of_hearing(sid, participant.id))

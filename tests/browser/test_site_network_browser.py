@@ -319,3 +319,86 @@ async def test_a_browser_site_cut_for_10_s_is_dropped_and_plays_again_by_itself(
         finally:
             await chair.close()
             await site.close()
+
+
+# Engine.IO heartbeats far slower than the hub's ear on the media (2 quiet samples of 2 s).
+SLOW_PING_S = 8.0
+
+
+@pytest.fixture
+async def slow_ping_hub(tmp_path: Path, network: SiteNetwork) -> AsyncIterator[HubServer]:
+    """The hub on the veth pair's host end, noticing a dead socket only after 8 + 8 s."""
+    settings = hub_settings(tmp_path / "hub")
+    await prepare(settings)
+    env = {
+        "TCD_SIGNALING_PING_INTERVAL": str(SLOW_PING_S),
+        "TCD_SIGNALING_PING_TIMEOUT": str(SLOW_PING_S),
+    }
+    async with served(settings, tmp_path, host=network.host_ip, env=env) as server:
+        yield server
+
+
+async def test_a_site_whose_media_died_first_is_still_offline_when_its_socket_goes(
+    slow_ping_hub: HubServer, network: SiteNetwork, chromium: Browser, tmp_path: Path
+) -> None:
+    """The link is cut; the hub's ear on the media drops the site first (and the site, cut
+    off, cannot rejoin), the socket's heartbeat only later. The site sat in no hearing when
+    its socket went, yet the board must show site_offline for the hearing it was in."""
+    hub = slow_ping_hub
+    async with aiohttp.ClientSession() as session:
+        staff = HubApi(hub.url, session)
+        await staff.login("staff")
+        leader = HubApi(hub.url, session)
+        leader_user = await leader.login("leader")
+        hy = (await staff.offices_by_code())["HY"]["id"]
+        hearing_id = await staff.live_hearing(
+            "Phiên thử mất hình trước",
+            host_office_id=leader_user["office_id"],
+            site_office_ids=[hy],
+        )
+        token = await staff.join_token(hearing_id, hy)
+        operator = await SitePage.open(chromium, hub.url, "operator", camera=False)
+        page = operator.page
+        await page.goto("/operator")
+        await page.wait_for_selector("#op-live[data-state=connected]", timeout=10_000)
+        chair = SiteAgent(
+            hub.url, leader.token, hearing_id, clip=clip(), ice_ips=(network.host_ip,)
+        )
+        await chair.start()
+        try:
+            with site_in(network, hub.url, token, hearing_id, tmp_path / "site.log"):
+                await until(lambda: office_participant(chair, hy), 30, "the site waiting")
+                first = office_participant(chair, hy)
+                assert (await chair.call("admit", {"participant_id": first}))["ok"]
+                await until(
+                    lambda: chair.stats().received_video.get(str(first), 0) >= 150,
+                    20,
+                    "a few seconds of the site's media",
+                )
+                network.cut()
+                cut_at = time.monotonic()
+                await until(
+                    lambda: any(
+                        e == "participant_left" and d.get("participant_id") == first
+                        for e, d in chair.events
+                    ),
+                    10,
+                    "the site dropped for its media",
+                )
+                dropped = time.monotonic() - cut_at
+                alert = f'#op-alerts li[data-kind=site_offline][data-office-id="{hy}"]'
+                assert dropped < SLOW_PING_S, f"the socket, not the ear, went first ({dropped})"
+                await page.wait_for_selector(
+                    f"{alert}[data-open=true]", timeout=(2 * SLOW_PING_S + 6) * 1000
+                )
+                print(
+                    f"\nmedia lost {dropped:.2f} s after the cut; site_offline on the board"
+                    f" {time.monotonic() - cut_at:.2f} s after it"
+                )
+                listed = await staff.call(
+                    "GET", f"/api/v1/alerts?office={hy}&kind=site_offline&open=true"
+                )
+                assert [a["hearing_id"] for a in listed["items"]] == [hearing_id], listed
+        finally:
+            await chair.close()
+        await operator.close()
