@@ -272,11 +272,16 @@ function renderAlertSummary() {
   document.getElementById("op-alerts-none").hidden = alerts.size > 0;
 }
 
-async function loadAlerts() {
+/** The open alerts at load; after a reconnect of the socket also the latest closed ones, so
+ * that an alert shown open that closed while the board was not listening is marked closed. */
+async function loadAlerts({ again = false } = {}) {
   try {
-    const listed = await api("/api/v1/alerts", { query: { open: "true", limit: 100 } });
+    const query = again ? { limit: 100 } : { open: "true", limit: 100 };
+    const listed = await api("/api/v1/alerts", { query });
     // Oldest first, each prepended: the newest ends on top.
-    for (const view of [...listed.items].reverse()) applyAlert(view);
+    for (const view of [...listed.items].reverse()) {
+      if (view.open || alerts.has(view.id)) applyAlert(view);
+    }
   } catch (error) {
     showError(document.getElementById("op-error"), error);
   } finally {
@@ -367,8 +372,10 @@ async function connect() {
   setLive("connecting");
   const { io } = await import("/static/vendor/socket.io.esm.min.js");
   const socket = io({ path: "/socket.io/", withCredentials: true });
+  let connections = 0;
   socket.on("connect", () => {
     setLive("connected");
+    if (connections++ > 0) loadAlerts({ again: true });
     socket.emit("monitor_subscribe", {}, (ack) => {
       if (ack && ack.ok && Array.isArray(ack.sites)) ack.sites.forEach(apply);
     });
