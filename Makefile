@@ -18,12 +18,15 @@ PYTEST_ARGS ?=
 BENCH_API_ARGS ?= --petitions 200000 --json
 BENCH_SFU_ARGS ?= --json
 
-# Debian packages the tests drive, as command:package (initdb: the tests start a PostgreSQL
+# Debian packages the tests drive, as command:package (ip, tc, nft: the network-namespace
+# tests break a site's link for real, tests/fixtures_netns.py; setpriv: a worker without
+# CAP_SYS_NICE, tests/rooms/test_worker_priority.py) (initdb: the tests start a PostgreSQL
 # server of their own; Debian keeps its programs in /usr/lib/postgresql/<version>/bin). A path
 # instead of a command is a file the package installs: nginx's stream module, which
 # deploy/nginx/tcd-hub.conf needs and tests/test_deployment_edge.py loads.
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql \
-  nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream
+  nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
+  ip:iproute2 tc:iproute2 nft:nftables setpriv:util-linux
 
 # The Python dependency set, pinned with hashes: the runtime set (make run) and the runtime set
 # plus the test extra (make test), resolved with the runtime pins as constraints so both agree.

@@ -233,6 +233,7 @@ class Options:
     database_url: str = ""
     keep_database: bool = False
     reuse_database: str = ""
+    statements: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
@@ -245,6 +246,7 @@ class Options:
             database_url=args.database_url or "",
             keep_database=bool(args.keep_database),
             reuse_database=args.reuse_database or "",
+            statements=bool(args.statements),
         )
         if (options.keep_database or options.reuse_database) and not options.database_url:
             raise ValueError("--keep-database and --reuse-database need --database-url")
@@ -268,9 +270,10 @@ async def run_bench_api(args: argparse.Namespace) -> dict[str, Any]:
             result = await _bench(options, settings, "postgresql")
             result["postgresql"] = await postgres.server_facts(db.url)
         finally:
-            if not options.keep_database:
+            # A reused database was kept by an earlier run for more runs: it stays.
+            if not (options.keep_database or options.reuse_database):
                 await db.drop()
-        if options.keep_database:
+        if options.keep_database or options.reuse_database:
             result["kept_database"] = db.name
         return result
 
@@ -305,7 +308,15 @@ async def _bench(options: Options, settings: Settings, database: str) -> dict[st
     del by_path
     load_before = machine_load()
     # The hub runs in a process of its own, so its CPU clock measures the server alone.
-    hub = Child("bench.api", ["--serve", str(settings.data_dir), settings.database_url])
+    hub = Child(
+        "bench.api",
+        [
+            "--serve",
+            str(settings.data_dir),
+            settings.database_url,
+            *(["--statements"] if options.statements else []),
+        ],
+    )
     try:
         port = int((await asyncio.to_thread(hub.read))["port"])
         connector = aiohttp.TCPConnector(limit=options.concurrency)
@@ -317,9 +328,18 @@ async def _bench(options: Options, settings: Settings, database: str) -> dict[st
             await _run(
                 client, plan[: max(WARMUP * len(KINDS), options.concurrency)], options.concurrency
             )
+            if options.statements:
+                await asyncio.to_thread(hub.ask, "statements")  # the warm-up's, dropped
+            database_before = await _database_cpu(settings.database_url)
             cpu_before = cpu_seconds(hub.pid)
+            client_before = time.process_time()
             timings, seconds = await _run(client, plan, options.concurrency, options.think_ms)
+            client_cpu = time.process_time() - client_before
             hub_cpu = cpu_seconds(hub.pid) - cpu_before
+            database_cpu = _cpu_spent(database_before, await _database_cpu(settings.database_url))
+            statements = (
+                await asyncio.to_thread(hub.ask, "statements") if options.statements else None
+            )
     finally:
         await asyncio.to_thread(hub.stop)
     sequential = options.concurrency == 1
@@ -342,6 +362,20 @@ async def _bench(options: Options, settings: Settings, database: str) -> dict[st
         "throughput_rps": round((len(timings) - len(failed)) / seconds, 1),
         # The hub process's CPU per answered request (the database server's is not in it).
         "hub_cpu_ms_per_request": round(1000 * hub_cpu / max(1, len(timings)), 2),
+        # The database server's, when it runs here (its processes serving the hub's
+        # connections), and the load generator's own: on two cores all three share them.
+        **(
+            {
+                "database_cpu_ms_per_request": round(
+                    1000 * database_cpu[0] / max(1, len(timings)), 2
+                ),
+                "database_processes_ended": database_cpu[1],
+            }
+            if database_cpu is not None
+            else {}
+        ),
+        "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, len(timings)), 2),
+        **({"statements": statements} if statements is not None else {}),
         "server": "subprocess",
         "database": database,
         **({"sqlite_version": sqlite3.sqlite_version} if database == "sqlite" else {}),
@@ -352,7 +386,36 @@ async def _bench(options: Options, settings: Settings, database: str) -> dict[st
     }
 
 
-async def _serve(data_dir: Path, database_url: str) -> None:
+async def _database_cpu(database_url: str) -> dict[int, float] | None:
+    """CPU seconds so far of each server process connected to the bench's PostgreSQL database,
+    when the server runs on this machine; None for SQLite (in the hub's process) or a server
+    elsewhere."""
+    if not database_url:
+        return None
+    from bench.postgres import backend_pids
+
+    pids = await backend_pids(database_url)
+    try:
+        return {pid: cpu_seconds(pid) for pid in pids} if pids else None
+    except OSError:
+        # Not a process of this machine: the server runs elsewhere (or one just ended).
+        return None
+
+
+def _cpu_spent(
+    before: dict[int, float] | None, after: dict[int, float] | None
+) -> tuple[float, int] | None:
+    """CPU the database's processes spent between two readings (a process that began in
+    between counts from zero), and how many ended in between: their CPU is not in the figure,
+    which is then too low (the hub's pool closes connections beyond its size as they come
+    back)."""
+    if before is None or after is None:
+        return None
+    spent = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return spent, len(set(before) - set(after))
+
+
+async def _serve(data_dir: Path, database_url: str, *, statements: bool = False) -> None:
     """The child: the real create_app on the seeded database, each response stamped with the
     CPU time the server spent on it."""
     from aiohttp import web
@@ -372,13 +435,33 @@ async def _serve(data_dir: Path, database_url: str) -> None:
     settings = Settings(data_dir=data_dir, database_url=database_url, log_level="WARNING")
     app = create_app(settings)
     app.middlewares.insert(0, server_cpu)
-    await serve_app(app, lambda: {})
+    if not statements:
+        await serve_app(app, lambda: {})
+        return
+    from bench.statements import StatementStats
+    from hub.api.keys import DATABASE
+
+    stats = StatementStats()
+    stats.watch(app[DATABASE].engine.sync_engine)
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        stats.requests += 1
+        return response
+
+    app.middlewares.insert(0, count)
+    # Each line read answers what was seen since the last: first the warm-up, then the run.
+    await serve_app(app, stats.take)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        asyncio.run(_serve(Path(sys.argv[2]), sys.argv[3]))
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--serve":
+        asyncio.run(
+            _serve(Path(sys.argv[2]), sys.argv[3], statements=sys.argv[4:] == ["--statements"])
+        )
     else:
         sys.exit(
-            "usage: python -m bench.api --serve DATA_DIR DATABASE_URL (run by `tcd-hub bench api`)"
+            "usage: python -m bench.api --serve DATA_DIR DATABASE_URL [--statements] "
+            "(run by `tcd-hub bench api`)"
         )

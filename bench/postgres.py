@@ -249,6 +249,23 @@ async def petitions_by_path(url: str) -> dict[str, list[int]]:
     return {r["path"]: list(r["ids"]) for r in rows}
 
 
+async def backend_pids(url: str) -> list[int]:
+    """The process ids of the server processes serving the connections open to the database
+    at `url` (other than the one asking)."""
+    conn = await asyncpg.connect(_dsn(url), timeout=10)
+    try:
+        pids = [
+            int(r["pid"])
+            for r in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    finally:
+        await conn.close()
+    return pids
+
+
 async def server_facts(url: str) -> dict[str, Any]:
     """The server's version, the settings that shape the figures, and the register's size."""
     conn = await asyncpg.connect(_dsn(url), timeout=10)

@@ -17,6 +17,7 @@ from hub.api import (  # noqa: F401
     link_routes,
     office_routes,
     petition_routes,
+    self_test_routes,
 )
 from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import (
@@ -26,6 +27,7 @@ from hub.api.keys import (
     METRICS,
     NOTIFIER,
     PASSWORDS,
+    SELF_TEST_HOOKS,
     SETTINGS,
 )
 from hub.api.openapi import build_spec
@@ -34,9 +36,11 @@ from hub.api.security import add_security_headers
 from hub.config import Settings
 from hub.metrics import HubMetrics, setup_metrics
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
+from hub.services import self_tests
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 from signaling.link_history import open_link_history
 from signaling.link_monitor import LinkMonitor, setup_link_monitor
@@ -70,6 +74,11 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
     app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
+    # Told of every kept self-test result, in its transaction: a bad one opens its office's
+    # self_test_failed alert, one that passes closes it (announced once signaling is wired).
+    app[SELF_TEST_HOOKS] = SelfTestHooks(
+        on_bad=[self_tests.open_failed_alert], on_passed=[self_tests.close_failed_alert]
+    )
     app.router.add_routes(api.table)
     spec = build_spec(api.operations)
 
@@ -93,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app[NOTIFIER] = signaling
     signaling.link_monitor = monitor
     monitor.on_alert = signaling.deliver_alert
+    app[SELF_TEST_HOOKS].announce = signaling.deliver_alert
     metrics.add_source(signaling_figures(signaling, monitor))
     setup_metrics(app, metrics)
     return app

@@ -258,7 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--reuse-database",
         default="",
         metavar="NAME",
-        help="time a database kept before, migrated to head, instead of seeding a new one",
+        help="time a database kept before, migrated to head, instead of seeding a new one (it is "
+        "kept again: drop it with DROP DATABASE when done)",
+    )
+    bench_api.add_argument(
+        "--statements",
+        action="store_true",
+        help="also report the hub's SQL statements by shape: count, time, checkouts, commits",
     )
     bench_api.add_argument("--json", action="store_true")
     bench_api.set_defaults(func=cmd_bench_api)

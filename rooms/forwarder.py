@@ -223,6 +223,7 @@ class Publication:
         self.codec: RTCRtpCodecParameters | None = None
         self.subscriptions: list[Subscription] = []
         self.frames = 0
+        self.last_frame_at: float | None = None
         self.keyframe_requests_sent = 0
         # Held back from every subscriber (the host muted the site, or it is in the waiting
         # room); frames are still received and counted.
@@ -243,6 +244,8 @@ class Publication:
             return
         self._ssrc = frame.ssrc
         self.frames += 1
+        # The room's ear on the site (Room._link_loop): when it last sent anything at all.
+        self.last_frame_at = self.clock.now()
         if self.frames == 1 and self._on_first_frame is not None:
             self._on_first_frame(self)
         if self.held:

@@ -12,6 +12,7 @@ from hub.services.live import LiveGateway
 from rooms.forwarder import ForwardedTrack
 from rooms.participant import MediaOptions
 from rooms.room import Broadcast, QualityHook, Room, StateHook, ignore_quality, ignore_state
+from rooms.self_test import is_self_test_room
 
 logger = logging.getLogger(__name__)
 
@@ -182,18 +183,26 @@ class RoomManager:
         """The hearing's room, created on first use."""
         room = self.get(hearing_id)
         if room is None:
+            echo = is_self_test_room(hearing_id)
             room = Room(
                 hearing_id,
                 self.gateway,
                 self.options,
                 broadcast,
-                admitted_offices=self._admitted_offices(hearing_id),
+                # A self-test's room remembers nothing past itself (no hearing to rejoin).
+                admitted_offices=set() if echo else self._admitted_offices(hearing_id),
                 on_state=self.on_state,
                 on_quality=self.on_quality,
                 on_empty=self._emptied,
+                echo=echo,
             )
             self._rooms[hearing_id] = room
-            logger.info("hearing %s: room opened (%s)", hearing_id, self.options.mode)
+            logger.info(
+                "%s %s: room opened (%s)",
+                "self-test" if echo else "hearing",
+                hearing_id,
+                self.options.mode,
+            )
         return room
 
     async def open_room(self, hearing_id: int, broadcast: Broadcast) -> Room:

@@ -30,6 +30,7 @@ from rooms.channel import Channel, LocalChannel, Message, WorkerLoad, worker_add
 from rooms.participant import NegotiationError
 from rooms.quality import Quality
 from rooms.room import RoomClosed
+from rooms.self_test import is_self_test_room
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class RemoteRoom:
         self.admitted_offices = admitted_offices
         self.spotlight: str | None = None
         self.now_hearing: dict[str, Any] | None = None
+        # A self-test's room (rooms.self_test): the worker echoes its participant's media.
+        self.self_test = is_self_test_room(hearing_id)
         self._participants: dict[str, RemoteParticipant] = {}
         self._closed = False
 
@@ -377,6 +380,8 @@ class WorkerBackend:
         return holder
 
     def _remember(self, hearing_id: int) -> set[int]:
+        if is_self_test_room(hearing_id):
+            return set()  # a self-test has no admissions to keep (nor to crowd others out)
         offices = self._admitted.get(hearing_id)
         if offices is None:
             offices = self._admitted[hearing_id] = set()
@@ -516,6 +521,10 @@ class WorkerBackend:
             # The worker closes a room its last participant left; so does the node's view.
             del self._rooms[hearing_id]
             room.mark_closed()
+            if room.self_test:
+                # A hearing keeps its placement for its sites' return; a self-test's id is
+                # never used again.
+                await self.channel.release(hearing_id, room.worker_id)
 
     # -- failover ---------------------------------------------------------------------------
 
@@ -580,6 +589,8 @@ class WorkerBackend:
         await self.on_moved(room)
 
     async def _record(self, hearing_id: int, detail: dict[str, Any]) -> None:
+        if is_self_test_room(hearing_id):
+            return  # no hearing, no session log: the page sees its test fail and says so
         try:
             await self.gateway.record(
                 hearing_id, LogKind.CONNECTIVITY, detail={**detail, "at": time.time()}

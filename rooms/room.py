@@ -46,6 +46,12 @@ async def ignore_state(_participant: Participant, _change: str) -> None:
 # Quality samples in a row with nothing received before a site counts as dropped (with the
 # interval of rooms.quality: 4-6 s after its last packet).
 MEDIA_LOST_AFTER = 2
+# The room's ear on each site that has sent frames (audio every 20 ms, even muted; video): no
+# frame for this long and the others see it reconnecting, for this long and it is dropped.
+# Checked every LINK_CHECK_EVERY seconds: a cut is seen in 3-3.5 s, whatever the heartbeat.
+LINK_CHECK_EVERY = 0.5
+RECONNECTING_AFTER = 1.5
+SILENT_DROP_AFTER = 3.0
 # The same for an admitted site never heard from at all (its connection never came up: UDP
 # blocked, say); its first join and ICE take a second or two, over a relay a few more.
 NEVER_CONNECTED_AFTER = 5
@@ -74,8 +80,12 @@ class Room:
         on_quality: QualityHook = ignore_quality,
         on_empty: EmptyHook = ignore_empty,
         quality_interval: float = QUALITY_INTERVAL,
+        echo: bool = False,
     ) -> None:
         self.hearing_id = hearing_id
+        # A self-test room (rooms.self_test): each participant receives its own media back,
+        # and nothing is written to a session log (there is no hearing).
+        self.echo = echo
         self.gateway = gateway
         self.options = options
         self.participants: dict[str, Participant] = {}
@@ -88,6 +98,9 @@ class Room:
         self.admitted_offices = admitted_offices if admitted_offices is not None else set()
         # Participant id -> quality samples in a row in which the hub received nothing at all.
         self._silent: dict[str, int] = {}
+        # Participants the others were told are reconnecting (participant_link).
+        self._reconnecting: set[str] = set()
+        self._link_task: asyncio.Task[None] | None = None
         self._broadcast = broadcast
         self._on_state = on_state
         self._on_quality = on_quality
@@ -154,6 +167,8 @@ class Room:
         loop = asyncio.get_running_loop()
         if self._speaker_task is None:
             self._speaker_task = loop.create_task(self._speaker_loop())
+        if self._link_task is None:
+            self._link_task = loop.create_task(self._link_loop())
         if self._quality_task is None:
             self._quality_task = loop.create_task(self._quality_loop())
         logger.info(
@@ -266,6 +281,7 @@ class Room:
             # Its next join waits for a moderator again.
             self.admitted_offices.discard(participant.office_id)
         self._silent.pop(participant_id, None)
+        self._reconnecting.discard(participant_id)
         await self._record(kind, participant, {"reason": reason}, by=by)
         if self.active_speaker == participant_id:
             self.active_speaker = None
@@ -330,6 +346,10 @@ class Room:
         # The waiting room: a waiting participant neither receives nor is received.
         if not participant.admitted:
             return []
+        if self.echo:
+            # The hub sends the site's own encoded frames straight back (its test call
+            # crosses the network both ways and the hub's forwarding, as a hearing's would).
+            return list(participant.publications.values()) if participant.ready else []
         return [
             publication
             for other in self.participants.values()
@@ -351,6 +371,25 @@ class Room:
 
     def _on_audio_level(self, publication: Publication, level: int) -> None:
         self._levels.setdefault(publication.participant_id, []).append(level)
+
+    async def _link_loop(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(LINK_CHECK_EVERY)
+            for participant in list(self.participants.values()):
+                heard = [
+                    p.last_frame_at
+                    for p in participant.publications.values()
+                    if p.last_frame_at is not None
+                ]
+                if not participant.admitted or not heard:
+                    continue  # a site never heard from is the quality samples' business
+                silence = time.monotonic() - max(heard)  # the forwarder's clock
+                if silence >= SILENT_DROP_AFTER:
+                    await self.media_lost(participant)
+                elif silence >= RECONNECTING_AFTER:
+                    self._link(participant, "reconnecting")
+                elif participant.id in self._reconnecting:
+                    self._link(participant, "connected")
 
     async def _speaker_loop(self) -> None:
         while not self._closed:
@@ -409,18 +448,19 @@ class Room:
         silent = self._silent.get(participant.id)
         if quality.bitrate_kbps > 0:
             self._silent[participant.id] = 0
-            if silent is not None and silent > 0:
-                self._link(participant, "connected")
             return False
-        if silent == 0:
-            # Heard from before, silent now: the others see its tile marked at once.
-            self._link(participant, "reconnecting")
         # Never heard from since admitted: its connection gets a longer while to come up.
         start = MEDIA_LOST_AFTER - NEVER_CONNECTED_AFTER
         self._silent[participant.id] = (start if silent is None else silent) + 1
         return self._silent[participant.id] >= MEDIA_LOST_AFTER
 
     def _link(self, participant: Participant, state: str) -> None:
+        if (state == "reconnecting") == (participant.id in self._reconnecting):
+            return  # told already
+        if state == "reconnecting":
+            self._reconnecting.add(participant.id)
+        else:
+            self._reconnecting.discard(participant.id)
         self._spawn(
             self._broadcast(
                 "participant_link", {"participant_id": participant.id, "state": state}, None
@@ -456,6 +496,8 @@ class Room:
     ) -> None:
         """Log an event about a participant: office = the site it concerns; user = whoever did
         it (the moderator for admitted/muted/removed, the site's own user otherwise)."""
+        if self.echo:
+            return  # a self-test belongs to no hearing: its result is kept by the API instead
         extra: dict[str, Any] = {"participant_id": participant.id, "at": time.time()}
         if by is not None:
             extra.update(
@@ -485,7 +527,7 @@ class Room:
         if self._closed:
             return
         self._closed = True
-        for loop_task in (self._speaker_task, self._quality_task):
+        for loop_task in (self._speaker_task, self._quality_task, self._link_task):
             if loop_task is not None and loop_task is not asyncio.current_task():
                 loop_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -127,6 +127,14 @@ class NowHearingIn(_In):
     action: Literal["start", "stop"]
 
 
+class SelfTestIn(_In):
+    """self_test {seconds}: a test call whose media the hub sends straight back to the site
+    (signaling.self_test); offer, answer, ice_candidate, mute and leave then work as in a
+    hearing."""
+
+    seconds: Annotated[int, Field(ge=5, le=30)] = 10
+
+
 class EmptyIn(_In):
     """An event without fields: start_hearing, end_hearing, watch_sites, unwatch_sites."""
 
@@ -156,6 +164,9 @@ class InboundFigures(_In):
     fps: _Fps | None = None
 
 
+DeviceState = Literal["ok", "missing", "blocked"]
+
+
 class ClientStatsIn(_In):
     """client_stats {sent_width, ..., inbound}: a site's own figures from its getStats(), every
     few seconds while joined (signaling.client_stats). Every field may be null or absent."""
@@ -169,6 +180,10 @@ class ClientStatsIn(_In):
     available_outgoing_kbps: _Kbps | None = None
     # participant id -> what this site receives from it.
     inbound: Annotated[dict[_ParticipantId, InboundFigures], Field(max_length=MAX_INBOUND)] = {}
+    # Whether the browser gave the page its camera and microphone: ok, missing (none, busy,
+    # unusable) or blocked (permission refused, or not a secure context).
+    camera: DeviceState | None = None
+    microphone: DeviceState | None = None
 
 
 INCOMING: dict[str, type[_In]] = {
@@ -191,6 +206,7 @@ INCOMING: dict[str, type[_In]] = {
     "monitor_subscribe": EmptyIn,
     "unwatch_sites": EmptyIn,
     "client_stats": ClientStatsIn,
+    "self_test": SelfTestIn,
 }
 
 
@@ -259,6 +275,24 @@ class JoinAck(_Out):
     ice_servers: list[IceServerOut]
     spotlight: str | None = None
     now_hearing: NowHearingOut | None = None
+
+
+class SelfTestAck(_Out):
+    """Ack of self_test: the echo room joined (a negative id, never a hearing's)."""
+
+    ok: Literal[True] = True
+    participant_id: str
+    room_id: int
+    seconds: int
+    ice_servers: list[IceServerOut]
+
+
+class SelfTestEndedOut(_Out):
+    """self_test_ended: the hub ended a self-test its page left running past its time."""
+
+    room_id: int
+    participant_id: str
+    reason: Literal["time_up"]
 
 
 class AnswerAck(_Out):
@@ -439,6 +473,8 @@ class ClientFiguresOut(_Out):
     candidate_type: str | None = None
     available_outgoing_kbps: float | None = None
     inbound: dict[str, InboundFiguresOut] = {}
+    camera: str | None = None
+    microphone: str | None = None
 
 
 class SiteStatusOut(_Out):
@@ -499,6 +535,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "media_reset": MediaResetOut,
     "participant_link": ParticipantLinkOut,
     "alert": AlertOut,
+    "self_test_ended": SelfTestEndedOut,
 }
 
 

@@ -43,6 +43,7 @@ from rooms.remote import (
 )
 from rooms.room import RoomClosed
 from rooms.sdp_guard import SdpRejected
+from rooms.self_test import is_self_test_room
 from signaling import client_stats, host_controls, protocol, socketio_internals
 from signaling.connection import Connection, rights, seat_of, token_from
 from signaling.link_monitor import LinkMonitor
@@ -55,6 +56,7 @@ from signaling.presence import (
 )
 from signaling.protocol import ProtocolError
 from signaling.revalidation import REVALIDATE_EVERY, Revalidator
+from signaling.self_test import SelfTests
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,7 @@ class SignalingServer:
         self._sids: dict[str, str] = {}  # participant id -> sid
         self._socket_dir: str | None = None
         self.rooms: MediaBackend = self._media_backend()
+        self.self_tests = SelfTests(self)
         self._shut_down = False
         self.revalidator = Revalidator(
             gateway,
@@ -160,6 +163,7 @@ class SignalingServer:
             "leave": self._leave,
             **host_controls.handlers(self),
             **client_stats.handlers(self),
+            **self.self_tests.handlers(),
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,
@@ -227,6 +231,7 @@ class SignalingServer:
             return
         self._shut_down = True
         await self.revalidator.close()
+        await self.self_tests.close()
         for task in list(self._attendance.values()):
             task.cancel()
         await asyncio.gather(*self._attendance.values(), return_exceptions=True)
@@ -235,8 +240,8 @@ class SignalingServer:
         # the restart is logged with the outage (hub.domain.sessionlog.restoration).
         for session in list(self._sessions.values()):
             participant, room = session.participant, session.room
-            if participant is None or room is None:
-                continue
+            if participant is None or room is None or is_self_test_room(room.hearing_id):
+                continue  # (a self-test is in no hearing's log)
             with contextlib.suppress(Exception):
                 await self.gateway.record(
                     room.hearing_id,
@@ -331,7 +336,11 @@ class SignalingServer:
         async with session.lock:
             await self.depart(session, "dropped")
         await self._publish_site(update)
-        if seated is not None and self.link_monitor is not None:
+        if (
+            seated is not None
+            and self.link_monitor is not None
+            and not is_self_test_room(seated.hearing_id)
+        ):
             # A site in a hearing lost its socket: the operators hear of it now (it closes
             # when the site joins that hearing again).
             await self.link_monitor.raise_alert(
@@ -429,7 +438,7 @@ class SignalingServer:
             session = self._sessions.get(sid)
             if session is None or session.revoked:
                 return await self._fail(sid, event, "unauthorized", "not connected")
-            bucket = session.joins if event in ("join", "leave") else session.events
+            bucket = session.joins if event in ("join", "leave", "self_test") else session.events
             if not bucket.take():
                 return await self._fail(
                     sid, event, protocol.RATE_LIMITED, f"too many {event} messages; slow down"
@@ -562,7 +571,7 @@ class SignalingServer:
         if sid is None:
             return
         if change == "left":
-            if self.link_monitor is not None:
+            if self.link_monitor is not None and not is_self_test_room(participant.hearing_id):
                 await self.link_monitor.left(participant.office_id, participant.hearing_id)
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
@@ -574,7 +583,8 @@ class SignalingServer:
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(sid, _room_name(participant.hearing_id))
             await self._publish_site(self.board.out_of_hearing(sid, participant.id))
-        else:
+        elif not is_self_test_room(participant.hearing_id):
+            # (A self-test is no hearing: the board goes on showing the site as it was.)
             await self._publish_site(
                 self.board.in_hearing(
                     sid,
@@ -586,6 +596,8 @@ class SignalingServer:
             )
 
     async def _on_room_quality(self, participant: MediaParticipant, quality: Quality) -> None:
+        if is_self_test_room(participant.hearing_id):
+            return  # a self-test scores itself (its page); it is no hearing's link sample
         grade: str | None = None
         reasons: tuple[str, ...] = ()
         if self.link_monitor is not None:

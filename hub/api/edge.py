@@ -88,8 +88,9 @@ async def authenticate(request: web.Request) -> None:
     token, by_cookie = _token_from(request)
     if not token:
         raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
-    async with request.app[DATABASE].transaction() as session:
-        actor, csrf = await auth.resolve_session(session, token)
+    # One read, outside any transaction: a request's sign-in is one statement.
+    async with request.app[DATABASE].reads() as connection:
+        actor, csrf = await auth.resolve_session(connection, token)
     # A cookie is sent by the browser on its own, so a state change needs proof that our page
     # made the request: the CSRF token it read from its own cookie, echoed in a header.
     if by_cookie and request.method not in SAFE_METHODS:

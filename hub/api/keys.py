@@ -11,6 +11,7 @@ from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,6 +22,8 @@ NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
 METRICS = web.AppKey("metrics", HubMetrics)
 # The link history, read by the sites' link reports (signaling.link_history implements it).
 LINK_READER = web.AppKey("link_reader", LinkReader)
+# Who hears of kept self-test results (a bad one: the alert to raise).
+SELF_TEST_HOOKS = web.AppKey("self_test_hooks", SelfTestHooks)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)

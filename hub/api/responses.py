@@ -37,12 +37,14 @@ class Out(BaseModel):
 def reply(model: type[Out], data: Mapping[str, Any], status: int = 200) -> web.Response:
     """Encode `data` as `model` says (the documented schema) into a JSON response."""
     try:
-        body = model.model_validate(data).model_dump(mode="json", exclude_unset=True)
+        # pydantic writes the JSON itself (in Rust): no dict of the answer built first and
+        # walked again by the json module.
+        body = model.model_validate(data).model_dump_json(exclude_unset=True)
     except ValidationError as exc:
         # Our own answer does not fit its schema: a bug here, never the client's 422.
         log.error("answer does not match %s: %s", model.__name__, exc)
         raise RuntimeError(f"answer does not match its schema {model.__name__}") from exc
-    response = web.json_response(body, status=status)
+    response = web.Response(text=body, status=status, content_type="application/json")
     response[ENCODED_AS] = model.__name__
     return response
 
@@ -216,6 +218,26 @@ class JoinToken(Out):
     hearing_id: int
     office_id: int
     expires_at: DateTime
+
+
+# --- self-tests --------------------------------------------------------------------------------
+
+
+class SelfTest(Out):
+    id: int
+    office_id: int
+    office_name: str
+    user_id: int
+    user_name: str
+    at: DateTime = Field(description="when the hub kept the result")
+    score: Literal["good", "okay", "bad"]
+    reasons: list[str]
+    figures: dict[str, Any]
+
+
+class SelfTestList(Out):
+    items: list[SelfTest]
+    total: int
 
 
 # --- petitions ---------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
 )
 
 from hub.domain.errors import ValidationFailed
@@ -163,6 +166,56 @@ class PetitionPatch(Patch):
     national_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
+_Ms = Annotated[float, Field(ge=0, le=600_000, allow_inf_nan=False)]
+_Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+_Level = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+_Pixels = Annotated[int, Field(ge=0, le=16384)]
+
+
+class SelfTestFigures(Body):
+    """What a self-test measured (its page's getStats() and level meter); null: not measured.
+    Bounds are wide enough for any real link, narrow enough to refuse a forgery by name."""
+
+    rtt_ms: _Ms | None = Field(None, description="round trip to the hub (the ICE pair's)")
+    loss_pct: _Percent | None = Field(None, description="the worse of loss_up and loss_down")
+    loss_up_pct: _Percent | None = Field(None, description="lost on the way to the hub")
+    loss_down_pct: _Percent | None = Field(None, description="lost on the way back")
+    jitter_ms: _Ms | None = None
+    video_fps: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] | None = Field(
+        None, description="frame rate of the site's own video as it came back"
+    )
+    video_width: _Pixels | None = None
+    video_height: _Pixels | None = None
+    audio_level: _Level | None = Field(None, description="level of the echoed audio, 0-1")
+    mic_level: _Level | None = Field(None, description="the level meter's peak, 0-1")
+    seconds: Annotated[float, Field(ge=0, le=120, allow_inf_nan=False)] | None = Field(
+        None, description="how long media looped through the hub"
+    )
+    candidate_type: Literal["host", "srflx", "prflx", "relay"] | None = None
+
+
+class SelfTestBody(Body):
+    """A self-test's result, as its page scored it (the office and user are the caller's)."""
+
+    score: Literal["good", "okay", "bad"]
+    reasons: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=40)]],
+        Field(max_length=20),
+    ] = Field(default_factory=list, description="why it is not good (hub/domain/self_tests.py)")
+    figures: SelfTestFigures = Field(default_factory=SelfTestFigures)
+
+    @field_validator("figures", mode="wrap")
+    @classmethod
+    def _name_the_figure(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # The edge names a body's top-level field only: say which figure is wrong.
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "figures"
+            raise ValueError(f"{where}: {first['msg']}") from None
+
+
 class Query(BaseModel):
     """Base of query strings: values arrive as text, so conversion is allowed here."""
 
@@ -252,3 +305,10 @@ class AlertFilter(Page):
 
 class LinkReportQuery(Query):
     graph: bool = Field(True, description="false: leave the 24-hour series out (the board)")
+
+
+class SelfTestFilter(Page):
+    office_id: Id | None = Field(
+        None, description="only this office's results; it must lie in the caller's scope"
+    )
+    latest: bool = Field(False, description="true: only each office's last result")

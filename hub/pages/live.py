@@ -1,5 +1,6 @@
 """The pages that carry a live hearing's audio and video: the plain join page
-(static/js/join.js) and the bridge-point kiosk (static/js/kiosk.js)."""
+(static/js/join.js), the bridge-point kiosk (static/js/kiosk.js) and the site's self-test
+(static/js/self-test.js)."""
 
 from __future__ import annotations
 
@@ -61,4 +62,21 @@ async def site_kiosk(request: web.Request) -> web.StreamResponse:
             request.app[SETTINGS], client_identity(actor.user_id, actor.office_id)
         ),
         page_data={"office_id": actor.office_id},
+    )
+
+
+@routes.get("/self-test")
+@page(Action.RUN_HEARINGS)
+async def self_test_page(request: web.Request) -> web.StreamResponse:
+    """A site's test call before a hearing (static/js/self-test.js): camera, microphone with a
+    level meter, speaker, then media looped through the hub; the result is scored and kept
+    (POST /api/v1/self-tests). For those who sit at a site: staff, leaders, admins."""
+    actor = actor_of(request)
+    return render(
+        request,
+        "self_test.html",
+        office_name=actor.office_name,
+        ice_servers=client_ice_servers(
+            request.app[SETTINGS], client_identity(actor.user_id, actor.office_id)
+        ),
     )

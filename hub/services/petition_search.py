@@ -33,7 +33,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from hub.clock import local_iso, now
 from hub.domain.errors import ValidationFailed
@@ -211,6 +210,9 @@ WALK_ABOVE = 2000
 # about 15 ms on two million petitions.
 COUNT_UP_TO = 200
 WALK_ROWS = 10_000
+# A text search matching at most this many petitions (by the planner's guess of its rarest
+# word) gathers them all from the text index and sorts them, rather than walk the date index.
+SORT_UP_TO = 20_000
 # How many pages' worth of matches the first month window of such a walk should hold, going by
 # the average per month; a window that turns out short is widened fourfold.
 WINDOW_PAGES = 2.0
@@ -449,6 +451,7 @@ async def _sql_search(
             offset=query.offset,
             cap=COUNT_UP_TO,
             walk_rows=WALK_ROWS,
+            sort_up_to=SORT_UP_TO,
         )
         return Found(*walked)
     if session.bind.dialect.name == "postgresql":
@@ -491,13 +494,13 @@ async def _page(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:
     """The register lines of a page's ids, in their order: only those rows are read."""
     if not ids:
         return []
+    # Core rows, not ORM objects: a page is 50 lines on every request, read and let go.
     rows = await session.execute(
-        select(PetitionRow, OfficeRow.name)
+        select(PetitionRow.id, *SUMMARY_COLUMNS, OfficeRow.name.label("office_name"))
         .join(OfficeRow, OfficeRow.id == PetitionRow.office_id)
         .where(PetitionRow.id.in_(ids))
-        .options(load_only(*SUMMARY_COLUMNS))
     )
-    by_id = {row.id: summary_view(row, name) for row, name in rows}
+    by_id = {row.id: summary_view(row, row.office_name) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 

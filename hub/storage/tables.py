@@ -295,6 +295,24 @@ class SearchAuditRow(Base):
     returned: Mapped[int] = mapped_column(Integer)
 
 
+class SelfTestRow(Base):
+    """A site's self-test result as its page posted it (migration 0008): who ran it, where,
+    when the hub received it, the score and reasons (hub.domain.self_tests), the figures."""
+
+    __tablename__ = "self_tests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column()
+    score: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # An office's results newest first (its last one for the operators' board).
+    __table_args__ = (Index("ix_self_tests_office_at", "office_id", "at"),)
+
+
 class SequenceRow(Base):
     """Per-office, per-year counters for human-readable case codes."""
 

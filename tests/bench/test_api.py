@@ -88,3 +88,43 @@ def test_the_benchmark_refuses_a_database_url_that_is_not_postgresql(
 ) -> None:
     assert main(["bench", "api", "--database-url", "sqlite+aiosqlite:///x.db"]) == 2
     assert "--database-url must be postgresql+asyncpg://" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_a_kept_database_is_timed_again_with_the_hubs_statements_and_kept(
+    capsys: pytest.CaptureFixture[str], postgres_server: PostgresServer
+) -> None:
+    url = postgres_server.url("postgres")
+    kept = _bench(capsys, "--database-url", url, "--petitions", "500", "--requests", "3",
+                  "--keep-database")["kept_database"]  # fmt: skip
+    try:
+        again = _bench(capsys, "--database-url", url, "--reuse-database", kept,
+                       "--requests", "6", "--statements")  # fmt: skip
+        # The register as kept: the 500 seeded and the demo's own few.
+        assert again["reused_database"] is True and again["petitions"] >= 500
+        _check_kinds(again, 6)
+        # A reused database stays for the next run: dropping it is the user's call.
+        assert again["kept_database"] == kept
+        assert kept in asyncio.run(_databases(postgres_server))
+        # The server runs on this machine: its processes' CPU is read from /proc.
+        assert again["database_cpu_ms_per_request"] > 0
+        assert again["client_cpu_ms_per_request"] > 0
+        statements = again["statements"]
+        # The timed requests only (the warm-up's were dropped), each with its sign-in query.
+        assert statements["requests"] == len(KINDS) * 6
+        assert statements["statements_per_request"] >= 2
+        assert statements["checkouts_per_request"] >= 1
+        sign_in = [s for s in statements["costliest"] if "FROM sessions" in s["sql"]]
+        assert sign_in and sign_in[0]["count"] == len(KINDS) * 6
+        for shape in statements["costliest"]:
+            assert 0 < shape["p50_ms"] <= shape["p95_ms"] <= shape["max_ms"]
+    finally:
+        asyncio.run(_drop(postgres_server, kept))
+
+
+async def _drop(server: PostgresServer, name: str) -> None:
+    conn = await asyncpg.connect(server.url("postgres", driver="postgresql"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

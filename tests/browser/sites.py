@@ -341,6 +341,10 @@ class HubApi:
         body = await self._call("GET", f"/api/v1/hearings/{hearing_id}/log")
         return list(body["items"])
 
+    async def get(self, path: str) -> Any:
+        """GET an API path as this user (asserting a 2xx answer)."""
+        return await self._call("GET", path)
+
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         async with self._session.request(

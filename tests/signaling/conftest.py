@@ -167,3 +167,14 @@ async def hub(gateway: FakeGateway, settings: Settings) -> AsyncIterator[Hub]:
         yield Hub(f"http://127.0.0.1:{port}", gateway, app, settings)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clips_encoded() -> None:
+    """Encode the site agents' test clips once, before any test's loop runs: encoding one on
+    first use inside a test holds that loop for seconds on a busy machine, past the Engine.IO
+    heartbeat, and drops the sockets of clients already connected (an operator, a chair)."""
+    from tests.signaling import live_hub, test_media_exchange
+
+    live_hub.clip()
+    test_media_exchange.clip()

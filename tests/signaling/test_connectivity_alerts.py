@@ -5,6 +5,7 @@ gets site_not_connected_at_start, closed once it connects. Both go into the sess
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,7 @@ import pytest
 
 from signaling.server import SIGNALING_KEY
 from tests.fixtures_hub import HubFactory
-from tests.signaling.live_hub import Client, Rest, agent, wait_for
+from tests.signaling.live_hub import Client, Rest, agent, clip, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -25,6 +26,9 @@ async def test_site_offline_and_attendance_alerts_reach_the_operators(
     hub_server: HubFactory,
 ) -> None:
     hub = await hub_server()
+    # The agents' clip, encoded once, off the loop: encoding it on the loop while the operator
+    # is connected would hold the loop past the heartbeat and drop the operator's socket.
+    await asyncio.to_thread(clip)
     server = hub.app[SIGNALING_KEY]
     server.attendance_checks = (1.5, 6.0)  # 30 s and 5 min in production
     async with aiohttp.ClientSession() as session:
@@ -94,3 +98,43 @@ async def test_site_offline_and_attendance_alerts_reach_the_operators(
     assert ("alert_opened", "site_offline", hy) in incidents, incidents
     assert ("alert_closed", "site_offline", hy) in incidents, incidents
     assert ("alert_opened", "site_not_connected_at_start", hp) in incidents, incidents
+
+
+async def test_a_missing_camera_is_an_alert_until_it_is_back(hub_server: HubFactory) -> None:
+    hub = await hub_server()
+    await asyncio.to_thread(clip)
+    async with aiohttp.ClientSession() as session:
+        rest = Rest(hub.url, session)
+        staff, leader = await rest.login("staff"), await rest.login("leader")
+        hy = (await rest.offices(staff))["HY"]
+        hid = await rest.schedule(staff, sites=[hy], chair=leader)
+        await rest.call(leader, "POST", f"/api/v1/hearings/{hid}/start")
+        operator_user = await rest.login("operator")
+        operator = await Client().connect(hub.url, operator_user.token)
+        assert (await operator.call("watch_sites"))["ok"] is True
+        lead = agent(hub.url, leader.token, hid)
+        try:
+            await lead.start()
+            bad = {"camera": "blocked", "microphone": "ok"}
+            for _ in range(3):  # reported every few seconds: one alert, not three
+                assert (await lead.call("client_stats", bad))["ok"] is True
+            await wait_for(
+                lambda: bool(_alerts(operator, "media_device_missing", leader.office_id)),
+                10,
+                "media_device_missing on the board",
+            )
+            (opened,) = _alerts(operator, "media_device_missing", leader.office_id)
+            assert opened["open"] and opened["detail"]["camera"] == "blocked"
+            refused = await lead.call("client_stats", {"camera": "unplugged"})
+            assert refused["ok"] is False and "camera" in refused["error"]["message"]
+            good = {"camera": "ok", "microphone": "ok"}
+            assert (await lead.call("client_stats", good))["ok"] is True
+            await wait_for(
+                lambda: len(_alerts(operator, "media_device_missing", leader.office_id)) == 2,
+                10,
+                "the alert closed",
+            )
+            assert not _alerts(operator, "media_device_missing", leader.office_id)[-1]["open"]
+        finally:
+            await lead.close()
+            await operator.close()

@@ -93,6 +93,41 @@ def frames_from(chair: SiteAgent, pid: str | None) -> int:
     return chair.stats().received_video.get(str(pid), 0) if pid else 0
 
 
+async def admitted_and_playing(chair: SiteAgent, frames: int = 30) -> str:
+    """The namespaced site's participant, once in the waiting room, admitted by the chair and
+    sending it `frames` frames."""
+    await until(lambda: site_participant(chair), 30, "the site in the waiting room")
+    first = str(site_participant(chair))
+    assert (await chair.call("admit", {"participant_id": first}))["ok"]
+    await until(lambda: frames_from(chair, first) >= frames, 20, "the site's media")
+    return first
+
+
+async def told_dropped(chair: SiteAgent, participant_id: str, within: float) -> float:
+    """Seconds until the chair hears the participant left."""
+    return await until(
+        lambda: any(
+            e == "participant_left" and d.get("participant_id") == participant_id
+            for e, d in chair.events
+        ),
+        within,
+        "the chair told the site dropped",
+    )
+
+
+async def back_with_media(chair: SiteAgent, old: str, within: float) -> float:
+    """Seconds until the site is back as a new participant sending the chair frames."""
+    return await until(
+        lambda: (
+            (pid := site_participant(chair)) is not None
+            and pid != old
+            and frames_from(chair, pid) >= 15
+        ),
+        within,
+        "media from the site again",
+    )
+
+
 async def test_a_cut_site_is_seen_dropped_and_comes_back_by_itself(
     hub: Hub, network: SiteNetwork
 ) -> None:
@@ -101,21 +136,11 @@ async def test_a_cut_site_is_seen_dropped_and_comes_back_by_itself(
     await chair.start()
     try:
         with site_in(network, hub, f"site{SITE_OFFICE}"):
-            await until(lambda: site_participant(chair), 30, "the site in the waiting room")
-            first = site_participant(chair)
-            assert (await chair.call("admit", {"participant_id": first}))["ok"]
-            await until(lambda: frames_from(chair, first) >= 30, 20, "the site's media")
+            first = await admitted_and_playing(chair)
 
             network.cut()
             cut_at = time.monotonic()
-            seen = await until(
-                lambda: any(
-                    e == "participant_left" and d.get("participant_id") == first
-                    for e, d in chair.events
-                ),
-                8,
-                "the chair told the site dropped",
-            )
+            seen = await told_dropped(chair, first, 8)
             left = next(
                 d
                 for e, d in chair.events
@@ -128,15 +153,7 @@ async def test_a_cut_site_is_seen_dropped_and_comes_back_by_itself(
             await asyncio.sleep(max(0.0, 10 - (time.monotonic() - cut_at)))
 
             network.restore()
-            back = await until(
-                lambda: (
-                    (pid := site_participant(chair)) is not None
-                    and pid != first
-                    and frames_from(chair, pid) >= 15
-                ),
-                15,
-                "media from the site again",
-            )
+            back = await back_with_media(chair, first, 15)
             again = site_participant(chair)
             assert chair.participants[str(again)]["state"] == "admitted"  # nobody admitted it
             print(f"\ndrop seen after {seen:.2f} s; media back {back:.2f} s after the link")
@@ -173,36 +190,16 @@ async def test_a_site_whose_udp_dies_under_a_live_socket_heals_when_it_returns(
     await chair.start()
     try:
         with site_in(network, hub, f"site{SITE_OFFICE}"):
-            await until(lambda: site_participant(chair), 30, "the site in the waiting room")
-            first = site_participant(chair)
-            assert (await chair.call("admit", {"participant_id": first}))["ok"]
-            # A few seconds of media first: the hub's ear counts a site as heard from once a
-            # quality sample (every 2 s) saw it send.
-            await until(lambda: frames_from(chair, first) >= 150, 20, "the site's media")
+            first = await admitted_and_playing(chair)
 
             network.block_udp()
-            seen = await until(
-                lambda: any(
-                    e == "participant_left" and d.get("participant_id") == first
-                    for e, d in chair.events
-                ),
-                10,
-                "the chair told the site dropped",
-            )
-            # Silent for one sample, the site was marked reconnecting before it was dropped.
+            seen = await told_dropped(chair, first, 10)
+            # Silent for 1.5 s, the site was marked reconnecting before it was dropped.
             link = [d for e, d in chair.events if e == "participant_link"]
             assert {"participant_id": first, "state": "reconnecting"} in link, chair.events
             await asyncio.sleep(12)  # the rejoined site cannot connect either: dropped again
             network.loss(0)
-            back = await until(
-                lambda: (
-                    (pid := site_participant(chair)) is not None
-                    and pid != first
-                    and frames_from(chair, pid) >= 15
-                ),
-                25,
-                "media from the site again",
-            )
+            back = await back_with_media(chair, first, 25)
             again = site_participant(chair)
             assert chair.participants[str(again)]["state"] == "admitted"
             print(f"\nUDP loss seen after {seen:.2f} s; media back {back:.2f} s after UDP")

@@ -178,6 +178,7 @@ def plan(story: Story) -> list[Shot]:
             "leader-hearing-live", "leader", f"/hearings/{story.live_hearing}/join", settle_ms=3000
         ),
         Shot("site-kiosk", "staff.hungyen", "/site", settle_ms=4000),
+        Shot("site-self-test", "staff.hungyen", "/self-test"),
         Shot("error-403", "operator", "/staff/petitions", error_page=True),
         Shot("error-404", "staff", "/staff/hearings/999999", error_page=True),
     ]

@@ -97,6 +97,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             "/staff/petitions",
             "/staff/petitions/new",
             f"/staff/petitions/{petition_id}",
+            "/self-test",
             "/site",
         ],
         "leader": ["/leader", f"/hearings/{hearing_id}/join"],
@@ -115,7 +116,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             found += await watch.violations(page)
             visited += 1
         await context.close()
-    assert visited == 14
+    assert visited == 15
     assert found == []
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.offices import KNOWN_LEVELS
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
+from hub.domain.self_tests import REASONS, Score
 from hub.domain.sessionlog import LogKind
 from hub.domain.users import Role
 from hub.i18n import (
@@ -55,6 +56,8 @@ def test_every_enum_value_has_a_label() -> None:
         + [f"source.{v}" for v in Source]
         + [f"log.{v}" for v in LogKind]
         + [f"role.{v}" for v in Role]
+        + [f"selftest.score.{v}" for v in Score]
+        + [f"selftest.reason.{r}" for r in REASONS]
         + [f"level.{v}" for v in KNOWN_LEVELS]
         + [f"month.{m}" for m in range(1, 13)]
         + [f"wd.{d}" for d in range(7)]

@@ -90,3 +90,25 @@ async def test_a_nul_character_in_text_is_refused_by_field(
     reply = await pg_api.post("/api/v1/petitions", user="staff.hungyen", json=body)
     assert pg_hub.counts() == before
     assert_error(reply, 422, field="petitioner_name")
+
+
+async def test_self_test_results_round_trip(pg_api: Api, pg_hub: ThreadedHub) -> None:
+    hy = pg_hub.office("HY")
+    first = await pg_api.post(
+        "/api/v1/self-tests",
+        user="staff.hungyen",
+        json={"score": "good", "figures": {"rtt_ms": 3.5, "video_height": 240}},
+    )
+    second = await pg_api.post(
+        "/api/v1/self-tests",
+        user="leader.hungyen",
+        json={"score": "okay", "reasons": ["speaker_unconfirmed"]},
+    )
+    assert first.status == 201 and second.status == 201, (first.text, second.text)
+    listed = assert_list(await pg_api.get(f"/api/v1/self-tests?office_id={hy}", user="operator"))
+    assert [i["id"] for i in listed[:2]] == [second.json["id"], first.json["id"]]
+    assert listed[1]["figures"] == {"rtt_ms": 3.5, "video_height": 240}
+    latest = assert_list(await pg_api.get("/api/v1/self-tests?latest=true", user="operator"))
+    assert [(i["score"], i["reasons"]) for i in latest if i["office_id"] == hy] == [
+        ("okay", ["speaker_unconfirmed"])
+    ]

@@ -260,6 +260,9 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
         "GET", "/api/v1/petitions", await api.get("/api/v1/petitions", user=staff, params=personal)
     )
     check("GET", "/api/v1/audit/searches", await api.get("/api/v1/audit/searches", user=admin))
+    tested = await api.post("/api/v1/self-tests", user=staff, json={"score": "good"})
+    check("POST", "/api/v1/self-tests", tested, 201)
+    check("GET", "/api/v1/self-tests", await api.get("/api/v1/self-tests?latest=true", user=admin))
 
     # Errors answer in the documented Error shape too.
     missing = await api.get("/api/v1/petitions/abc", user=staff)

@@ -3,37 +3,17 @@ ends, and end with the hearing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-import pytest
-
-from hub.config import Settings
 from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus
 from hub.domain.sessionlog import LogKind
 from hub.services import hearings
 from hub.services.live import DatabaseLiveGateway
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from tests.hub.client import VN
-from tests.hub.storage.conftest import Tree, build_tree
+from tests.hub.storage.conftest import Tree
 
 START = datetime(2027, 3, 2, 8, 0, tzinfo=VN)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    await upgrade(Settings(database_url=db_url))
-    database = Database(db_url)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@pytest.fixture
-async def tree(db: Database) -> Tree:
-    return await build_tree(db)
 
 
 async def live_hearing(db: Database, tree: Tree) -> int:

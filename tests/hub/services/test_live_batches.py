@@ -4,44 +4,26 @@ exactly as their one-at-a-time forms, in a few queries whatever the batch's size
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import event, update
 
 from hub.clock import now
-from hub.config import Settings
 from hub.domain.errors import DomainError
 from hub.domain.hearings import HearingDraft, HearingKind, HearingStatus
 from hub.services import auth, hearings
 from hub.services.access import Actor
 from hub.services.live import DatabaseLiveGateway, HearingAccess, Principal
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import HearingRow, SessionRow, UserRow
 from tests.hub.client import VN
-from tests.hub.storage.conftest import Tree, build_tree
+from tests.hub.storage.conftest import Tree
 
 START = datetime(2027, 3, 2, 8, 0, tzinfo=VN)
 SECRET = "secret"
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    await upgrade(Settings(database_url=db_url))
-    database = Database(db_url)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@pytest.fixture
-async def tree(db: Database) -> Tree:
-    return await build_tree(db)
 
 
 @contextmanager

@@ -9,13 +9,11 @@ after the office was taken off the hearing, because join tokens were not checked
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from hub.config import Settings
 from hub.domain import recurrence
 from hub.domain.errors import NotFound
 from hub.domain.hearings import HearingDraft, HearingKind
@@ -23,27 +21,11 @@ from hub.services import hearings
 from hub.services.access import Actor
 from hub.services.live import DatabaseLiveGateway, Principal
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import HearingSiteRow
 from tests.hub.client import VN
-from tests.hub.storage.conftest import Tree, build_tree
+from tests.hub.storage.conftest import Tree
 
 START = datetime(2027, 3, 2, 8, 0, tzinfo=VN)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    await upgrade(Settings(database_url=db_url))
-    database = Database(db_url)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@pytest.fixture
-async def tree(db: Database) -> Tree:
-    return await build_tree(db)
 
 
 def signed_in(actor: Actor) -> Principal:

@@ -78,6 +78,9 @@ export class HearingClient extends EventTarget {
    * @param {number} [options.ackTimeoutMs]
    * @param {boolean} [options.autoRejoin]  join again after the signaling connection comes back
    * @param {number} [options.statsIntervalMs]  how often client_stats go to the hub (0: never)
+   * @param {number} [options.selfTest]  seconds of a self-test instead of a hearing: the hub
+   *   sends this site's own media straight back (`self_test` instead of `join`; the echoed
+   *   tracks arrive as a remotestream of this site's own participantId)
    */
   constructor({
     hearingId,
@@ -89,8 +92,10 @@ export class HearingClient extends EventTarget {
     ackTimeoutMs = 10000,
     autoRejoin = true,
     statsIntervalMs = 3000,
+    selfTest = 0,
   }) {
     super();
+    this.selfTest = selfTest;
     this.hearingId = hearingId;
     this.url = url;
     this.token = token;
@@ -101,6 +106,8 @@ export class HearingClient extends EventTarget {
     this.statsIntervalMs = statsIntervalMs;
     /** The last figures sent to the hub (client_stats), null before the first. */
     this.lastStats = null;
+    /** {camera, microphone}: "ok", "missing" or "blocked", once local media was asked for. */
+    this.devices = {};
 
     this.state = "idle";
     this.participantId = null;
@@ -282,6 +289,7 @@ export class HearingClient extends EventTarget {
       }
     }
     this.timings.mediaReady = performance.now();
+    this.devices = deviceStates(this.media, this.localStream, error);
     this._applyLocalMute();
     this._emit("localstream", { stream: this.localStream, error: this.localStream ? null : error });
   }
@@ -395,6 +403,8 @@ export class HearingClient extends EventTarget {
     // office taken off the hearing): the hub disconnects us, and rejoining would be refused.
     socket.on("revoked", () => this.close("revoked"));
     socket.on("hearing_ended", () => this.close("ended"));
+    // The hub ended a self-test left running past its time.
+    socket.on("self_test_ended", () => this.close("ended"));
     socket.on("participant_link", (msg) => this._onParticipantLink(msg));
     socket.onAny((event, data) => this._emit("hubevent", { event, data }));
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
@@ -409,7 +419,9 @@ export class HearingClient extends EventTarget {
     let prepared = this._prepareOffer(this.fallbackIceServers);
     let ack;
     try {
-      ack = await this._request("join", { hearing_id: this.hearingId });
+      ack = this.selfTest
+        ? await this._request("self_test", { seconds: this.selfTest })
+        : await this._request("join", { hearing_id: this.hearingId });
     } catch (error) {
       if (session === this._session) this._teardownPeer();
       throw error;
@@ -745,7 +757,10 @@ export class HearingClient extends EventTarget {
     if (this._statsBusy || !pc || this.state !== "joined" || !this._answered) return;
     this._statsBusy = true;
     try {
-      const figures = readFigures(await pc.getStats(), this._trackOwners(), this._inboundCounters);
+      const figures = {
+        ...readFigures(await pc.getStats(), this._trackOwners(), this._inboundCounters),
+        ...this.devices,
+      };
       if (pc !== this._pc || this.state !== "joined") return;
       this.lastStats = figures;
       this._emit("stats", { figures });
@@ -919,4 +934,20 @@ export function readFigures(report, owners, counters) {
 
 function sameTracks(a, b) {
   return a.length === b.length && a.every((track) => b.includes(track));
+}
+
+/**
+ * Whether the page got the camera and microphone it asked for: "ok", "blocked" (permission
+ * refused, or no secure context) or "missing" (none, busy or unusable); absent when not asked.
+ * Sent with client_stats: operators get a media_device_missing alert.
+ */
+function deviceStates(asked, stream, error) {
+  const why = ["NotAllowedError", "SecurityError"].includes(error?.name) ? "blocked" : "missing";
+  const states = {};
+  for (const [kind, name] of [["video", "camera"], ["audio", "microphone"]]) {
+    if (!asked?.[kind]) continue;
+    const live = (stream?.getTracks() ?? []).some((t) => t.kind === kind && t.readyState === "live");
+    states[name] = live ? "ok" : navigator.mediaDevices ? why : "blocked";
+  }
+  return states;
 }

@@ -24,8 +24,13 @@
 // (POST /api/v1/alerts/{id}/acknowledge) and then shows who did and when. Each row's 15-minute
 // sparkline (RTT and loss) comes from GET /api/v1/offices/{id}/link?graph=false, for the rows
 // on screen only, again every SPARK_REFRESH_MS.
-import { api, can, fmtTime, h, label, page, showError, t } from "./common.js";
+// Each site's last self-test (GET /api/v1/self-tests?latest=true) shows in its row: the score
+// and when, the reasons on hover; read at load and every SELF_TEST_EVERY_MS after.
+import { api, can, fmtDateTime, fmtTime, h, label, page, showError, t } from "./common.js";
 import { sparkline } from "./link-charts.js";
+
+const SELF_TEST_EVERY_MS = 30_000;
+const selfTests = new Map(); // office id -> its last self-test result
 
 const rows = new Map(); // office id -> {row, status, hearing, grade, figures, at cells}
 const state = new Map(); // office id -> {online, hearing_id, waiting, at, grade, figures}
@@ -130,6 +135,32 @@ function renderFigures(cells, figures) {
       ? items.map((text) => h("span", { class: "figure" }, text))
       : [h("span", { class: "muted" }, figures ? t("op.no_figures") : t("common.none"))]),
   );
+}
+
+/** A site's last self-test: its score and time; the reasons in the cell's title. */
+function renderSelfTest(officeId) {
+  const cells = rows.get(officeId);
+  if (!cells) return;
+  const result = selfTests.get(officeId);
+  cells.selfTest.dataset.score = result ? result.score : "";
+  cells.selfTest.title = result ? result.reasons.map((r) => label("selftest.reason", r)).join("; ") : "";
+  cells.selfTest.replaceChildren(
+    ...(result
+      ? [
+          h("span", { class: `st-score st-score--${result.score}` }, label("selftest.score", result.score)),
+          " ",
+          h("span", { class: "muted" }, t("op.self_test_at", { time: fmtDateTime(result.at) })),
+        ]
+      : [t("common.none")]),
+  );
+}
+
+/** Read every site's last self-test again (the board's sites are all in the operator's scope). */
+export async function refreshSelfTests() {
+  const latest = await api("/api/v1/self-tests", { query: { latest: "true", limit: 200 } });
+  selfTests.clear();
+  for (const result of latest.items) selfTests.set(result.office_id, result);
+  for (const id of rows.keys()) renderSelfTest(id);
 }
 
 function renderSummary() {
@@ -408,6 +439,7 @@ async function load() {
           grade: h("td", { class: "grade-cell nowrap" }),
           figures: h("td", { class: "figures" }),
           spark: h("td", { class: "spark-cell" }),
+          selfTest: h("td", { class: "self-test-cell nowrap" }),
           at: h("td", { class: "nowrap" }),
         };
         cells.row = h(
@@ -426,6 +458,7 @@ async function load() {
           cells.grade,
           cells.figures,
           cells.spark,
+          cells.selfTest,
           cells.at,
         );
         rows.set(office.id, cells);
@@ -435,6 +468,8 @@ async function load() {
     );
     for (const id of rows.keys()) renderRow(id);
     renderSummary();
+    await refreshSelfTests().catch((error) => showError(document.getElementById("op-error"), error));
+    setInterval(() => refreshSelfTests().catch(() => {}), SELF_TEST_EVERY_MS);
     const list = document.getElementById("op-hearings");
     list.replaceChildren(
       ...(live.items.length
@@ -461,7 +496,7 @@ async function load() {
   await loadAlerts();
   setInterval(refreshSparks, SPARK_REFRESH_MS);
   // A hook for tests and for the monitoring work to come: feed statuses by hand.
-  window.tcdOperator = { apply, applyAlert, state, alerts };
+  window.tcdOperator = { apply, applyAlert, state, alerts, selfTests, refreshSelfTests };
   try {
     await connect();
   } catch {
