@@ -6,7 +6,7 @@
 //
 // uPlot styles its elements through the CSSOM only (el.style.x = ...) and takes the rest from
 // uPlot.min.css, so the strict Content-Security-Policy (style-src 'self') needs no exception.
-import { TIME_ZONE } from "./common.js";
+import { TIME_ZONE, t } from "./common.js";
 
 let loading = null;
 
@@ -101,7 +101,7 @@ export async function graph(target, { unit, series, height = 180 }) {
             scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(hi || 0, 1)] } },
             axes: [{}, { scale: "y", label: unit, size: 60 }],
             series: [
-              {},
+              { label: t("col.at") },
               ...series.map((s) => ({
                 label: s.label,
                 scale: "y",
