@@ -85,8 +85,8 @@ async def grade_becomes(
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         report = await rest.call(user, "GET", f"/api/v1/offices/{office_id}/link?graph=false")
-        seen.append(str(report["grade"]))
-        if seen[-1] == grade:
+        seen.append(str(report["grade"]) + ":" + ",".join(str(r.get("code")) for r in report.get("reasons", [])))
+        if seen[-1].split(":")[0] == grade:
             return seen
         await asyncio.sleep(1.0)
     raise AssertionError(f"the grade never became {grade} within {within} s: {seen}")
