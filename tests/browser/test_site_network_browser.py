@@ -41,9 +41,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
 # A dead socket is dropped within the heartbeat's interval and timeout (2.5 + 2.5 s by
-# default); the alert's write and push then get a margin on this small, shared machine.
+# default); the alert's write and push then get a margin on this small, shared machine
+# (6.9 s from the cut measured once at load 3 on 2 cores, the hub at nice 19).
 HEARTBEAT_BOUND_S = 5.0
-PUSH_MARGIN_S = 2.0
+PUSH_MARGIN_S = 3.0
 
 
 @pytest.fixture
