@@ -41,7 +41,11 @@ LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet \
 
 VENDOR := web/static/vendor
 SIO_DIST := node_modules/socket.io-client/dist
-VENDOR_FILES := $(VENDOR)/socket.io.esm.min.js $(VENDOR)/socket.io.esm.min.js.map
+SIO_FILES := $(VENDOR)/socket.io.esm.min.js $(VENDOR)/socket.io.esm.min.js.map
+# uPlot draws the operators' link charts (canvas; its own styles from its stylesheet).
+UPLOT_DIST := node_modules/uplot/dist
+UPLOT_FILES := $(VENDOR)/uPlot.esm.js $(VENDOR)/uPlot.min.css
+VENDOR_FILES := $(SIO_FILES) $(UPLOT_FILES)
 
 .PHONY: help run test lint fmt lock bench-api bench-sfu screenshots clean clean-data system-deps \
   vendor
@@ -89,9 +93,13 @@ node_modules/.installed: package.json $(wildcard package-lock.json)
 	npm install --no-audit --no-fund
 	touch $@
 
-$(VENDOR_FILES): node_modules/.installed
+$(SIO_FILES): node_modules/.installed
 	mkdir -p $(VENDOR)
 	cp $(SIO_DIST)/$(notdir $@) $@
+
+$(UPLOT_FILES): node_modules/.installed
+	mkdir -p $(VENDOR)
+	cp $(UPLOT_DIST)/$(notdir $@) $@
 
 vendor: $(VENDOR_FILES)
 

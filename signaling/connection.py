@@ -80,6 +80,10 @@ class Connection:
     # Where it sits in that hearing (None: in no hearing).
     seat: Seat | None = None
     watching: bool = False
+    # The seat the hub took from it while the socket stayed (its media path lost, its room's
+    # worker gone): the hearing a later loss of the socket is site_offline in, until it sits
+    # again or leaves of its own accord.
+    lost_seat: MediaParticipant | None = None
     # Revoked: a disconnect is under way; nothing more is done for it.
     revoked: bool = False
 
@@ -95,6 +99,7 @@ class Connection:
     def seat_in(self, room: MediaRoom, participant: MediaParticipant, seat: Seat) -> None:
         """Now sitting in `room` as `participant`."""
         self.room, self.participant, self.seat = room, participant, seat
+        self.lost_seat = None
 
     def unseat(self) -> None:
         """In no hearing any more."""

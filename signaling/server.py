@@ -346,7 +346,7 @@ class SignalingServer:
             return
         # Gone from the board first: operators get one "offline", not "left" then "offline".
         update = self.board.disconnect(sid)
-        seated = session.participant if session.room is not None else None
+        seated = session.participant if session.room is not None else session.lost_seat
         async with session.lock:
             await self.depart(session, "dropped")
         await self._publish_site(update)
@@ -544,6 +544,7 @@ class SignalingServer:
         self, session: Connection, reason: str, by: MediaParticipant | None = None
     ) -> None:
         room, participant = session.room, session.participant
+        session.lost_seat = None  # leaving, removed, revoked: no longer a seat to come back to
         if room is None or participant is None:
             return
         session.unseat()
@@ -551,10 +552,12 @@ class SignalingServer:
         # room manager closes the room when this was its last participant.
         try:
             await room.leave(participant.id, reason, by=by)
-        except RoomClosed:
-            # Its worker closed the room first (the hub shutting down, the room moved): the
-            # participant is gone with it, which is all a departure asks for.
-            logger.debug("hearing %s: room already closed for %s", room.hearing_id, reason)
+        except (RoomClosed, NegotiationError):
+            # Its worker closed the room first (the hub shutting down, the room moved) or went
+            # away under the request (NegotiationError "went away; join again"): the
+            # participant is gone with it, which is all a departure asks for. Raising here
+            # would cut short a disconnect's bookkeeping: the board's offline, site_offline.
+            logger.debug("hearing %s: room already gone for %s", room.hearing_id, reason)
 
     async def _on_room_moved(self, room: RemoteRoom) -> None:
         """The room's media worker died: this node's participants are out of it and told to
@@ -564,6 +567,7 @@ class SignalingServer:
             if session.room is not room or participant is None:
                 continue
             session.unseat()
+            session.lost_seat = participant
             self._sids.pop(participant.id, None)
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(session.sid, _room_name(room.hearing_id))
@@ -586,7 +590,10 @@ class SignalingServer:
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
             if session is not None and session.participant is participant:
+                # The room let it go, not the site (its media path was lost): should its
+                # socket go too before it is back, that is site_offline in this hearing.
                 session.unseat()
+                session.lost_seat = participant
             with contextlib.suppress(Exception):
                 await self.sio.leave_room(sid, _room_name(participant.hearing_id))
             await self._publish_site(self.board.out_of_hearing(sid, participant.id))

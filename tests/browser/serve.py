@@ -49,18 +49,22 @@ async def served(
     env: dict[str, str] | None = None,
     argv: tuple[str, ...] = (),
     port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[HubServer]:
-    """One `tcd-hub serve` on a free loopback port (or `port`: a hub restarted where its
-    clients look for it) over settings' (prepared) data dir."""
+    """One `tcd-hub serve` on a free port of `host` (loopback by default; a network
+    namespace's veth address for a site behind a network the test breaks), or on `port`: a hub
+    restarted where its clients look for it, over settings' (prepared) data dir. Its SFU
+    announces `host` in its ICE candidates."""
     wanted = port
     for _attempt in range(3):
         port = wanted or free_port()
         node_env = {
             **os.environ,
             "TCD_DATA_DIR": str(settings.data_dir),
+            "TCD_HOST": host,
             "TCD_PORT": str(port),
             "TCD_SECRET_KEY": settings.secret_key,
-            "TCD_ICE_ANNOUNCED_IPS": "127.0.0.1",
+            "TCD_ICE_ANNOUNCED_IPS": host,
             "TCD_LOG_LEVEL": os.environ.get("TCD_TEST_HUB_LOG_LEVEL", "WARNING"),
             **(env or {}),
         }
@@ -68,7 +72,7 @@ async def served(
         proc = await asyncio.to_thread(_spawn, list(argv), node_env, log)
         up = await asyncio.to_thread(
             wait_until,
-            lambda p=proc, n=port: p.poll() is not None or port_open("127.0.0.1", n),  # type: ignore[misc]
+            lambda p=proc, n=port: p.poll() is not None or port_open(host, n),  # type: ignore[misc]
             30,
         )
         if up and proc.poll() is None:
@@ -79,7 +83,7 @@ async def served(
     else:
         pytest.fail(f"the hub process did not start; see hub-*.log in {logs}")
     try:
-        yield HubServer(url=f"http://127.0.0.1:{port}", port=port, settings=settings, app=None)
+        yield HubServer(url=f"http://{host}:{port}", port=port, settings=settings, app=None)
     finally:
         proc.terminate()
         try:

@@ -1,5 +1,5 @@
 """The operator board in real Chromium: a site's link figures, the hub's and its browser's own
-(client_stats), show in its row while it sits in a hearing."""
+(client_stats), and its grade show in its row while it sits in a hearing."""
 
 from __future__ import annotations
 
@@ -57,5 +57,9 @@ async def test_the_board_shows_a_sites_resolution_and_candidate_type(
     )
     assert (await operator.page.text_content(f"{grade} .grade--poor")) == "Kém"
     assert await operator.page.get_attribute(row, "data-grade") == "poor"
+    # In a hearing on a poor link: its presence is degraded (the hub's rule, when the status
+    # does not say).
+    assert await operator.page.get_attribute(row, "data-presence") == "degraded"
+    assert (await operator.page.text_content(f"{row} .conn--degraded")) == "Đường truyền kém"
     errors = operator.console_errors + site.console_errors
     assert not errors, errors

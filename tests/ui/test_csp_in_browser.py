@@ -101,7 +101,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             "/site",
         ],
         "leader": ["/leader", f"/hearings/{hearing_id}/join"],
-        "operator": ["/operator"],
+        "operator": ["/operator", "/operator/sites/1"],
     }
     found: list[str] = []
     visited = 0
@@ -116,7 +116,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             found += await watch.violations(page)
             visited += 1
         await context.close()
-    assert visited == 14
+    assert visited == 15
     assert found == []
 
 

@@ -69,6 +69,32 @@ async def test_error_pages_are_html_and_the_api_stays_json(client: aiohttp.Clien
         assert "error" in await response.json()
 
 
+async def test_a_sites_link_page_is_scoped_like_the_api(client: aiohttp.ClientSession) -> None:
+    """/operator/sites/{id}: the operator's own offices and those below them; another
+    province's office is a 404, as GET /api/v1/offices/{id}/link answers it."""
+    await _sign_in(client, "operator")
+    async with client.get("/api/v1/offices") as response:
+        offices = {o["code"]: o for o in (await response.json())["items"]}
+    hy, bg = offices["HY"], offices["BG"]
+    async with client.get(f"/operator/sites/{hy['id']}") as response:
+        assert response.status == 200
+        page = await response.text()
+        assert f"Đường truyền: {hy['name']}" in page
+        assert 'src="/static/js/operator-site.js"' in page
+    await _sign_in(client, "operator.hungyen")
+    async with client.get(f"/operator/sites/{hy['id']}") as response:
+        assert response.status == 200
+    for path in (f"/operator/sites/{bg['id']}", "/operator/sites/999999", "/operator/sites/x"):
+        async with client.get(path) as response:
+            assert response.status == 404, path
+            assert "Không tìm thấy trang" in await response.text()
+    async with client.get(f"/api/v1/offices/{bg['id']}/link") as response:
+        assert response.status == 404
+    await _sign_in(client, "staff")
+    async with client.get(f"/operator/sites/{hy['id']}") as response:
+        assert response.status == 403  # the board is the operators' (Action.MONITOR)
+
+
 async def test_language_cookie_switches_the_pages(client: aiohttp.ClientSession) -> None:
     await _sign_in(client, "staff")
     async with client.get(

@@ -174,8 +174,14 @@ async def test_operator_board_lists_every_bridge_point_and_applies_site_status(
         {"office_id": ids["TN"], "online": False, "hearing_id": None},
     )
     await expect(hy).to_have_attribute("data-online", "true")
-    await expect(hy.locator(".conn--online")).to_have_text("Trực tuyến")
-    await expect(hy.get_by_role("link")).to_have_text("Phiên trực tuyến đang diễn ra")
+    # Online and in a hearing: its presence says so (the dot stays the online one).
+    await expect(hy).to_have_attribute("data-presence", "in_hearing")
+    await expect(hy.locator(".conn--online")).to_have_text("Đang dự phiên")
+    await expect(hy.get_by_role("link", name="Phiên trực tuyến đang diễn ra")).to_have_count(1)
+    # The office's name leads to its link page.
+    await expect(hy.locator("a.site-link")).to_have_attribute(
+        "href", f"/operator/sites/{ids['HY']}"
+    )
     tn = page.locator('#op-table tr[data-code="TN"]')
     await expect(tn.locator(".conn--offline")).to_have_text("Mất kết nối")
     await expect(page.locator("#op-summary")).to_contain_text("(1 trực tuyến, ")

@@ -12,12 +12,22 @@
 //                     while in a hearing every 3 s with the hub's figures (rtt_ms, loss_pct,
 //                     bitrate_kbps), the site's own (client: sent_width/height/fps,
 //                     candidate_type, quality_limitation, ...) and, when graded, grade
-//                     (good / poor / bad).
+//                     (good / poor / bad), and presence (offline / online / in_hearing /
+//                     degraded: in a hearing on a link graded poor or bad).
+//   server -> client  alert {id, kind, office_id, office_name, hearing_id, opened_at, closed_at,
+//                     open, detail, acknowledged_*} (signaling.protocol.AlertOut): a
+//                     connectivity alert opened or closed, as GET /api/v1/alerts lists it.
 // Until a site's first status arrives its row says "Chưa có dữ liệu" (no data yet).
 //
+// The alerts panel starts from GET /api/v1/alerts?open=true and follows the `alert` events: a new
+// one appears at the top, a closed one stays, marked closed; "Xác nhận" acknowledges one
+// (POST /api/v1/alerts/{id}/acknowledge) and then shows who did and when. Each row's 15-minute
+// sparkline (RTT and loss) comes from GET /api/v1/offices/{id}/link?graph=false, for the rows
+// on screen only, again every SPARK_REFRESH_MS.
 // Each site's last self-test (GET /api/v1/self-tests?latest=true) shows in its row: the score
 // and when, the reasons on hover; read at load and every SELF_TEST_EVERY_MS after.
-import { api, fmtDateTime, fmtTime, h, label, page, showError, t } from "./common.js";
+import { api, can, fmtDateTime, fmtTime, h, label, page, showError, t } from "./common.js";
+import { sparkline } from "./link-charts.js";
 
 const SELF_TEST_EVERY_MS = 30_000;
 const selfTests = new Map(); // office id -> its last self-test result
@@ -53,13 +63,17 @@ function renderRow(officeId) {
     );
     cells.at.textContent = t("common.none");
     cells.row.dataset.online = "unknown";
+    cells.row.dataset.presence = "";
     renderGrade(cells, null);
     renderFigures(cells, null);
     return;
   }
   cells.row.dataset.online = status.online ? "true" : "false";
+  cells.row.dataset.presence = status.presence;
+  // in_hearing and degraded are online too: the dot stays green for them, amber when degraded.
+  const dot = status.online ? "online" : "offline";
   cells.status.replaceChildren(
-    h("span", { class: `conn conn--${status.online ? "online" : "offline"}` }, t(status.online ? "op.online" : "op.offline")),
+    h("span", { class: `conn conn--${dot} conn--${status.presence}` }, t(`presence.${status.presence}`)),
   );
   const planned = expected.get(officeId);
   cells.hearing.replaceChildren(
@@ -167,13 +181,25 @@ function renderSummary() {
   })})`;
 }
 
+const PRESENCES = ["offline", "online", "in_hearing", "degraded"];
+
+/** The hub's presence, or the same rule (signaling.presence.presence_of) from the rest. */
+function presenceOf(message, hearingId) {
+  if (PRESENCES.includes(message.presence)) return message.presence;
+  if (!message.online) return "offline";
+  if (hearingId === null) return "online";
+  return message.grade === "poor" || message.grade === "bad" ? "degraded" : "in_hearing";
+}
+
 /** Apply one site_status message {office_id, online, hearing_id}. */
 export function apply(message) {
   if (!message || typeof message.office_id !== "number") return;
   const since = message.since ? new Date(message.since) : null;
+  const hearingId = typeof message.hearing_id === "number" ? message.hearing_id : null;
   state.set(message.office_id, {
     online: Boolean(message.online),
-    hearing_id: typeof message.hearing_id === "number" ? message.hearing_id : null,
+    presence: presenceOf(message, hearingId),
+    hearing_id: hearingId,
     waiting: message.state === "waiting",
     at: since && !Number.isNaN(since.getTime()) ? since : new Date(),
     grade: typeof message.grade === "string" ? message.grade : null,
@@ -188,6 +214,187 @@ export function apply(message) {
   renderSummary();
 }
 
+// --- alerts ---------------------------------------------------------------------------------
+
+const alerts = new Map(); // alert id -> its latest view
+const alertItems = new Map(); // alert id -> its <li>
+const alertList = document.getElementById("op-alerts");
+
+/** One alert view (from the API or an `alert` event): shown, or its item brought up to date.
+ * A view never undoes what a newer one said: once closed or acknowledged, it stays so. */
+export function applyAlert(view) {
+  if (!view || typeof view.id !== "number") return;
+  const known = alerts.get(view.id);
+  const merged = { ...known, ...view };
+  if (known && !known.open) Object.assign(merged, { open: false, closed_at: known.closed_at });
+  if (known && known.acknowledged_at && !view.acknowledged_at) {
+    for (const key of ["acknowledged_by", "acknowledged_by_name", "acknowledged_at"]) merged[key] = known[key];
+  }
+  alerts.set(view.id, merged);
+  const item = renderAlert(merged);
+  const old = alertItems.get(view.id);
+  if (old) old.replaceWith(item);
+  else alertList.prepend(item); // newest first, as the API lists them
+  alertItems.set(view.id, item);
+  renderAlertSummary();
+}
+
+function alertWhere(alert) {
+  const office = alert.office_name || t("op.office_id", { id: alert.office_id });
+  return alert.hearing_id
+    ? [h("a", { href: `/operator/sites/${alert.office_id}` }, office), " · ", hearingLink(alert.hearing_id)]
+    : [h("a", { href: `/operator/sites/${alert.office_id}` }, office)];
+}
+
+function renderAlert(alert) {
+  const acknowledged = Boolean(alert.acknowledged_at);
+  const item = h(
+    "li",
+    {
+      class: `alert alert--${alert.open ? "open" : "closed"}`,
+      dataset: {
+        alertId: String(alert.id),
+        kind: alert.kind,
+        officeId: String(alert.office_id),
+        open: String(Boolean(alert.open)),
+        acknowledged: String(acknowledged),
+      },
+    },
+    h("span", { class: "alert__kind" }, label("alert", alert.kind)),
+    " ",
+    ...alertWhere(alert),
+    h(
+      "span",
+      { class: "alert__when muted" },
+      alert.open
+        ? t("op.alert_opened", { at: fmtTime(alert.opened_at) })
+        : t("op.alert_closed", { opened: fmtTime(alert.opened_at), closed: fmtTime(alert.closed_at) }),
+    ),
+  );
+  if (acknowledged) {
+    item.append(
+      h(
+        "span",
+        { class: "alert__ack" },
+        t("op.alert_acked", { name: alert.acknowledged_by_name || "—", at: fmtTime(alert.acknowledged_at) }),
+      ),
+    );
+  } else if (can("monitor")) {
+    const button = h("button", { type: "button", class: "btn btn--small alert__button" }, t("op.acknowledge"));
+    button.addEventListener("click", () => acknowledge(alert.id, button));
+    item.append(button);
+  }
+  return item;
+}
+
+async function acknowledge(id, button) {
+  button.disabled = true;
+  try {
+    applyAlert(await api(`/api/v1/alerts/${id}/acknowledge`, { method: "POST" }));
+  } catch (error) {
+    button.disabled = false;
+    showError(document.getElementById("op-error"), error);
+  }
+}
+
+function renderAlertSummary() {
+  const open = [...alerts.values()].filter((a) => a.open).length;
+  document.getElementById("op-alerts-summary").textContent = `(${t("op.alerts_open", { n: open })})`;
+  document.getElementById("op-alerts-none").hidden = alerts.size > 0;
+}
+
+/** The open alerts at load; after a reconnect of the socket also the latest closed ones, so
+ * that an alert shown open that closed while the board was not listening is marked closed. */
+async function loadAlerts({ again = false } = {}) {
+  try {
+    const query = again ? { limit: 100 } : { open: "true", limit: 100 };
+    const listed = await api("/api/v1/alerts", { query });
+    // Oldest first, each prepended: the newest ends on top.
+    for (const view of [...listed.items].reverse()) {
+      if (view.open || alerts.has(view.id)) applyAlert(view);
+    }
+  } catch (error) {
+    showError(document.getElementById("op-error"), error);
+  } finally {
+    renderAlertSummary();
+    document.getElementById("op-alerts-panel").setAttribute("aria-busy", "false");
+  }
+}
+
+// --- sparklines --------------------------------------------------------------------------------
+
+const SPARK_REFRESH_MS = 20_000;
+const SPARK_CONCURRENCY = 4;
+const shown = new Set(); // office ids whose rows are on screen
+const sparks = new Map(); // office id -> sparkline()
+const observer =
+  "IntersectionObserver" in window
+    ? new IntersectionObserver((entries) => {
+        const fresh = [];
+        for (const entry of entries) {
+          const id = Number(entry.target.dataset.officeId);
+          if (entry.isIntersecting) {
+            if (!shown.has(id)) fresh.push(id);
+            shown.add(id);
+          } else shown.delete(id);
+        }
+        if (fresh.length) refreshSparks(fresh);
+      })
+    : null;
+
+function watchRow(officeId, cells) {
+  if (observer) observer.observe(cells.row);
+  else shown.add(officeId);
+}
+
+async function drawSpark(officeId) {
+  const cells = rows.get(officeId);
+  if (!cells) return;
+  const report = await api(`/api/v1/offices/${officeId}/link`, { query: { graph: "false" } });
+  let spark = sparks.get(officeId);
+  if (!spark) {
+    const box = h("a", {
+      href: `/operator/sites/${officeId}`,
+      class: "spark",
+      "aria-label": t("op.spark_label", { office: report.office_name }),
+    });
+    cells.spark.replaceChildren(box);
+    spark = await sparkline(box);
+    sparks.set(officeId, spark);
+  }
+  spark.update(report.sparkline);
+  cells.spark.dataset.points = cells.spark.firstChild.dataset.points;
+  cells.spark.dataset.at = new Date().toISOString();
+}
+
+let refreshing = false;
+
+/** Redraw the sparklines of `ids` (default: every row on screen), a few requests at a time. */
+async function refreshSparks(ids) {
+  if (!Array.isArray(ids)) {
+    if (refreshing) return;
+    ids = [...shown];
+  }
+  const queue = ids.filter((id) => rows.has(id));
+  refreshing = true;
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(SPARK_CONCURRENCY, queue.length) }, async () => {
+        while (queue.length) {
+          const id = queue.shift();
+          try {
+            await drawSpark(id);
+          } catch {
+            // One site's sparkline missing says nothing about the others; the next pass retries.
+          }
+        }
+      }),
+    );
+  } finally {
+    refreshing = false;
+  }
+}
+
 async function connect() {
   if (!page.signaling) {
     setLive("off");
@@ -196,8 +403,10 @@ async function connect() {
   setLive("connecting");
   const { io } = await import("/static/vendor/socket.io.esm.min.js");
   const socket = io({ path: "/socket.io/", withCredentials: true });
+  let connections = 0;
   socket.on("connect", () => {
     setLive("connected");
+    if (connections++ > 0) loadAlerts({ again: true });
     socket.emit("monitor_subscribe", {}, (ack) => {
       if (ack && ack.ok && Array.isArray(ack.sites)) ack.sites.forEach(apply);
     });
@@ -205,6 +414,7 @@ async function connect() {
   socket.on("disconnect", () => setLive("lost"));
   socket.on("connect_error", () => setLive("lost"));
   socket.on("site_status", apply);
+  socket.on("alert", applyAlert);
   // The protocol reports refused events as `error` events; the board has nothing to add.
   socket.on("error", () => {});
 }
@@ -228,6 +438,7 @@ async function load() {
           hearing: h("td", {}),
           grade: h("td", { class: "grade-cell nowrap" }),
           figures: h("td", { class: "figures" }),
+          spark: h("td", { class: "spark-cell" }),
           selfTest: h("td", { class: "self-test-cell nowrap" }),
           at: h("td", { class: "nowrap" }),
         };
@@ -237,7 +448,7 @@ async function load() {
           h(
             "th",
             { scope: "row", style: { "--depth": office.depth || 0 }, class: "indent" },
-            office.name,
+            h("a", { href: `/operator/sites/${office.id}`, class: "site-link" }, office.name),
             " ",
             h("span", { class: "muted" }, office.code),
           ),
@@ -246,10 +457,12 @@ async function load() {
           cells.hearing,
           cells.grade,
           cells.figures,
+          cells.spark,
           cells.selfTest,
           cells.at,
         );
         rows.set(office.id, cells);
+        watchRow(office.id, cells);
         return cells.row;
       }),
     );
@@ -280,8 +493,10 @@ async function load() {
   } finally {
     board.setAttribute("aria-busy", "false");
   }
+  await loadAlerts();
+  setInterval(refreshSparks, SPARK_REFRESH_MS);
   // A hook for tests and for the monitoring work to come: feed statuses by hand.
-  window.tcdOperator = { apply, state, selfTests, refreshSelfTests };
+  window.tcdOperator = { apply, applyAlert, state, alerts, selfTests, refreshSelfTests };
   try {
     await connect();
   } catch {
