@@ -14,6 +14,7 @@ import pytest
 
 from tests.fixtures_hub import HubFactory, HubServer, start_hub
 from tests.fixtures_net import free_port, redis_answers, wait_until
+from tests.fixtures_netns import network  # noqa: F401 (a fixture: a site's own network)
 from tests.fixtures_postgres import (
     PostgresServer,
     PostgresUnavailable,

@@ -16,8 +16,10 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +161,37 @@ def site_network() -> Iterator[SiteNetwork]:
         network._clear_loss()
         subprocess.run(["ip", "link", "del", network.host_if], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "del", network.name], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def site_agent_in(
+    network: SiteNetwork,
+    hub_url: str,
+    token: str,
+    hearing_id: int,
+    *,
+    log: Path | None = None,
+    seconds: float = 170,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`tcd-hub site` inside the namespace, publishing a test pattern into the hearing from the
+    site's address; its output goes to `log` (nowhere without one). Killed on exit."""
+    argv = [sys.executable, "-m", "hub.cli", "site", "--hub", hub_url, "--token", token]
+    argv += ["--hearing", str(hearing_id), "--seconds", str(seconds), "--ice-ip", network.site_ip]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(log.open("wb")) if log is not None else subprocess.DEVNULL
+        process = subprocess.Popen(
+            network.command(argv), env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def network() -> Iterator[SiteNetwork]:
+    """A site network of its own for the test (tests/conftest.py makes it every test's)."""
+    with site_network() as made:
+        yield made

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -34,7 +31,7 @@ from signaling.site_agent import SiteAgent
 from tests.browser.serve import hub_settings, prepare, served
 from tests.browser.sites import CHROMIUM_ARGS, CHROMIUM_EXECUTABLE, HubApi, SitePage
 from tests.fixtures_hub import HubServer
-from tests.fixtures_netns import SiteNetwork, site_network
+from tests.fixtures_netns import SiteNetwork, site_agent_in
 from tests.signaling.test_media_exchange import clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -48,37 +45,12 @@ PUSH_MARGIN_S = 3.0
 
 
 @pytest.fixture
-def network() -> Iterator[SiteNetwork]:
-    with site_network() as made:
-        yield made
-
-
-@pytest.fixture
 async def hub(tmp_path: Path, network: SiteNetwork) -> AsyncIterator[HubServer]:
     """The real hub on the veth pair's host end, announcing that address for media."""
     settings = hub_settings(tmp_path / "hub")
     await prepare(settings)
     async with served(settings, tmp_path, host=network.host_ip) as server:
         yield server
-
-
-@contextlib.contextmanager
-def site_in(
-    network: SiteNetwork, hub_url: str, token: str, hearing_id: int, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """`tcd-hub site` inside the namespace, publishing a test pattern into the hearing."""
-    argv = [sys.executable, "-m", "hub.cli", "site", "--hub", hub_url, "--token", token]
-    argv += ["--hearing", str(hearing_id), "--seconds", "170", "--ice-ip", network.site_ip]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            network.command(argv), env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            yield process
-        finally:
-            process.kill()
-            process.wait()
 
 
 def office_participant(chair: SiteAgent, office_id: int) -> str | None:
@@ -129,7 +101,7 @@ async def test_a_cut_site_raises_an_alert_the_operator_acknowledges_and_its_retu
         )
         await chair.start()
         try:
-            with site_in(network, hub.url, token, hearing_id, tmp_path / "site.log"):
+            with site_agent_in(network, hub.url, token, hearing_id, log=tmp_path / "site.log"):
                 await until(lambda: office_participant(chair, hy), 30, "the site waiting")
                 first = office_participant(chair, hy)
                 assert (await chair.call("admit", {"participant_id": first}))["ok"]
@@ -378,7 +350,7 @@ async def test_a_site_whose_media_died_first_is_still_offline_when_its_socket_go
         )
         await chair.start()
         try:
-            with site_in(network, hub.url, token, hearing_id, tmp_path / "site.log"):
+            with site_agent_in(network, hub.url, token, hearing_id, log=tmp_path / "site.log"):
                 await until(lambda: office_participant(chair, hy), 30, "the site waiting")
                 first = office_participant(chair, hy)
                 assert (await chair.call("admit", {"participant_id": first}))["ok"]

@@ -7,12 +7,8 @@ way a page reads it, from GET /api/v1/offices/{id}/link."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -24,16 +20,10 @@ from hub.config import Settings
 from hub.seed import seed_demo
 from hub.storage.migrate import upgrade
 from signaling.site_agent import SiteAgent
-from tests.fixtures_netns import SiteNetwork, site_network
+from tests.fixtures_netns import SiteNetwork, site_agent_in
 from tests.signaling.live_hub import Rest, User, clip
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-def network() -> Iterator[SiteNetwork]:
-    with site_network() as made:
-        yield made
 
 
 @pytest.fixture
@@ -57,24 +47,6 @@ async def hub_url(network: SiteNetwork, tmp_path: Path) -> AsyncIterator[str]:
         yield f"http://{network.host_ip}:{port}"
     finally:
         await runner.cleanup()
-
-
-@contextlib.contextmanager
-def site_in(
-    network: SiteNetwork, url: str, token: str, hearing_id: int, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    argv = [sys.executable, "-m", "hub.cli", "site", "--hub", url, "--token", token]
-    argv += ["--hearing", str(hearing_id), "--seconds", "170", "--ice-ip", network.site_ip]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            network.command(argv), env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            yield process
-        finally:
-            process.kill()
-            process.wait()
 
 
 async def grade_becomes(
@@ -110,7 +82,7 @@ async def test_twelve_percent_loss_turns_a_sites_grade_from_good_to_poor(
         chair = SiteAgent(hub_url, leader.token, hid, clip=clip(), ice_ips=(network.host_ip,))
         await chair.start()
         try:
-            with site_in(network, hub_url, token, hid, tmp_path / "site-agent.log"):
+            with site_agent_in(network, hub_url, token, hid, log=tmp_path / "site-agent.log"):
                 deadline = time.monotonic() + 30
                 site = None
                 while site is None and time.monotonic() < deadline:

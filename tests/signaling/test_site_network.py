@@ -11,12 +11,8 @@ site` started inside the namespace.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -27,19 +23,13 @@ from rooms.manager import room_stats
 from rooms.quality import QUALITY_INTERVAL
 from signaling.server import SIGNALING_KEY, setup_signaling
 from signaling.site_agent import SiteAgent
-from tests.fixtures_netns import SiteNetwork, site_network
+from tests.fixtures_netns import SiteNetwork, site_agent_in
 from tests.signaling.conftest import FakeGateway, Hub
 from tests.signaling.test_media_exchange import clip
 
 pytestmark = pytest.mark.timeout(120)
 
 SITE_OFFICE = 2
-
-
-@pytest.fixture
-def network() -> Iterator[SiteNetwork]:
-    with site_network() as made:
-        yield made
 
 
 @pytest.fixture
@@ -56,24 +46,6 @@ async def hub(gateway: FakeGateway, network: SiteNetwork) -> AsyncIterator[Hub]:
         yield Hub(f"http://{network.host_ip}:{port}", gateway, app, settings)
     finally:
         await runner.cleanup()
-
-
-@contextlib.contextmanager
-def site_in(network: SiteNetwork, hub: Hub, token: str) -> Iterator[subprocess.Popen[bytes]]:
-    argv = [sys.executable, "-m", "hub.cli", "site", "--hub", hub.url, "--token", token]
-    argv += ["--hearing", "1", "--seconds", "110", "--ice-ip", network.site_ip]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = subprocess.Popen(
-        network.command(argv),
-        env=env,
-        stdout=open("/tmp/site-agent.log", "wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        process.kill()
-        process.wait()
 
 
 async def until(predicate: Callable[[], Any], within: float, what: str) -> float:
@@ -138,7 +110,7 @@ async def test_a_cut_site_is_seen_dropped_and_comes_back_by_itself(
     chair = SiteAgent(hub.url, "site1", 1, clip=clip(), ice_ips=(network.host_ip,))
     await chair.start()
     try:
-        with site_in(network, hub, f"site{SITE_OFFICE}"):
+        with site_agent_in(network, hub.url, f"site{SITE_OFFICE}", 1, seconds=110):
             first = await admitted_and_playing(chair)
 
             network.cut()
@@ -192,7 +164,7 @@ async def test_a_site_whose_udp_dies_under_a_live_socket_heals_when_it_returns(
     chair = SiteAgent(hub.url, "site1", 1, clip=clip(), ice_ips=(network.host_ip,))
     await chair.start()
     try:
-        with site_in(network, hub, f"site{SITE_OFFICE}"):
+        with site_agent_in(network, hub.url, f"site{SITE_OFFICE}", 1, seconds=110):
             first = await admitted_and_playing(chair)
 
             network.block_udp()
@@ -268,7 +240,7 @@ async def test_a_thin_link_puts_the_site_in_low_bandwidth_mode_and_back(
         for other in others:
             await other.start()
             assert (await chair.call("admit", {"participant_id": other.participant_id}))["ok"]
-        with site_in(network, hub, f"site{SITE_OFFICE}"):
+        with site_agent_in(network, hub.url, f"site{SITE_OFFICE}", 1, seconds=110):
             await until(lambda: site_participant(chair), 30, "the site in the waiting room")
             thin = site_participant(chair)
             assert (await chair.call("admit", {"participant_id": thin}))["ok"]
