@@ -1,4 +1,5 @@
-"""`tcd-hub bench sfu`: forwarded streams per CPU core, passthrough against stock MediaRelay,
+"""`tcd-hub bench sfu`: forwarded streams per CPU core, packet forwarding (the product) against
+frame forwarding (the earlier path) in the same run, and against stock MediaRelay on request;
 in the hub's own process (--workers 0) or on its media workers (--workers W).
 
 The hub under test is the real one: `create_app` on a temporary SQLite database, migrated and
@@ -44,7 +45,7 @@ WARMUP_TIMEOUT = 30.0
 def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `tcd-hub bench sfu` (and the command it runs: args.func)."""
     parser.set_defaults(func=cmd_bench_sfu)
-    parser.add_argument("--sites", type=int, default=6, help="sites in each passthrough room")
+    parser.add_argument("--sites", type=int, default=6, help="sites in each forwarding room")
     parser.add_argument("--rooms", type=int, default=1, help="live hearings at once")
     parser.add_argument(
         "--workers",
@@ -62,9 +63,10 @@ def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument(
         "--mode",
-        choices=("both", "passthrough", "mediarelay"),
-        default=None,
-        help="which media modes to measure (default: both in-process, passthrough on workers)",
+        choices=("both", "packet", "frame", "mediarelay", "all"),
+        default="both",
+        help="which media modes to measure: both = packet and frame forwarding (default); "
+        "all = both and the MediaRelay baseline",
     )
 
 
@@ -100,7 +102,7 @@ async def _prepare(data_dir: Path, sites: int, rooms: int) -> _Prepared:
     from hub.storage.db import Database
 
     secret_key = secrets.token_urlsafe(32)
-    settings = _bench_settings(data_dir, secret_key, "passthrough")
+    settings = _bench_settings(data_dir, secret_key, "packet")
     await fresh_database(settings, secrets.token_urlsafe(12))
     db = Database.from_settings(settings)
     try:
@@ -323,7 +325,7 @@ def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
         result["subscriber_frame_share"] = shares["by_subscriber"]
     else:
         # The hub's own count (RoomManager.stats()) over the measured seconds, beside the
-        # agents' count above: passthrough only (MediaRelay forwards no encoded frames).
+        # agents' count above: forwarding modes only (MediaRelay forwards no encoded frames).
         result["hub_rooms"] = _forwarding(hub0["rooms"], hub1["rooms"])
     return result
 
@@ -335,6 +337,10 @@ def _forwarding(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         "frames_received": after["frames_received"] - before["frames_received"],
         "frames_forwarded": after["frames_forwarded"] - before["frames_forwarded"],
         "max_queue_depth": after["max_queue_depth"],
+        **{
+            name: after.get(name, 0) - before.get(name, 0)
+            for name in ("packets_retransmitted", "packets_dropped", "nacks_unanswered")
+        },
     }
 
 
@@ -421,23 +427,25 @@ def cmd_bench_sfu(args: argparse.Namespace) -> int:
 
 
 def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the benchmark; returns {"passthrough": {...}, "mediarelay": {...}, "ratio"}."""
+    """Run the benchmark; returns {"packet": {...}, "frame": {...}, "mediarelay": {...},
+    "packet_over_frame", "ratio"} for the modes measured."""
     if args.workers < 0 or args.rooms < 1 or args.sites < 2:
         raise SystemExit("bench sfu: --workers >= 0, --rooms >= 1 and --sites >= 2")
-    mode = args.mode or ("passthrough" if args.workers else "both")
+    modes = {
+        "both": ("packet", "frame"),
+        "all": ("packet", "frame", "mediarelay"),
+    }.get(args.mode, (args.mode,))
     result: dict[str, Any] = {}
-    if mode in ("both", "passthrough"):
-        result["passthrough"] = _measure(
-            _Run("passthrough", args.sites, args.rooms, args.workers, args.seconds)
-        )
-    if mode in ("both", "mediarelay"):
-        result["mediarelay"] = _measure(
-            _Run("mediarelay", args.relay_sites, args.rooms, args.workers, args.seconds)
-        )
-    if "passthrough" in result and "mediarelay" in result:
-        fast = result["passthrough"]["streams_per_core"]
-        slow = result["mediarelay"]["streams_per_core"]
-        result["ratio"] = round(fast / slow, 1) if fast and slow else None
+    for mode in modes:
+        sites = args.relay_sites if mode == "mediarelay" else args.sites
+        result[mode] = _measure(_Run(mode, sites, args.rooms, args.workers, args.seconds))
+    packet = result.get("packet", {}).get("streams_per_core")
+    frame = result.get("frame", {}).get("streams_per_core")
+    relay = result.get("mediarelay", {}).get("streams_per_core")
+    if packet and frame:
+        result["packet_over_frame"] = round(packet / frame, 2)
+    if relay and (packet or frame):
+        result["ratio"] = round((packet or frame) / relay, 1)
     if args.json:
         print(json.dumps(result))
     else:
@@ -560,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agents", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--hub", help=argparse.SUPPRESS)
-    parser.add_argument("--media-mode", default="passthrough", help=argparse.SUPPRESS)
+    parser.add_argument("--media-mode", default="packet", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--secret-key-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--hearing", type=int, help=argparse.SUPPRESS)
