@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 KEYFRAME_REQUEST_INTERVAL = 0.5
 # A subscriber still waiting for a keyframe after this long asks again (a PLI can be lost).
 KEYFRAME_RETRY_AFTER = 1.0
+# A packet resent to a subscriber is not resent again for its NACKs within this time (about a
+# round trip and a half on the links a hearing uses): a subscriber repeats its whole list of
+# missing packets on every new gap, and answering each repetition feeds a storm under load.
+RESEND_HOLDOFF = 0.1
 # Frames queued for a subscriber's sender before it counts as stuck (about 1 s of video).
 VIDEO_QUEUE_FRAMES = 30
 AUDIO_QUEUE_FRAMES = 50
@@ -246,6 +250,7 @@ class PacketSubscription:
         # The first outgoing sequence number of the current cut: older ones were never sent
         # by this subscription, so NACKs for them cannot be mapped back.
         self._first_out: int | None = None
+        self._resent: dict[int, float] = {}  # outgoing sequence number -> when last resent
         self.path: PacketPath | None = None
         if track.started:
             self._open()
@@ -347,11 +352,18 @@ class PacketSubscription:
         first = self._first_out
         if path is None or first is None or ((sequence_number - first) & 0xFFFF) >= 0x8000:
             return
+        now = self.publication.clock.now()
+        resent = self._resent.get(sequence_number)
+        if resent is not None and now - resent < RESEND_HOLDOFF:
+            return
         original = (sequence_number - self._sequence_delta) & 0xFFFF
         packet = self.publication.history.get(original)
         if packet is None:
             self.publication.nacks_unanswered += 1
             return
+        if len(self._resent) > 512:
+            self._resent.clear()
+        self._resent[sequence_number] = now
         path.send_rtx(
             sequence_number,
             (packet.timestamp + self._timestamp_delta) & 0xFFFFFFFF,

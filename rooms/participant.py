@@ -230,11 +230,12 @@ class Participant:
         self.pc = pc
         pc.on("connectionstatechange", self._on_connection_state)
         # Pre-create receive-only transceivers, one per offered m-line, so the answer never
-        # sends on the client's own m-lines and VP8 is preferred (every site can decode it).
+        # sends on the client's own m-lines. No codec preference of the hub's: the answer keeps
+        # the site's own order, so a site sends the first codec of its offer that the hub
+        # forwards (VP8, or H.264 constrained baseline in packetization mode 1); every site
+        # receives each other site's video in the codec it was sent in (browsers decode both).
         for kind in kinds:
-            transceiver = pc.addTransceiver(kind, direction="recvonly")
-            if kind == "video":
-                transceiver.setCodecPreferences(_video_preferences())
+            pc.addTransceiver(kind, direction="recvonly")
         restrict_host_candidates(pc, self.options.ice_announced_ips, self.options.ice_udp_ports)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -625,14 +626,3 @@ class Participant:
         if self.pc is not None:
             await self.pc.close()
 
-
-def _video_preferences() -> list[Any]:
-    from aiortc import RTCRtpReceiver
-
-    capabilities = RTCRtpReceiver.getCapabilities("video")
-    assert capabilities is not None
-    codecs = capabilities.codecs
-    vp8 = [c for c in codecs if c.mimeType.lower() == "video/vp8"]
-    h264 = [c for c in codecs if c.mimeType.lower() == "video/h264"]
-    rtx = [c for c in codecs if c.mimeType.lower() == "video/rtx"]
-    return vp8 + h264 + rtx
