@@ -17,6 +17,7 @@ import inspect
 import ipaddress
 import logging
 import random
+import re
 import socket
 import struct
 import time
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 AIORTC_VERSION = "1.16.0"
 AIOICE_VERSION = "0.13.0"
 PYLIBSRTP_VERSION = "1.0.0"
+# Video packets of a known SSRC take the short receive path (False: all of aiortc's, for
+# comparison in tests/rooms/test_packet_path.py).
+FAST_VIDEO_RECEIVE = True
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 # A sequence-number window wider than any plausible reordering: beyond it a packet is stale.
 _HALF_SEQ = 1 << 15
@@ -317,6 +321,10 @@ class PacketTap:
         self._stall = stall
         self._frames: _VideoAssembler | _AudioAssembler | None = None
         self.capacity = 16 if kind == "audio" else _MAX_FRAME_PACKETS
+        self.closed = False
+        self._routed: set[int] = set()
+        # Video packets of a known SSRC skip most of aiortc's receive path (_FastVideoRoute).
+        self.fast = kind == "video" and FAST_VIDEO_RECEIVE
 
     def feed_frames(self, sink: FrameSink | None) -> None:
         """Also reassemble frames for `sink` (None: stop)."""
@@ -331,7 +339,152 @@ class PacketTap:
         self._sink(packet)
         if self._frames is not None:
             self._frames.add(packet)
+        elif self.fast and packet.ssrc not in self._routed and not self.closed:
+            self._route(packet)
         return False, None
+
+    def _route(self, packet: Any) -> None:
+        codec = _receiver_codec(self._receiver, packet.payload_type)
+        streams = self._receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        if codec is None or codec.mimeType.lower().endswith("/rtx") or packet.ssrc not in streams:
+            return
+        self._routed.add(packet.ssrc)
+        route = _FastVideoRoute(self, packet.ssrc, packet.payload_type)
+        _fast_routes(self._receiver.transport)[packet.ssrc] = route.handle
+
+    def close(self) -> None:
+        """Stop routing: the receiver's packets go aiortc's way (and then nowhere) again."""
+        self.closed = True
+        routes = getattr(self._receiver.transport, "_tcd_routes", None)
+        if routes is not None:
+            for ssrc in self._routed:
+                routes.pop(ssrc, None)
+
+
+class ForwardedPacket:
+    """A video packet as the fast receive path reads it: the fields of aiortc's RtpPacket that
+    the forwarder and aiortc's receiver statistics use, nothing parsed beyond them."""
+
+    __slots__ = ("marker", "payload", "payload_type", "sequence_number", "ssrc", "timestamp")
+
+    def __init__(
+        self,
+        sequence_number: int,
+        timestamp: int,
+        marker: int,
+        payload_type: int,
+        ssrc: int,
+        payload: bytes,
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.timestamp = timestamp
+        self.marker = marker
+        self.payload_type = payload_type
+        self.ssrc = ssrc
+        self.payload = payload
+
+
+# The REMB the fast path sends each publisher, once a second, in place of aiortc's per-packet
+# estimator (as Janus's videoroom caps its publishers): loss-based control in the browser does
+# the rest. 0 turns the cap off (no REMB at all).
+REMB_CAP_BPS = 2_000_000
+_REMB_INTERVAL = 1.0
+_TIMESTAMP = struct.Struct("!I")
+
+
+class _FastVideoRoute:
+    """One publisher's video SSRC taken off aiortc's receive path after DTLS/SRTP: the header
+    read with a few byte operations, aiortc's own statistics (for its receiver reports) and NACK
+    generator fed, the packet handed to the tap's sink. RTX, other payload types and anything
+    malformed still go the whole way through aiortc (which also sees each SSRC's first packet).
+    """
+
+    def __init__(self, tap: PacketTap, ssrc: int, payload_type: int) -> None:
+        receiver = tap._receiver
+        self._tap = tap
+        self._receiver = receiver
+        self._ssrc = ssrc
+        self._payload_type = payload_type
+        self._stats = receiver._RTCRtpReceiver__remote_streams[ssrc]  # type: ignore[attr-defined]
+        self._nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        self._remb_at = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.packets = 0
+
+    def handle(self, data: bytes) -> bool:
+        """Take one decrypted RTP datagram; False hands it back to aiortc's path."""
+        tap = self._tap
+        if tap._frames is not None or tap.closed:
+            return False  # frames are being rebuilt (a recording): aiortc's path depayloads
+        second = data[1]
+        if second & 0x7F != self._payload_type:
+            return False
+        first = data[0]
+        size = len(data)
+        start = 12 + 4 * (first & 0x0F)
+        if first & 0x10:
+            if size < start + 4:
+                return False
+            start += 4 + 4 * ((data[start + 2] << 8) | data[start + 3])
+        end = size - data[-1] if first & 0x20 else size
+        if start >= end:
+            return False
+        packet = ForwardedPacket(
+            (data[2] << 8) | data[3],
+            _TIMESTAMP.unpack_from(data, 4)[0],
+            second >> 7,
+            self._payload_type,
+            self._ssrc,
+            data[start:end],
+        )
+        self._stats.add(packet)
+        nacks = self._nacks
+        if nacks is not None and nacks.add(packet):
+            self._spawn(self._receiver._send_rtcp_nack(self._ssrc, sorted(nacks.missing)))
+        self.packets += 1
+        if REMB_CAP_BPS and self.packets & 63 == 0:
+            now = time.monotonic()
+            if now - self._remb_at >= _REMB_INTERVAL:
+                self._remb_at = now
+                self._spawn(self._send_remb())
+        tap._sink(packet)
+        return True
+
+    async def _send_remb(self) -> None:
+        from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
+
+        rtcp_ssrc = self._receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+        if rtcp_ssrc is None:
+            return
+        fci = pack_remb_fci(REMB_CAP_BPS, [self._ssrc])
+        packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+        await self._receiver._send_rtcp(packet)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _fast_routes(dtls: Any) -> dict[int, Callable[[bytes], bool]]:
+    """The SSRC -> route table of a DTLS transport, dispatching in front of aiortc's
+    _handle_rtp_data (installed on first use)."""
+    routes: dict[int, Callable[[bytes], bool]] | None = getattr(dtls, "_tcd_routes", None)
+    if routes is not None:
+        return routes
+    table: dict[int, Callable[[bytes], bool]] = {}
+    original = dtls._handle_rtp_data
+
+    async def dispatch(data: bytes, arrival_time_ms: int) -> None:
+        if len(data) >= 12:
+            route = table.get(int.from_bytes(data[8:12], "big"))
+            if route is not None and route(data):
+                return
+        await original(data, arrival_time_ms)
+
+    dtls._handle_rtp_data = dispatch
+    dtls._tcd_routes = table
+    return table
 
 
 def tap_receiver_packets(
@@ -977,6 +1130,30 @@ def _check_packet_path() -> None:
         "header extension ids",
     )
     _require(hasattr(_rtcdtlstransport.State, "CONNECTED"), "RTCDtlsTransport State")
+    recv_next = _source(_rtcdtlstransport.RTCDtlsTransport._recv_next)
+    _require(
+        "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in recv_next
+        or "await self._handle_rtp_data(data, arrival_time_ms)" in recv_next,
+        "decrypted RTP handed to RTCDtlsTransport._handle_rtp_data",
+    )
+    receiver_init = _source(RTCRtpReceiver.__init__)
+    for needle in ("self.__remote_streams", "self.__nack_generator", "self.__rtcp_ssrc"):
+        _require(needle in receiver_init, f"RTCRtpReceiver {needle}")
+    _require(
+        list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters)
+        == ["self", "media_ssrc", "lost"],
+        "RTCRtpReceiver._send_rtcp_nack signature",
+    )
+    stats_add = _source(_rtcrtpreceiver.StreamStatistics.add)
+    _require(
+        set(re.findall(r"packet\.(\w+)", stats_add)) <= {"sequence_number", "timestamp"},
+        "receiver statistics read only sequence numbers and timestamps",
+    )
+    nack_add = _source(_rtcrtpreceiver.NackGenerator.add)
+    _require(
+        set(re.findall(r"packet\.(\w+)", nack_add)) <= {"sequence_number"},
+        "NACK generator reads only sequence numbers",
+    )
     dtls_srtp = _source(_rtcdtlstransport.RTCDtlsTransport._setup_srtp)
     _require("self._tx_srtp = Session(tx_policy)" in dtls_srtp, "RTCDtlsTransport._tx_srtp")
     _require("tx_policy.allow_repeat_tx = True" in dtls_srtp, "SRTP repeat transmissions allowed")

@@ -48,6 +48,11 @@ KEYFRAME_RETRY_AFTER = 1.0
 # round trip and a half on the links a hearing uses): a subscriber repeats its whole list of
 # missing packets on every new gap, and answering each repetition feeds a storm under load.
 RESEND_HOLDOFF = 0.1
+# And at most this share of what the subscriber was sent in the last second is sent again (plus
+# RESEND_BURST): a subscriber whose own machine drops packets under load NACKs more the more it
+# is sent, and resending without a bound turns its overload into the hub's.
+RESEND_SHARE = 0.25
+RESEND_BURST = 30
 # Frames queued for a subscriber's sender before it counts as stuck (about 1 s of video).
 VIDEO_QUEUE_FRAMES = 30
 AUDIO_QUEUE_FRAMES = 50
@@ -251,6 +256,10 @@ class PacketSubscription:
         # by this subscription, so NACKs for them cannot be mapped back.
         self._first_out: int | None = None
         self._resent: dict[int, float] = {}  # outgoing sequence number -> when last resent
+        self._budget_at = 0.0  # start of the current one-second retransmission window
+        self._budget_sent = 0  # path.packets at that start
+        self._budget_used = 0
+        self.resends_refused = 0
         self.path: PacketPath | None = None
         if track.started:
             self._open()
@@ -361,6 +370,13 @@ class PacketSubscription:
         if packet is None:
             self.publication.nacks_unanswered += 1
             return
+        if now - self._budget_at >= 1.0:
+            self._budget_at, self._budget_sent, self._budget_used = now, path.packets, 0
+        allowed = RESEND_BURST + RESEND_SHARE * (path.packets - self._budget_sent)
+        if self._budget_used >= allowed:
+            self.resends_refused += 1
+            return
+        self._budget_used += 1
         if len(self._resent) > 512:
             self._resent.clear()
         self._resent[sequence_number] = now
@@ -473,7 +489,7 @@ class Publication:
         subscriptions = self.packet_subscriptions
         if not subscriptions:
             return
-        key = False
+        key = not video  # every audio packet can start (or restart) a subscriber's stream
         if video:
             if not self._codec_name:
                 codec = packet_codec(self.receiver, packet.payload_type)
@@ -595,6 +611,8 @@ class Publication:
             self.unsubscribe(subscription)
         self.packet_subscriptions.clear()
         self._frame_sinks.clear()
+        if self._packet_tap is not None:
+            self._packet_tap.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
