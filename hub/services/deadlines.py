@@ -487,7 +487,10 @@ async def due_counts(
         raise ValidationFailed("invalid window", {"within_days": "must be 1-366"})
     path = actor.office_path
     if office_id is not None:
-        path = (await _office_in_scope(session, actor, office_id)).path
+        office = await session.get(OfficeRow, office_id)
+        if office is None or not actor.sees(office.path):
+            raise ValidationFailed("invalid filter", {"office": "no such office in your scope"})
+        path = office.path
     today = today or today_local()
     scope = PetitionRow.office_id.in_(select(OfficeRow.id).where(in_subtree(OfficeRow.path, path)))
     running = and_(PetitionRow.status.in_(_OPEN), scope)

@@ -25,12 +25,15 @@ pytestmark = pytest.mark.browser
 
 # username -> (start page after "/", the header's links)
 ROLES = {
-    "leader": ("/leader", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
-    "staff": ("/staff/calendar", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
+    "leader": (
+        "/leader",
+        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/schedule"],
+    ),
+    "staff": ("/staff", ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/schedule"]),
     "operator": ("/operator", ["/staff/calendar", "/operator", "/schedule"]),
     "admin": (
-        "/staff/calendar",
-        ["/leader", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
+        "/staff",
+        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
     ),
 }
 
