@@ -30,7 +30,13 @@ PATH_PARAMS: dict[str, Any] = {
     "id": Annotated[int, Field(ge=1, le=2**31 - 1, description="the record's id")],
     "petition_id": Annotated[int, Field(ge=1, le=2**31 - 1, description="a petition's id")],
     "day": Annotated[date, Field(description="a day, YYYY-MM-DD")],
-    "rule": Annotated[RuleKey, Field(description="a deadline rule (hub/domain/deadlines.py)")],
+    "rule": Annotated[
+        str,
+        Field(
+            description="a deadline rule (hub/domain/deadlines.py)",
+            json_schema_extra={"enum": [str(k) for k in RuleKey]},
+        ),
+    ],
 }
 
 
