@@ -290,14 +290,20 @@ async def on_status(
     before: PetitionStatus,
     after: PetitionStatus,
     on: date,
+    *,
+    typed: bool = False,
 ) -> None:
-    """The petition moved from `before` to `after` on day `on` (already set on the row).
+    """The petition moved from `before` to `after` on day `on` (already set on the row);
+    `typed`: a deadline was typed in with the move, and is kept.
 
     Accepted: resolution's rule counts from that day. Resumed after a suspension: the days
     suspended do not count (Luật Tố cáo 2018, Điều 36), so the start (and a manual deadline)
     moves by them. Any other move ends the stage; its deadline stays on the record.
     """
     if before is PetitionStatus.RECEIVED and after is PetitionStatus.ACCEPTED:
+        if typed:
+            row.deadline_rule, row.deadline_started_on, row.deadline_extensions = MANUAL, on, 0
+            return
         await set_for_stage(session, row, on)
     elif before is PetitionStatus.SUSPENDED and after is PetitionStatus.ACCEPTED:
         suspended_on = await _suspended_on(session, row.id)

@@ -341,7 +341,8 @@ async def update(
                 "invalid petition", {"competent_body": "name the body the petition goes to"}
             )
         row.status = str(target)
-        await deadlines.on_status(session, row, current, target, status_on or today)
+        typed = changes.get("handling_deadline") is not None
+        await deadlines.on_status(session, row, current, target, status_on or today, typed=typed)
         session.add(
             PetitionHistoryRow(
                 petition_id=row.id,

@@ -83,6 +83,18 @@ async def test_a_deadline_typed_in_is_kept_and_clearing_it_goes_back_to_the_rule
         "2026-10-19",
         "intake",
     )
+    # Accepted with a deadline typed in: that one, not the rule's.
+    accepted = await api.patch(
+        f"/api/v1/petitions/{petition['id']}",
+        user="staff.hungyen",
+        json={"status": "accepted", "status_on": "2026-10-07", "handling_deadline": "2026-11-02"},
+    )
+    assert accepted.status == 200, accepted.text
+    assert (accepted.json["handling_deadline"], accepted.json["deadline"]["rule"]) == (
+        "2026-11-02",
+        "manual",
+    )
+    assert accepted.json["deadline"]["started_on"] == "2026-10-07"
 
 
 async def test_an_accepted_denunciation_runs_thirty_days_extended_twice_at_most(
