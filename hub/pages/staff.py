@@ -48,6 +48,34 @@ async def staff_home(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/staff/deadlines")
+@page(Action.READ_PETITIONS)
+async def deadlines_page(request: web.Request) -> web.StreamResponse:
+    """The deadline rules as an office applies them (its overrides: admins edit them) and the
+    holiday table of a year (central admins edit it); static/js/deadlines.js sends the edits."""
+    actor = actor_of(request)
+    today = deadlines.today_local()
+    try:
+        year = int(request.query.get("year", today.year))
+        office_id = int(request.query.get("office", actor.office_id))
+    except ValueError:
+        raise web.HTTPFound("/staff/deadlines") from None
+    year = min(max(year, 2000), 2100)
+    async with request.app[DATABASE].transaction() as session:
+        rules = await deadlines.office_rules(session, actor, office_id)
+        days = await deadlines.list_days(session, year)
+    return render(
+        request,
+        "deadlines.html",
+        year=year,
+        rules=rules,
+        days=days,
+        can_override=actor.can(Action.MANAGE_DEADLINES),
+        can_keep_calendar=actor.can(Action.MANAGE_DEADLINES) and actor.office_path.count("/") <= 2,
+        page_data={"office_id": rules["office_id"], "year": year},
+    )
+
+
 @routes.get("/staff/calendar")
 @page(Action.READ_HEARINGS)
 async def calendar_page(request: web.Request) -> web.StreamResponse:

@@ -385,3 +385,36 @@ async def test_the_alert_the_day_before_is_raised_once_per_petition_and_deadline
     hub.run(task.run_once())
     hub.run(task.run_once())
     assert hub.run(alerts_of(petition["id"])) == 2
+
+
+async def test_the_deadlines_page_shows_rules_and_holidays_and_edits_only_for_admins(
+    api: Api, hub: ThreadedHub
+) -> None:
+    staff = await api.get("/staff/deadlines?year=2026", user="staff.hungyen")
+    assert staff.status == 200
+    assert "Thông tư 05/2021/TT-TTCP" in staff.text and "Ngày Văn hóa Việt Nam" in staff.text
+    assert 'data-day="2026-08-22"' in staff.text  # the working Saturday
+    assert "data-override=" not in staff.text and 'id="dl-day-form"' not in staff.text
+    admin = await api.get("/staff/deadlines?year=2027", user="admin")
+    assert 'data-override="intake"' in admin.text and 'id="dl-day-form"' in admin.text
+    assert 'data-day="2027-02-06"' in admin.text
+    # Another province's rules: not in Bắc Giang's scope, the page is a 404 like any record.
+    other = await api.get(f"/staff/deadlines?office={hub.office('HY')}", user="staff.bacgiang")
+    assert other.status == 404
+
+
+async def test_a_petition_page_says_what_set_its_deadline_and_offers_the_extension(
+    api: Api, hub: ThreadedHub
+) -> None:
+    body = petition_body(hub.office("HY"), type="denunciation", received_on="2026-07-28")
+    petition = await register(api, body)
+    url = f"/api/v1/petitions/{petition['id']}"
+    await api.patch(
+        url, user="staff.hungyen", json={"status": "accepted", "status_on": "2026-08-03"}
+    )
+    page = await api.get(f"/staff/petitions/{petition['id']}", user="staff.hungyen")
+    assert page.status == 200
+    assert "giải quyết tố cáo" in page.text and "gia hạn 0/2" in page.text
+    assert 'id="pd-extend-form"' in page.text
+    leader = await api.get(f"/staff/petitions/{petition['id']}", user="leader.hungyen")
+    assert 'id="pd-extend-form"' not in leader.text
