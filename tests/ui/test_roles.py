@@ -207,6 +207,7 @@ async def test_language_switch_to_english_and_back(open_context: OpenContext) ->
         "link"
     ).all_text_contents() == [
         "Today's hearings",
+        "To do",
         "Calendar",
         "Petition register",
         "Public schedule",
