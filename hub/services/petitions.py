@@ -370,6 +370,7 @@ async def extend_deadline(
         raise ValidationFailed("invalid reason", {"reason": "say why the deadline is extended"})
     row = await in_scope(session, actor, petition_id)
     extensions = await deadlines.extend(session, row)
+    due = row.handling_deadline.strftime("%d/%m/%Y") if row.handling_deadline else "—"
     stamp = now()
     row.updated_at = stamp
     session.add(
@@ -379,7 +380,8 @@ async def extend_deadline(
             from_status=row.status,
             to_status=row.status,
             user_id=actor.user_id,
-            note=f"deadline extension {extensions} to {row.handling_deadline}: {reason.strip()}",
+            # In the register's language, like the notes staff type.
+            note=f"Gia hạn lần {extensions}, hạn mới {due}: {reason.strip()}",
         )
     )
     await session.flush()

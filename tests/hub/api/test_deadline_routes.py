@@ -122,8 +122,8 @@ async def test_an_accepted_denunciation_runs_thirty_days_extended_twice_at_most(
         2,
     )
     assert [h["note"] for h in second.json["history"]][-2:] == [
-        "deadline extension 1 to 2026-10-02: phức tạp",
-        "deadline extension 2 to 2026-11-02: đặc biệt phức tạp",
+        "Gia hạn lần 1, hạn mới 02/10/2026: phức tạp",
+        "Gia hạn lần 2, hạn mới 02/11/2026: đặc biệt phức tạp",
     ]
     third = await api.post(f"{url}/extensions", user="staff.hungyen", json={"reason": "nữa"})
     assert_error(third, 409, field="extensions")
