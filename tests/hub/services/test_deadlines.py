@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, update
 
-from hub.domain.deadlines import Due, Override, RuleKey
+from hub.domain.deadlines import CalendarDay, CalendarDayKind, Due, Override, RuleKey
 from hub.domain.petitions import PetitionDraft, PetitionType
 from hub.services import deadline_alerts, deadlines, petition_search, petitions
 from hub.services.deadline_alerts import DeadlineTask
@@ -224,3 +224,38 @@ async def test_the_daily_task_runs_at_start_and_is_cancelled_on_close(
     assert task.runs == 1 and await alert_count(db, row.id) == 1
     await task.close()
     await task.close()  # a second close is harmless
+
+
+async def test_a_day_added_to_the_holiday_table_moves_the_deadlines_it_spans(
+    db: Database, tree: Tree
+) -> None:
+    hy = tree.office["HY"].id
+    async with db.transaction() as session:
+        # Mon 5/10/2026: ten working days end Mon 19/10; one received after the new day off
+        # (Mon 12/10) and one already filed do not move.
+        spanning = await petitions.create(session, tree.staff_hy, draft(hy, date(2026, 10, 5)))
+        after = await petitions.create(session, tree.staff_hy, draft(hy, date(2026, 10, 12)))
+        filed = await petitions.create(session, tree.staff_hy, draft(hy, date(2026, 10, 5)))
+        await petitions.update(session, tree.staff_hy, filed.id, {}, status="filed")
+        assert (spanning.handling_deadline, after.handling_deadline) == (
+            date(2026, 10, 19),
+            date(2026, 10, 26),
+        )
+    day_off = CalendarDay(date(2026, 10, 12), CalendarDayKind.HOLIDAY, "Nghỉ đột xuất")
+    async with db.transaction() as session:
+        await deadlines.put_day(session, tree.admin, day_off)
+
+    async def due(pid: int) -> date | None:
+        async with db.transaction() as session:
+            row = await session.get(PetitionRow, pid)
+            assert row is not None
+            return row.handling_deadline
+
+    assert (await due(spanning.id), await due(after.id), await due(filed.id)) == (
+        date(2026, 10, 20),
+        date(2026, 10, 26),
+        date(2026, 10, 19),
+    )
+    async with db.transaction() as session:
+        await deadlines.delete_day(session, tree.admin, date(2026, 10, 12))
+    assert await due(spanning.id) == date(2026, 10, 19)
