@@ -13,6 +13,7 @@ from aiohttp import web
 from hub.api import (  # noqa: F401
     alert_routes,
     auth_routes,
+    deadline_routes,
     hearing_routes,
     link_routes,
     office_routes,
@@ -22,6 +23,7 @@ from hub.api import (  # noqa: F401
 from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import (
     DATABASE,
+    DEADLINE_TASK,
     LINK_READER,
     LOGIN_LIMITER,
     METRICS,
@@ -37,6 +39,7 @@ from hub.config import Settings
 from hub.metrics import HubMetrics, setup_metrics
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
 from hub.services import self_tests
+from hub.services.deadline_alerts import DeadlineTask
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
@@ -90,6 +93,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_sign_in_ctx)
+    app[DEADLINE_TASK] = DeadlineTask(database)
+    app.cleanup_ctx.append(_deadline_ctx)
     app.on_startup.append(_freeze_startup_heap)
 
     # Before signaling: cleanup runs in reverse, so the monitor outlives the rooms' last words.
@@ -120,6 +125,13 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[DATABASE].close()
+
+
+async def _deadline_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The daily deadline run lives as long as the app (before the database closes)."""
+    app[DEADLINE_TASK].start()
+    yield
+    await app[DEADLINE_TASK].close()
 
 
 async def _sign_in_ctx(app: web.Application) -> AsyncIterator[None]:

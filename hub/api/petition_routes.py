@@ -12,6 +12,7 @@ from hub.api.registry import api
 from hub.api.responses import AuditList, Petition, PetitionList, SearchAuditList, reply
 from hub.api.schemas import (
     AuditFilter,
+    ExtensionBody,
     PetitionBody,
     PetitionFilter,
     PetitionPatch,
@@ -25,7 +26,7 @@ from hub.services import petition_search, petitions
     "GET",
     "/api/v1/petitions",
     "Search the register (paginated); personal=true also searches petitioners' personal data "
-    "(audited, no total)",
+    "(audited, no total); due=overdue|week: the petitions past or near their handling deadline",
     query=PetitionFilter,
     response=PetitionList,
 )
@@ -44,6 +45,7 @@ async def list_petitions(request: web.Request) -> web.Response:
         text=q.text,
         received_from=q.received_from,
         received_to=q.received_to,
+        due=str(q.due) if q.due else None,
         limit=q.limit,
         offset=q.offset,
     )
@@ -104,10 +106,31 @@ async def patch_petition(request: web.Request) -> web.Response:
     changes = body.changes()
     status = changes.pop("status", None)
     note = changes.pop("status_note", "")
+    status_on = changes.pop("status_on", None)
     actor = actor_of(request)
     petition_id = path_id(request, "id")
     async with request.app[DATABASE].transaction() as session:
-        await petitions.update(session, actor, petition_id, changes, status=status, note=note)
+        await petitions.update(
+            session, actor, petition_id, changes, status=status, note=note, status_on=status_on
+        )
+        out = await petitions.get(session, actor, petition_id)
+    return reply(Petition, out)
+
+
+@api.route(
+    "POST",
+    "/api/v1/petitions/{id}/extensions",
+    "Extend the running handling deadline once more (a complex complaint: to 45 days; a "
+    "denunciation: up to twice by 30 days), with the reason kept in the history",
+    body=ExtensionBody,
+    response=Petition,
+)
+async def extend_deadline(request: web.Request) -> web.Response:
+    body = await read_body(request, ExtensionBody)
+    actor = actor_of(request)
+    petition_id = path_id(request, "id")
+    async with request.app[DATABASE].transaction() as session:
+        await petitions.extend_deadline(session, actor, petition_id, body.reason)
         out = await petitions.get(session, actor, petition_id)
     return reply(Petition, out)
 

@@ -279,6 +279,18 @@ class PetitionHearing(Out):
     heard_to: DateTime | None
 
 
+class PetitionDeadline(Out):
+    """What set the handling deadline: a rule (hub/domain/deadlines.py), manual, or none."""
+
+    rule: str = Field(description="intake, complaint_resolution, denunciation_resolution, "
+                      "manual (typed in) or none (no rule for the stage)")  # fmt: skip
+    started_on: Day | None = Field(description="the day the period counts from")
+    extensions: int
+    max_extensions: int
+    count: Literal["working", "calendar"] | None
+    law: str | None
+
+
 class Petition(PetitionSummary):
     petitioner_address: str
     petitioner_id_number: str
@@ -288,6 +300,7 @@ class Petition(PetitionSummary):
     request: str
     competent_body: str
     allowed_next_status: list[PetitionStatus]
+    deadline: PetitionDeadline | None
     created_at: DateTime
     updated_at: DateTime
     history: list[PetitionStep]
@@ -425,3 +438,41 @@ class LinkReport(Out):
     latest: LinkFigures | None
     sparkline: list[LinkPoint]
     graph: list[LinkPoint] | None = Field(description="null when graph=false was asked")
+
+
+# --- deadlines ---------------------------------------------------------------------------------
+
+
+class CalendarDay(Out):
+    day: Day
+    kind: Literal["holiday", "workday"]
+    name: str
+
+
+class CalendarDayList(Out):
+    items: list[CalendarDay]
+
+
+class OfficeRule(Out):
+    rule: str
+    law: str
+    count: Literal["working", "calendar"]
+    law_days: int
+    law_extension_days: int
+    max_extensions: int
+    days: int = Field(description="as the office applies it")
+    extension_days: int = Field(description="as the office applies it")
+    override_office_id: int | None = Field(
+        description="the office whose override is in force (this one or one above); null: the law's"
+    )
+
+
+class OfficeRules(Out):
+    office_id: int
+    office_name: str
+    rules: list[OfficeRule]
+
+
+class DueCounts(Out):
+    overdue: int = Field(description="received or accepted petitions past their deadline")
+    due_within: int = Field(description="due from today to within_days ahead")

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from hub.domain.deadlines import MAX_DAYS, MAX_EXTENSION_DAYS, CalendarDayKind, Due, RuleKey
 from hub.domain.errors import ValidationFailed
 from hub.domain.hearings import HearingKind
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
@@ -28,6 +29,14 @@ Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 PATH_PARAMS: dict[str, Any] = {
     "id": Annotated[int, Field(ge=1, le=2**31 - 1, description="the record's id")],
     "petition_id": Annotated[int, Field(ge=1, le=2**31 - 1, description="a petition's id")],
+    "day": Annotated[date, Field(description="a day, YYYY-MM-DD")],
+    "rule": Annotated[
+        str,
+        Field(
+            description="a deadline rule (hub/domain/deadlines.py)",
+            json_schema_extra={"enum": [str(k) for k in RuleKey]},
+        ),
+    ],
 }
 
 
@@ -149,6 +158,11 @@ class PetitionPatch(Patch):
 
     status: PetitionStatus | None = None
     status_note: Annotated[str, StringConstraints(max_length=2000)] = ""
+    status_on: date | None = Field(
+        None,
+        description="with a status change: the day it was decided, when not today (from the "
+        "day received to today); an acceptance's deadline counts from it",
+    )
     type: PetitionType | None = None
     petitioner_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     petitioner_address: Annotated[str, StringConstraints(max_length=500)] | None = None
@@ -164,6 +178,25 @@ class PetitionPatch(Patch):
     competent_body: Text300 | None = None
     handling_deadline: date | None = None
     national_code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class ExtensionBody(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class CalendarDayBody(Body):
+    kind: CalendarDayKind = Field(
+        description="holiday: the offices do not work; workday: a Saturday or Sunday worked in "
+        "exchange for a day off"
+    )
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class OverrideBody(Body):
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)]
+    extension_days: Annotated[int, Field(ge=0, le=MAX_EXTENSION_DAYS)] | None = Field(
+        None, description="days per extension; null: the law's"
+    )
 
 
 _Ms = Annotated[float, Field(ge=0, le=600_000, allow_inf_nan=False)]
@@ -247,6 +280,11 @@ class PetitionFilter(Page):
     )
     received_from: date | None = None
     received_to: date | None = None
+    due: Due | None = Field(
+        None,
+        description="overdue: received or accepted petitions past their handling deadline; "
+        "week: those due today or in the six days after",
+    )
 
 
 class HearingFilter(Page):
@@ -312,3 +350,16 @@ class SelfTestFilter(Page):
         None, description="only this office's results; it must lie in the caller's scope"
     )
     latest: bool = Field(False, description="true: only each office's last result")
+
+
+class CalendarDayFilter(Query):
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+
+
+class DueCountFilter(Query):
+    office: Id | None = Field(
+        None, description="only this office and those under it; it must lie in your scope"
+    )
+    within_days: Annotated[int, Field(ge=1, le=366)] = Field(
+        7, description="due_within counts deadlines from today to this many days ahead"
+    )

@@ -35,6 +35,8 @@ class Action(enum.StrEnum):
     MANAGE_OFFICES = "manage_offices"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
+    # Keep the holiday table (central admins) and an office's deadline overrides.
+    MANAGE_DEADLINES = "manage_deadlines"
 
 
 _ALL = frozenset(Action)

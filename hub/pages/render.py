@@ -38,12 +38,14 @@ class NavItem:
     href: str
     label: str
     action: Action | None
-    # Paths under which this link is the current section.
+    # Paths under which this link is the current section (none: only its own path).
     prefixes: tuple[str, ...]
 
 
 NAV = (
     NavItem("/leader", "nav.today", Action.RUN_HEARINGS, ("/leader",)),
+    # The staff start page (deadlines): its path is a prefix of every other staff page.
+    NavItem("/staff", "nav.todo", Action.READ_PETITIONS, ()),
     NavItem(
         "/staff/calendar", "nav.calendar", Action.READ_HEARINGS, ("/staff/calendar", "/staff/hear")
     ),
@@ -134,7 +136,9 @@ def nav_for(actor: Actor | None, path: str) -> list[dict[str, Any]]:
         {
             "href": item.href,
             "label": item.label,
-            "current": any(path.startswith(p) for p in item.prefixes),
+            "current": any(path.startswith(p) for p in item.prefixes)
+            if item.prefixes
+            else path == item.href,
         }
         for item in NAV
         if item.action is None or actor.can(item.action)

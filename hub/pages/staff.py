@@ -1,7 +1,7 @@
-"""The staff console: the hearings' calendar, the hearing form and page, the petition register,
-the petition form and page. The scripts (web/static/js/) call the JSON API for the data they
-list and for every change; detail pages render their record on the server, so a missing or
-out-of-scope record is an HTML 404 like any unknown page."""
+"""The staff console: the start page (deadlines), the hearings' calendar, the hearing form and
+page, the petition register, the petition form and page. The scripts (web/static/js/) call the
+JSON API for the data they list and for every change; detail pages render their record on the
+server, so a missing or out-of-scope record is an HTML 404 like any unknown page."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from aiohttp import web
 
 from hub.api.edge import path_id
 from hub.api.keys import DATABASE, actor_of
+from hub.domain.deadlines import Due
 from hub.domain.users import Action
 from hub.i18n import Translator
 from hub.pages.guard import page
 from hub.pages.render import language_of, render, vn_datetime, vn_time
-from hub.services import hearings, offices, petitions
+from hub.services import deadline_alerts, deadlines, hearings, offices, petitions
 
 routes = web.RouteTableDef()
 
@@ -24,8 +25,55 @@ routes = web.RouteTableDef()
 @routes.get("/staff")
 @page(Action.READ_HEARINGS)
 async def staff_home(request: web.Request) -> web.StreamResponse:
-    """The staff console opens on the calendar."""
-    raise web.HTTPFound("/staff/calendar")
+    """The staff console's start page: deadline alerts, what is overdue and what is due this
+    week in the user's scope (case codes, no personal data), and the way to the calendar."""
+    actor = actor_of(request)
+    if not actor.can(Action.READ_PETITIONS):
+        # An operator's work is the calendar, not the register.
+        raise web.HTTPFound("/staff/calendar")
+    today = deadlines.today_local()
+    async with request.app[DATABASE].transaction() as session:
+        alerts = await deadline_alerts.alerts_for(session, actor, today=today)
+        overdue = await deadlines.due_list(session, actor, Due.OVERDUE, today=today)
+        week = await deadlines.due_list(session, actor, Due.WEEK, today=today)
+        counts = await deadlines.due_counts(session, actor, today=today)
+    return render(
+        request,
+        "staff_home.html",
+        today=today,
+        alerts=alerts,
+        overdue=overdue,
+        week=week,
+        counts=counts,
+    )
+
+
+@routes.get("/staff/deadlines")
+@page(Action.READ_PETITIONS)
+async def deadlines_page(request: web.Request) -> web.StreamResponse:
+    """The deadline rules as an office applies them (its overrides: admins edit them) and the
+    holiday table of a year (central admins edit it); static/js/deadlines.js sends the edits."""
+    actor = actor_of(request)
+    today = deadlines.today_local()
+    try:
+        year = int(request.query.get("year", today.year))
+        office_id = int(request.query.get("office", actor.office_id))
+    except ValueError:
+        raise web.HTTPFound("/staff/deadlines") from None
+    year = min(max(year, 2000), 2100)
+    async with request.app[DATABASE].transaction() as session:
+        rules = await deadlines.office_rules(session, actor, office_id)
+        days = await deadlines.list_days(session, year)
+    return render(
+        request,
+        "deadlines.html",
+        year=year,
+        rules=rules,
+        days=days,
+        can_override=actor.can(Action.MANAGE_DEADLINES),
+        can_keep_calendar=actor.can(Action.MANAGE_DEADLINES) and actor.office_path.count("/") <= 2,
+        page_data={"office_id": rules["office_id"], "year": year},
+    )
 
 
 @routes.get("/staff/calendar")

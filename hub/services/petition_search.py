@@ -35,12 +35,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso, now
+from hub.domain.deadlines import OPEN_STATUSES, Due, due_range
 from hub.domain.errors import ValidationFailed
 from hub.domain.petitions import (
     fold,
 )
 from hub.domain.users import Action
 from hub.services.access import Actor
+from hub.services.deadlines import due_condition, today_local
 from hub.services.petition_counts import count_days_statement, rollup_total
 from hub.services.petition_walk import walk_search
 from hub.services.petitions import audit_reads, summary_view
@@ -64,6 +66,9 @@ class PetitionQuery:
     text: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    # Overdue or due this week (hub.domain.deadlines.Due), as of `today` (Vietnam's).
+    due: str | None = None
+    today: date | None = None
     limit: int = 50
     offset: int = 0
 
@@ -180,6 +185,8 @@ def _conditions(query: PetitionQuery, scope: _Scope | None, *, dates: bool = Tru
         conditions.append(PetitionRow.received_on >= query.received_from)
     if dates and query.received_to:
         conditions.append(PetitionRow.received_on <= query.received_to)
+    if query.due:
+        conditions.append(due_condition(query.due, query.today))
     return conditions
 
 
@@ -261,6 +268,17 @@ class _FtsStatements:
         if query.received_to:
             self.dates += " AND received_on <= :received_to"
             self.binds.append(bindparam("received_to", query.received_to, type_=Date))
+        if query.due:
+            # The deadline views ride along with the dates: checked row by row, never by FTS.
+            low, high = due_range(Due(query.due), query.today or today_local())
+            running = ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES))
+            self.dates += f" AND status IN ({running}) AND handling_deadline IS NOT NULL"
+            if low is not None:
+                self.dates += " AND handling_deadline >= :due_low"
+                self.binds.append(bindparam("due_low", low, type_=Date))
+            if high is not None:
+                self.dates += " AND handling_deadline <= :due_high"
+                self.binds.append(bindparam("due_high", high, type_=Date))
 
     def _match(self, months: Sequence[str] = ()) -> BindParameter[Any]:
         match = _fts_match(self.words, self.query, self.scope, months, personal=self.personal)
@@ -400,7 +418,11 @@ async def _fts_page(
         return total, (await fts.page(hint) if total > query.offset else [])
     hint = "INDEXED BY ix_petitions_received"
     first, last = await fts.bounds()
-    total = await fts.count_dated(hint, matches, first, last) if fts.dates else matches
+    if query.due:
+        # The month tokens know nothing of deadlines: count within the dates row by row.
+        total = await fts.count(hint)
+    else:
+        total = await fts.count_dated(hint, matches, first, last) if fts.dates else matches
     if total <= query.offset:
         return total, []
     # Walking the index needs every match in hand first, so look in the latest months, where
@@ -454,7 +476,7 @@ async def _sql_search(
             sort_up_to=SORT_UP_TO,
         )
         return Found(*walked)
-    if session.bind.dialect.name == "postgresql":
+    if session.bind.dialect.name == "postgresql" and not query.due:
         total = await rollup_total(
             session,
             offices=scope.offices if scope else None,

@@ -157,6 +157,9 @@ async def walk_search(
                 PetitionRow.type,
                 PetitionRow.status,
                 PetitionRow.crowd,
+                # Every column a filter may name (the due views: the deadline), or the filter
+                # would name the table beside the CTE: a cartesian product.
+                PetitionRow.handling_deadline,
             )
             .where(*_indexed(vector, ts_query, rarest))
             .limit(sort_up_to + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.clock import local_iso, now
+from hub.clock import LOCAL_TZ, local_iso, now
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.petitions import (
     DRAFT_FIELDS,
@@ -31,6 +32,7 @@ from hub.domain.petitions import (
     fold,
 )
 from hub.domain.users import Action
+from hub.services import deadlines
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
 from hub.storage.paging import page_of
@@ -121,6 +123,7 @@ async def create(session: AsyncSession, actor: Actor, draft: PetitionDraft) -> P
         created_at=stamp,
         updated_at=stamp,
     )
+    await deadlines.on_created(session, row, manual=draft.handling_deadline is not None)
     session.add(row)
     await session.flush()
     session.add(
@@ -235,6 +238,7 @@ async def get(session: AsyncSession, actor: Actor, petition_id: int) -> dict[str
             "request": row.request,
             "competent_body": row.competent_body,
             "allowed_next_status": [str(s) for s in allowed_next(PetitionStatus(row.status))],
+            "deadline": deadlines.deadline_view(row),
             "created_at": local_iso(row.created_at),
             "updated_at": local_iso(row.updated_at),
         }
@@ -299,8 +303,11 @@ async def update(
     *,
     status: str | None = None,
     note: str = "",
+    status_on: date | None = None,
 ) -> PetitionRow:
-    """Edit a petition's fields and/or move it along the workflow (recorded in its history)."""
+    """Edit a petition's fields and/or move it along the workflow (recorded in its history).
+    `status_on`: the day the move was decided when not today (an acceptance's deadline counts
+    from it); between the day received and today."""
     actor.require(Action.EDIT_PETITIONS)
     row = await in_scope(session, actor, petition_id)
     fixed = sorted(set(changes) - set(EDITABLE_FIELDS))
@@ -316,6 +323,15 @@ async def update(
     for name in changes:
         setattr(row, name, record[name])
     stamp = now()
+    today = stamp.astimezone(LOCAL_TZ).date()
+    if status_on is not None and status is None:
+        raise ValidationFailed("invalid status_on", {"status_on": "only with a status change"})
+    if status_on is not None and not row.received_on <= status_on <= today:
+        raise ValidationFailed(
+            "invalid status_on",
+            {"status_on": "must lie between the day the petition was received and today"},
+        )
+    await deadlines.on_edit(session, row, changes)
     if status is not None:
         target = PetitionStatus(status)
         current = PetitionStatus(row.status)
@@ -325,6 +341,8 @@ async def update(
                 "invalid petition", {"competent_body": "name the body the petition goes to"}
             )
         row.status = str(target)
+        typed = changes.get("handling_deadline") is not None
+        await deadlines.on_status(session, row, current, target, status_on or today, typed=typed)
         session.add(
             PetitionHistoryRow(
                 petition_id=row.id,
@@ -338,6 +356,34 @@ async def update(
     row.search_text = search_text(draft, row.case_code)
     row.personal_text = personal_text(draft)
     row.updated_at = stamp
+    await session.flush()
+    return row
+
+
+async def extend_deadline(
+    session: AsyncSession, actor: Actor, petition_id: int, reason: str
+) -> PetitionRow:
+    """Grant the running deadline one more extension (a complex case: a complaint's 45 days, a
+    denunciation's second or third 30), kept in the petition's history with why."""
+    actor.require(Action.EDIT_PETITIONS)
+    if not reason.strip():
+        raise ValidationFailed("invalid reason", {"reason": "say why the deadline is extended"})
+    row = await in_scope(session, actor, petition_id)
+    extensions = await deadlines.extend(session, row)
+    due = row.handling_deadline.strftime("%d/%m/%Y") if row.handling_deadline else "—"
+    stamp = now()
+    row.updated_at = stamp
+    session.add(
+        PetitionHistoryRow(
+            petition_id=row.id,
+            at=stamp,
+            from_status=row.status,
+            to_status=row.status,
+            user_id=actor.user_id,
+            # In the register's language, like the notes staff type.
+            note=f"Gia hạn lần {extensions}, hạn mới {due}: {reason.strip()}",
+        )
+    )
     await session.flush()
     return row
 

@@ -171,6 +171,13 @@ class PetitionRow(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # What set handling_deadline (migration 0014): a hub.domain.deadlines.RuleKey, "manual"
+    # (typed in by staff), or NULL (no deadline running: a final state, or no rule applies).
+    deadline_rule: Mapped[str | None] = mapped_column(String(40))
+    # The day the rule counts from (received_on, the day of acceptance, shifted by the days a
+    # case spent suspended), and the extensions granted in this stage.
+    deadline_started_on: Mapped[date | None] = mapped_column(Date)
+    deadline_extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Covering indexes (migration 0002): each carries every filter column of the register's
     # list, so a count or a page is answered from one index without reading the table.
@@ -198,6 +205,8 @@ class PetitionRow(Base):
             sqlite_where=text("crowd = 1"),
             postgresql_where=text("crowd"),
         ),
+        # Overdue and due-this-week (migration 0014): the running stages by deadline.
+        Index("ix_petitions_due", "status", "handling_deadline", "office_id"),
     )
 
 
@@ -343,3 +352,46 @@ class AlertRow(Base):
     # '<kind>:<office>:<hearing or 0>' while open, NULL once closed: the unique index makes
     # "one open alert per kind, office and hearing" hold across nodes (NULLs never clash).
     open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+
+class CalendarDayRow(Base):
+    """The holiday table the admin keeps (migration 0014): a public holiday or day off, or a
+    weekend day worked in exchange for one (hub.domain.deadlines.CalendarDayKind)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class DeadlineOverrideRow(Base):
+    """An office's own number of days for a deadline rule (migration 0014); it applies to the
+    office and the offices under it that have none of their own."""
+
+    __tablename__ = "deadline_overrides"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(40), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer)
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+
+
+class DeadlineAlertRow(Base):
+    """A petition's deadline is near: raised once per petition and deadline (the unique pair)
+    by the daily task, shown to its office's staff until the petition leaves the stage."""
+
+    __tablename__ = "deadline_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    rule: Mapped[str] = mapped_column(String(40))
+    raised_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("petition_id", "due_on"),)

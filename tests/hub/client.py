@@ -204,6 +204,10 @@ class Api:
         """POST path."""
         return await self.call("POST", path, user=user, **kw)
 
+    async def put(self, path: str, user: str | None = None, **kw: Any) -> Reply:
+        """PUT path."""
+        return await self.call("PUT", path, user=user, **kw)
+
     async def patch(self, path: str, user: str | None = None, **kw: Any) -> Reply:
         """PATCH path."""
         return await self.call("PATCH", path, user=user, **kw)

@@ -91,6 +91,8 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
     pages = {
         None: ["/schedule", "/login", "/no/such/page"],
         "staff": [
+            "/staff",
+            "/staff/deadlines",
             "/staff/calendar",
             "/staff/hearings/new",
             f"/staff/hearings/{hearing_id}",
@@ -116,7 +118,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             found += await watch.violations(page)
             visited += 1
         await context.close()
-    assert visited == 15
+    assert visited == 17
     assert found == []
 
 

@@ -41,6 +41,11 @@ async def test_home_sends_each_role_to_its_start_page(client: aiohttp.ClientSess
     for username, start in starts.items():
         await _sign_in(client, username)
         assert await _location(client, "/") == start, username
+    # Staff and admins start on the deadlines page; an operator opening /staff gets the calendar.
+    async with client.get("/staff", allow_redirects=False) as response:
+        assert response.status == 200
+        assert 'id="sh-overdue"' in await response.text()
+    await _sign_in(client, "operator")
     assert await _location(client, "/staff") == "/staff/calendar"
 
 

@@ -25,12 +25,15 @@ pytestmark = pytest.mark.browser
 
 # username -> (start page after "/", the header's links)
 ROLES = {
-    "leader": ("/leader", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
-    "staff": ("/staff/calendar", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
+    "leader": (
+        "/leader",
+        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/schedule"],
+    ),
+    "staff": ("/staff", ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/schedule"]),
     "operator": ("/operator", ["/staff/calendar", "/operator", "/schedule"]),
     "admin": (
-        "/staff/calendar",
-        ["/leader", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
+        "/staff",
+        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
     ),
 }
 
@@ -204,6 +207,7 @@ async def test_language_switch_to_english_and_back(open_context: OpenContext) ->
         "link"
     ).all_text_contents() == [
         "Today's hearings",
+        "To do",
         "Calendar",
         "Petition register",
         "Public schedule",

@@ -94,6 +94,8 @@ async def test_signed_in_pages_and_the_api_are_hardened_and_never_stored(
     await _sign_in(session, base, "admin")
     petition_id, hearing_id = await _ids(session, base)
     pages = [
+        "/staff",
+        "/staff/deadlines",
         "/staff/calendar",
         "/staff/hearings/new",
         f"/staff/hearings/{hearing_id}",

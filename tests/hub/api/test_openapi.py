@@ -105,7 +105,7 @@ async def test_every_operation_documents_its_answer_with_fields(api: Api) -> Non
     assert len(ids) == len(set(ids))
 
 
-async def test_path_parameters_are_the_paths_placeholders_typed_as_ids(
+async def test_path_parameters_are_the_paths_placeholders_typed_as_ids_days_or_rules(
     api: Api, hub: ThreadedHub
 ) -> None:
     doc = await spec(api)
@@ -118,6 +118,14 @@ async def test_path_parameters_are_the_paths_placeholders_typed_as_ids(
         for param in in_path:
             seen += 1
             assert param["required"] is True
+            if param["name"] == "day":  # the holiday table's days: YYYY-MM-DD
+                assert param["schema"] == {"type": "string", "format": "date"} | {
+                    "description": param["schema"]["description"]
+                }
+                continue
+            if param["name"] == "rule":  # a deadline rule, one of hub.domain.deadlines.RuleKey
+                assert param["schema"]["type"] == "string" and param["schema"]["enum"]
+                continue
             # Every id is a 32-bit positive integer, as hub.api.edge.path_id accepts.
             assert param["schema"]["type"] == "integer", (method, path, param)
             assert param["schema"]["minimum"] == 1 and param["schema"]["maximum"] == MAX_ID
@@ -242,6 +250,22 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     accept = {"status": "accepted", "status_note": "thụ lý"}
     edited = await api.patch(f"/api/v1/petitions/{pid}", user=staff, json=accept)
     check("PATCH", "/api/v1/petitions/{id}", edited)
+    extended = await api.post(f"/api/v1/petitions/{pid}/extensions", user=staff,
+                              json={"reason": "vụ việc phức tạp"})  # fmt: skip
+    check("POST", "/api/v1/petitions/{id}/extensions", extended)
+    check("GET", "/api/v1/deadlines/counts", await api.get("/api/v1/deadlines/counts", user=staff))
+    check("GET", "/api/v1/calendar-days", await api.get("/api/v1/calendar-days", user=staff))
+    far = "/api/v1/calendar-days/2099-01-05"  # touches no running deadline
+    day_off = await api.put(far, user=admin, json={"kind": "holiday", "name": "Nghỉ thử"})
+    check("PUT", "/api/v1/calendar-days/{day}", day_off)
+    check("DELETE", "/api/v1/calendar-days/{day}", await api.delete(far, user=admin))
+    rules = f"/api/v1/offices/{vanlam}/deadline-rules"
+    check("GET", "/api/v1/offices/{id}/deadline-rules", await api.get(rules, user=staff))
+    # The law's own ten days as an override: no running deadline moves.
+    same = await api.put(f"{rules}/intake", user=admin, json={"days": 10})
+    check("PUT", "/api/v1/offices/{id}/deadline-rules/{rule}", same)
+    back = await api.delete(f"{rules}/intake", user=admin)
+    check("DELETE", "/api/v1/offices/{id}/deadline-rules/{rule}", back)
     link = f"{one}/petitions/{pid}"
     linking = "/api/v1/hearings/{id}/petitions/{petition_id}"
     check("POST", linking, await api.post(link, user=leader, json={"heard_from": "now"}))

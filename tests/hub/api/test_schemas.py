@@ -11,4 +11,9 @@ def test_a_petition_body_carries_exactly_the_drafts_fields() -> None:
 
 
 def test_a_petition_patch_edits_exactly_the_editable_fields_and_the_status() -> None:
-    assert set(PetitionPatch.model_fields) == set(EDITABLE_FIELDS) | {"status", "status_note"}
+    # status_on: the day of the status change (an acceptance's deadline counts from it).
+    assert set(PetitionPatch.model_fields) == set(EDITABLE_FIELDS) | {
+        "status",
+        "status_note",
+        "status_on",
+    }

@@ -10,7 +10,7 @@ const params = new URLSearchParams(window.location.search);
 const pageNo = Math.max(1, Number.parseInt(params.get("page") || "1", 10) || 1);
 
 function fillForm() {
-  for (const name of ["text", "type", "status", "crowd", "from", "to"]) {
+  for (const name of ["text", "type", "status", "crowd", "due", "from", "to"]) {
     const value = params.get(name);
     if (value !== null) form.elements[name].value = value;
   }
@@ -25,7 +25,7 @@ async function fillOffices() {
 
 function query() {
   const q = { limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE };
-  for (const name of ["text", "type", "status", "office", "crowd"]) {
+  for (const name of ["text", "type", "status", "office", "crowd", "due"]) {
     const value = (params.get(name) || "").trim();
     if (value) q[name] = value;
   }
