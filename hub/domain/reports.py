@@ -185,6 +185,10 @@ class Table:
         """The total of one row (what the total column shows)."""
         return sum(row.values.get(c.key, 0) for c in self.columns)
 
+    def grand_total(self) -> int:
+        """Every figure of the table added up (the total row's total column)."""
+        return sum(self.row_sum(row) for row in self.rows)
+
 
 def tables(figures: Mapping[str, Any]) -> list[Table]:
     """The report's figures (hub.services.reports.report) laid out as its tables, in order."""

@@ -25,12 +25,18 @@ pytestmark = pytest.mark.browser
 
 # username -> (start page after "/", the header's links)
 ROLES = {
-    "leader": ("/leader", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
-    "staff": ("/staff/calendar", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
+    "leader": (
+        "/leader",
+        ["/leader", "/staff/calendar", "/staff/petitions", "/reports", "/schedule"],
+    ),
+    "staff": (
+        "/staff/calendar",
+        ["/leader", "/staff/calendar", "/staff/petitions", "/reports", "/schedule"],
+    ),
     "operator": ("/operator", ["/staff/calendar", "/operator", "/schedule"]),
     "admin": (
         "/staff/calendar",
-        ["/leader", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
+        ["/leader", "/staff/calendar", "/staff/petitions", "/reports", "/operator", "/schedule"],
     ),
 }
 
