@@ -212,6 +212,7 @@ async def test_language_switch_to_english_and_back(open_context: OpenContext) ->
         "Today's hearings",
         "Calendar",
         "Petition register",
+        "Reports",
         "Public schedule",
     ]
     # Dates stay dd/mm/yyyy in English too.
