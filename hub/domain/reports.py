@@ -27,7 +27,10 @@ class PeriodKind(enum.StrEnum):
     YEAR = "year"
 
 
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|[Qq](?P<quarter>[1-4])))?$")
+# ASCII digits only: int() would read '２０２６' (full-width) as 2026 too.
+_PERIOD = re.compile(
+    r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|[Qq](?P<quarter>[1-4])))?$", re.ASCII
+)
 PERIOD_HINT = "a month 2026-11, a quarter 2026-Q4 or a year 2026"
 
 
