@@ -114,6 +114,16 @@ class Period:
         """Midnight after its last day, Vietnam's time (aware): start <= t < end."""
         return datetime.combine(self.next_day, time(0), LOCAL_TZ)
 
+    def label(self) -> tuple[str, dict[str, str]]:
+        """The message key and parameters that name it for people ('Quý IV năm 2026': a
+        quarter in Roman numerals, as administrative documents write it)."""
+        if self.kind is PeriodKind.MONTH:
+            return "rp.label.month", {"month": f"{self.number:02d}", "year": str(self.year)}
+        if self.kind is PeriodKind.QUARTER:
+            roman = ("I", "II", "III", "IV")[self.number - 1]
+            return "rp.label.quarter", {"quarter": roman, "year": str(self.year)}
+        return "rp.label.year", {"year": str(self.year)}
+
     def month_starts(self) -> list[date]:
         """The first day of each of its months."""
         out = []

@@ -19,6 +19,7 @@ from hub.clock import now, now_local
 from hub.domain.errors import ValidationFailed
 from hub.domain.reports import Period, PeriodKind, tables
 from hub.domain.users import Action
+from hub.i18n import Translator
 from hub.pages.guard import page
 from hub.pages.render import language_of, render
 from hub.services import reports
@@ -58,6 +59,11 @@ async def _office_choices(session: Any, actor: Actor) -> list[dict[str, Any]]:
     return [{"id": i, "name": n, "depth": p.count("/") - base} for i, n, p in rows.all()]
 
 
+def t_label(request: web.Request, key: str, params: dict[str, str]) -> str:
+    """A period's name in the reader's language."""
+    return Translator(language_of(request))(key, **params)
+
+
 @routes.get("/reports")
 @page(Action.READ_PETITIONS)
 async def report_page(request: web.Request) -> web.StreamResponse:
@@ -91,10 +97,12 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     export = "/reports/export.xlsx?" + urlencode(
         {"office_id": figures["office_id"], "period": figures["period"]}
     )
+    label_key, label_params = Period.parse(figures["period"]).label()
     return render(
         request,
         "reports.html",
         report=figures,
+        period_label=t_label(request, label_key, label_params),
         tables=tables(figures),
         offices=choices,
         selected_office=figures["office_id"],

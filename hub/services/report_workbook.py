@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hub.clock import LOCAL_TZ
-from hub.domain.reports import Table, tables
+from hub.domain.reports import Period, Table, tables
 from hub.i18n import Translator
 
 DATE_FORMAT = "dd/mm/yyyy"
@@ -46,9 +46,14 @@ def _local_naive(iso: str) -> datetime:
     return datetime.fromisoformat(iso).astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
+def _period_name(t: Translator, figures: Mapping[str, Any]) -> str:
+    key, params = Period.parse(figures["period"]).label()
+    return t(key, **params)
+
+
 def _period_cells(ws: Worksheet, t: Translator, figures: Mapping[str, Any], row: int) -> None:
     """Office and period on one row: text, then the first and last day as dates."""
-    ws.cell(row, 1, f"{figures['office_name']} · {t('rp.period')} {figures['period']}")
+    ws.cell(row, 1, f"{figures['office_name']} · {_period_name(t, figures)}")
     ws.cell(row, 2, t("rp.s.first_day")).font = BOLD
     first = ws.cell(row, 3, date.fromisoformat(figures["first_day"]))
     ws.cell(row, 4, t("rp.s.last_day")).font = BOLD
@@ -108,7 +113,7 @@ def workbook(figures: Mapping[str, Any], lang: str = "vi") -> bytes:
     summary.cell(1, 1, t("rp.title")).font = TITLE
     facts: list[tuple[str, Any, str | None]] = [
         (t("rp.office"), figures["office_name"], None),
-        (t("rp.period"), figures["period"], None),
+        (t("rp.period"), _period_name(t, figures), None),
         (t("rp.s.first_day"), date.fromisoformat(figures["first_day"]), DATE_FORMAT),
         (t("rp.s.last_day"), date.fromisoformat(figures["last_day"]), DATE_FORMAT),
         (t("rp.s.as_of"), _local_naive(figures["as_of"]), DATETIME_FORMAT),

@@ -178,7 +178,8 @@ async def test_the_page_shows_the_json_figures(api: Api, report_hub: ThreadedHub
     assert parser.found["overdue"]["_total"]["overdue"] == 4
     assert parser.found["petitions_by_type"]["_total"]["_total"] == 7
     assert (
-        "Báo cáo tổng hợp" in reply.text and "Từ ngày 01/07/2026 đến ngày 30/09/2026" in reply.text
+        "Báo cáo tổng hợp" in reply.text
+        and "Quý III năm 2026: Từ ngày 01/07/2026 đến ngày 30/09/2026" in reply.text
     )
     assert "/static/vendor/chart.umd.min.js" in reply.text
     assert (
@@ -275,6 +276,7 @@ async def test_the_workbook_has_a_sheet_per_table_with_sum_formulas(
     assert _sum_of(wb["Đơn quá hạn"], wb["Đơn quá hạn"]["B10"].value) == 4
     summary = wb["Tổng hợp"]
     assert summary["A1"].value == "Báo cáo tổng hợp"
+    assert wb["Phiên tiếp"]["A2"].value == "Ban Tiếp công dân tỉnh Hưng Yên · Quý III năm 2026"
     facts = {summary.cell(r, 1).value: summary.cell(r, 2) for r in range(3, 20)}
     assert facts["Từ ngày"].value == datetime(2026, 7, 1)
     assert facts["Từ ngày"].number_format == "dd/mm/yyyy"

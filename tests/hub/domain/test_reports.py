@@ -39,6 +39,15 @@ def test_a_period_takes_its_whole_months(
     assert period.end - period.start == timedelta(days=(last - first).days + 1)
 
 
+def test_each_period_is_named_as_documents_name_it() -> None:
+    assert Period.parse("2026-Q4").label() == (
+        "rp.label.quarter",
+        {"quarter": "IV", "year": "2026"},
+    )
+    assert Period.parse("2026-03").label() == ("rp.label.month", {"month": "03", "year": "2026"})
+    assert Period.parse("2026").label() == ("rp.label.year", {"year": "2026"})
+
+
 def test_the_canonical_spelling() -> None:
     assert str(Period.parse(" 2026-q4 ")) == "2026-Q4"
     assert str(Period.parse("2026-07")) == "2026-07"
