@@ -1,8 +1,8 @@
 # tcd-hub image: docker-compose.yml runs it as the hub nodes, the media workers and the migration
 # (README.md, "Deployment"); tests/test_deployment.py checks what they rely on here.
 
-# The browser builds of socket.io-client and uPlot come from npm, as in `make run`; they are never
-# committed.
+# The browser builds of socket.io-client, uPlot and Chart.js come from npm, as in `make run`;
+# they are never committed.
 FROM node:20-slim AS web-vendor
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
@@ -10,7 +10,8 @@ RUN npm ci --no-audit --no-fund \
  && mkdir /vendor \
  && cp node_modules/socket.io-client/dist/socket.io.esm.min.js \
        node_modules/socket.io-client/dist/socket.io.esm.min.js.map \
-       node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css /vendor/
+       node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css \
+       node_modules/chart.js/dist/chart.umd.min.js /vendor/
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -45,7 +45,12 @@ SIO_FILES := $(VENDOR)/socket.io.esm.min.js $(VENDOR)/socket.io.esm.min.js.map
 # uPlot draws the operators' link charts (canvas; its own styles from its stylesheet).
 UPLOT_DIST := node_modules/uplot/dist
 UPLOT_FILES := $(VENDOR)/uPlot.esm.js $(VENDOR)/uPlot.min.css
-VENDOR_FILES := $(SIO_FILES) $(UPLOT_FILES)
+# Chart.js draws the report page's bar charts (categories, grouped and stacked bars, legends and
+# tooltips, which uPlot's time-series model lacks); its UMD build is one self-contained file
+# (the ESM build imports @kurkle/color by a bare name, which a browser cannot resolve unbundled).
+CHARTJS_DIST := node_modules/chart.js/dist
+CHARTJS_FILES := $(VENDOR)/chart.umd.min.js
+VENDOR_FILES := $(SIO_FILES) $(UPLOT_FILES) $(CHARTJS_FILES)
 
 .PHONY: help run test lint fmt lock bench-api bench-sfu screenshots clean clean-data system-deps \
   vendor
@@ -100,6 +105,10 @@ $(SIO_FILES): node_modules/.installed
 $(UPLOT_FILES): node_modules/.installed
 	mkdir -p $(VENDOR)
 	cp $(UPLOT_DIST)/$(notdir $@) $@
+
+$(CHARTJS_FILES): node_modules/.installed
+	mkdir -p $(VENDOR)
+	cp $(CHARTJS_DIST)/$(notdir $@) $@
 
 vendor: $(VENDOR_FILES)
 

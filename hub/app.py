@@ -18,6 +18,7 @@ from hub.api import (  # noqa: F401
     link_routes,
     office_routes,
     petition_routes,
+    report_routes,
     self_test_routes,
 )
 from hub.api.edge import auth_middleware, errors_middleware

@@ -476,3 +476,94 @@ class OfficeRules(Out):
 class DueCounts(Out):
     overdue: int = Field(description="received or accepted petitions past their deadline")
     due_within: int = Field(description="due from today to within_days ahead")
+# --- reports (hub.services.reports) ------------------------------------------------------------
+
+
+class HearingFigures(Out):
+    held: int = Field(description="hearings held: started in the period")
+    online: int = Field(description="held with at least one site invited besides the host")
+    in_person: int = Field(description="held with no other site")
+    sites_connected: int = Field(description="distinct (hearing, office) pairs that joined")
+    site_drops: int = Field(description="sites dropped (the session log's participant_dropped)")
+
+
+class HearingReport(HearingFigures):
+    by_kind: dict[HearingKind, HearingFigures]
+
+
+class IncidentFigures(Out):
+    total: int = Field(description="connectivity alerts opened in the period")
+    during_hearings: int = Field(description="of which raised during a hearing")
+
+
+class IncidentReport(IncidentFigures):
+    by_kind: dict[AlertKind, IncidentFigures]
+
+
+class ReceptionFigures(Out):
+    visits: int = Field(description="lượt tiếp: petitions brought in person, petitions heard")
+    people: int
+    cases_new: int = Field(description="matters first received in the period (mới phát sinh)")
+    cases_repeated: int = Field(description="matters received before the period (cũ)")
+
+
+class ReceptionReport(Out):
+    """Regular reception (thường xuyên) and the leaders' periodic and ad hoc receptions."""
+
+    regular: ReceptionFigures
+    leaders: ReceptionFigures
+
+
+class CrowdFigures(Out):
+    delegations: int = Field(description="crowd delegations received (for now: crowd visits)")
+    people: int
+    cases_new: int
+    cases_repeated: int
+
+
+class CrowdReport(Out):
+    regular: CrowdFigures
+    leaders: CrowdFigures
+
+
+class SubjectFigures(Out):
+    subject_field: str = Field(description="as recorded; empty when none was")
+    total: int
+    by_type: dict[PetitionType, int]
+
+
+class PetitionReport(Out):
+    """Petitions received in the period, their outcome being their status now."""
+
+    received: int
+    by_type: dict[PetitionType, int]
+    by_status: dict[PetitionStatus, int]
+    by_type_status: dict[PetitionType, dict[PetitionStatus, int]]
+    by_subject: list[SubjectFigures] = Field(description="heaviest first, none recorded last")
+    crowd: int = Field(description="crowd petitions (đông người)")
+    crowd_people: int
+
+
+class OverdueReport(Out):
+    total: int = Field(description="deadline passed without a final outcome, as of as_of")
+    by_type: dict[PetitionType, int]
+    as_of: DateTime
+
+
+class Report(Out):
+    """An office's and its subtree's figures for a month, a quarter or a year."""
+
+    office_id: int
+    office_name: str
+    period: str = Field(description="2026-11, 2026-Q4 or 2026")
+    period_kind: Literal["month", "quarter", "year"]
+    first_day: Day
+    last_day: Day
+    as_of: DateTime = Field(description="the period's end, or now while it lasts")
+    generated_at: DateTime
+    hearings: HearingReport
+    connection_incidents: IncidentReport
+    reception: ReceptionReport
+    crowd_delegations: CrowdReport
+    petitions: PetitionReport
+    overdue: OverdueReport

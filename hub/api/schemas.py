@@ -20,6 +20,7 @@ from hub.domain.deadlines import MAX_DAYS, MAX_EXTENSION_DAYS, CalendarDayKind, 
 from hub.domain.errors import ValidationFailed
 from hub.domain.hearings import HearingKind
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
+from hub.domain.reports import PERIOD_HINT, Period
 
 Text300 = Annotated[str, StringConstraints(max_length=300)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -363,3 +364,20 @@ class DueCountFilter(Query):
     within_days: Annotated[int, Field(ge=1, le=366)] = Field(
         7, description="due_within counts deadlines from today to this many days ahead"
     )
+class ReportQuery(Query):
+    office_id: Id | None = Field(
+        None,
+        description="the office whose subtree the report covers (default: the caller's own); "
+        "it must lie in the caller's scope",
+    )
+    period: Annotated[str, StringConstraints(max_length=10)] = Field(
+        description="a month 2026-11, a quarter 2026-Q4 or a year 2026 (Vietnam's time)"
+    )
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        try:
+            return str(Period.parse(value))
+        except ValidationFailed:
+            raise ValueError(f"expected {PERIOD_HINT}") from None

@@ -50,6 +50,7 @@ NAV = (
         "/staff/calendar", "nav.calendar", Action.READ_HEARINGS, ("/staff/calendar", "/staff/hear")
     ),
     NavItem("/staff/petitions", "nav.petitions", Action.READ_PETITIONS, ("/staff/petitions",)),
+    NavItem("/reports", "nav.reports", Action.READ_PETITIONS, ("/reports",)),
     NavItem("/operator", "nav.operator", Action.MONITOR, ("/operator",)),
     NavItem("/schedule", "nav.schedule", None, ("/schedule",)),
 )

@@ -207,6 +207,24 @@ class PetitionRow(Base):
         ),
         # Overdue and due-this-week (migration 0014): the running stages by deadline.
         Index("ix_petitions_due", "status", "handling_deadline", "office_id"),
+        # The periodic reports (migration 0016, hub.services.reports): a period's subject
+        # fields, the petitions past their deadline, and those brought in person (visits),
+        # each from one index.
+        Index("ix_petitions_office_subject", "office_id", "received_on", "subject_field", "type"),
+        Index(
+            "ix_petitions_status_deadline", "status", "handling_deadline", "office_id", "type", "id"
+        ),
+        Index(
+            "ix_petitions_in_person",
+            "office_id",
+            "received_on",
+            "crowd",
+            "people_count",
+            "national_code",
+            "id",
+            sqlite_where=text("source = 'in_person'"),
+            postgresql_where=text("source = 'in_person'"),
+        ),
     )
 
 
@@ -224,6 +242,10 @@ class PetitionHistoryRow(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
+
+    # The petitions that reached a final outcome after a moment (migration 0016: overdue at a
+    # past period's end, handled since).
+    __table_args__ = (Index("ix_petition_history_status_at", "to_status", "at", "petition_id"),)
 
 
 class HearingPetitionRow(Base):

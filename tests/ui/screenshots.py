@@ -173,6 +173,7 @@ def plan(story: Story) -> list[Shot]:
         Shot("staff-petition-new", "staff", "/staff/petitions/new"),
         Shot("staff-petition", "staff", f"/staff/petitions/{story.crowd_petition}"),
         Shot("leader-start", "leader", "/leader"),
+        Shot("leader-reports", "leader", "/reports"),
         Shot("operator-board", "operator", "/operator"),
         Shot(
             "leader-hearing-live", "leader", f"/hearings/{story.live_hearing}/join", settle_ms=3000
@@ -225,8 +226,8 @@ async def connect_sites(base_url: str, usernames: tuple[str, ...]) -> list[Any]:
     return clients
 
 
-async def run(out: Path) -> int:
-    """Start the hub, prepare the records, take every shot."""
+async def run(out: Path, only: str = "") -> int:
+    """Start the hub, prepare the records, take every shot (or those named `only`*)."""
     from hub.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="tcd-screens-") as tmp:
@@ -249,14 +250,15 @@ async def run(out: Path) -> int:
                     ],
                 )
                 try:
-                    errors = await shoot(browser, server.url, plan(story), out)
+                    shots = [shot for shot in plan(story) if shot.name.startswith(only)]
+                    errors = await shoot(browser, server.url, shots, out)
                 finally:
                     await browser.close()
         finally:
             for site in sites:
                 await site.disconnect()
             await runner.cleanup()
-    count = len(plan(story)) * len(SIZES)
+    count = len([shot for shot in plan(story) if shot.name.startswith(only)]) * len(SIZES)
     print(f"saved {count} screenshots in {out}")
     for error in errors:
         print(f"console error: {error}", file=sys.stderr)
@@ -267,9 +269,10 @@ def main() -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--only", default="", help="only the shots whose name starts so")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(run(args.out))
+    return asyncio.run(run(args.out, args.only))
 
 
 if __name__ == "__main__":

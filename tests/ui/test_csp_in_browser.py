@@ -102,7 +102,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             "/self-test",
             "/site",
         ],
-        "leader": ["/leader", f"/hearings/{hearing_id}/join"],
+        "leader": ["/leader", "/reports", f"/hearings/{hearing_id}/join"],
         "operator": ["/operator", "/operator/sites/1"],
     }
     found: list[str] = []
@@ -118,7 +118,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             found += await watch.violations(page)
             visited += 1
         await context.close()
-    assert visited == 17
+    assert visited == 18
     assert found == []
 
 

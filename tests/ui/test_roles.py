@@ -27,13 +27,24 @@ pytestmark = pytest.mark.browser
 ROLES = {
     "leader": (
         "/leader",
-        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/schedule"],
+        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/reports", "/schedule"],
     ),
-    "staff": ("/staff", ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/schedule"]),
+    "staff": (
+        "/staff",
+        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/reports", "/schedule"],
+    ),
     "operator": ("/operator", ["/staff/calendar", "/operator", "/schedule"]),
     "admin": (
         "/staff",
-        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
+        [
+            "/leader",
+            "/staff",
+            "/staff/calendar",
+            "/staff/petitions",
+            "/reports",
+            "/operator",
+            "/schedule",
+        ],
     ),
 }
 
@@ -210,6 +221,7 @@ async def test_language_switch_to_english_and_back(open_context: OpenContext) ->
         "To do",
         "Calendar",
         "Petition register",
+        "Reports",
         "Public schedule",
     ]
     # Dates stay dd/mm/yyyy in English too.

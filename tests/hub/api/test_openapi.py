@@ -313,6 +313,15 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
         await api.get(f"/api/v1/offices/{hy}/link", user=staff),
     )
     assert report["grade"] == "good" and report["sparkline"]
+    # The periodic report of this year (2026: its records are this year's or later).
+    figures = check(
+        "GET",
+        "/api/v1/reports",
+        await api.get("/api/v1/reports", user=staff, params={"period": "2026"}),
+    )
+    assert figures["period"] == "2026"
+    bad = await api.get("/api/v1/reports", user=staff, params={"period": "2026-Q9"})
+    check("GET", "/api/v1/reports", bad, 422)
 
     # Sign-in and sign-out with a session of this test's own (the shared tokens stay valid).
     login = {"username": "staff.bacgiang", "password": PASSWORD}

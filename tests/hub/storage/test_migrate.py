@@ -44,6 +44,12 @@ async def test_migrations_apply_downgrade_to_base_and_apply_again(db_url: str) -
     else:
         assert "ix_petitions_search_vector" in indexes  # the GIN index on the stored tsvector
     assert {"ix_petitions_received", "ix_petitions_office_received"} <= indexes
+    # The periodic reports' (0016).
+    assert {
+        "ix_petitions_office_subject",
+        "ix_petitions_status_deadline",
+        "ix_petitions_in_person",
+    } <= indexes
 
     await asyncio.to_thread(command.downgrade, alembic_config(db_url), "base")
     tables, _ = await _schema(db_url)
