@@ -15,6 +15,7 @@ from hub.api import (  # noqa: F401
     auth_routes,
     hearing_routes,
     link_routes,
+    minutes_routes,
     office_routes,
     petition_routes,
     self_test_routes,
@@ -22,6 +23,7 @@ from hub.api import (  # noqa: F401
 from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import (
     DATABASE,
+    DOCUMENTS,
     LINK_READER,
     LOGIN_LIMITER,
     METRICS,
@@ -37,6 +39,7 @@ from hub.config import Settings
 from hub.metrics import HubMetrics, setup_metrics
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
 from hub.services import self_tests
+from hub.services.documents import DocumentWorkers
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
@@ -74,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
     app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
+    app[DOCUMENTS] = DocumentWorkers()
     # Told of every kept self-test result, in its transaction: a bad one opens its office's
     # self_test_failed alert, one that passes closes it (announced once signaling is wired).
     app[SELF_TEST_HOOKS] = SelfTestHooks(
@@ -90,6 +94,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_sign_in_ctx)
+    app.cleanup_ctx.append(_documents_ctx)
     app.on_startup.append(_freeze_startup_heap)
 
     # Before signaling: cleanup runs in reverse, so the monitor outlives the rooms' last words.
@@ -120,6 +125,12 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[DATABASE].close()
+
+
+async def _documents_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The document worker process lives as long as the app."""
+    yield
+    await asyncio.to_thread(app[DOCUMENTS].close)
 
 
 async def _sign_in_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from aiohttp import web
 from hub.config import Settings
 from hub.metrics import HubMetrics
 from hub.services.access import Actor
+from hub.services.documents import DocumentWorkers
 from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
@@ -24,6 +25,8 @@ METRICS = web.AppKey("metrics", HubMetrics)
 LINK_READER = web.AppKey("link_reader", LinkReader)
 # Who hears of kept self-test results (a bad one: the alert to raise).
 SELF_TEST_HOOKS = web.AppKey("self_test_hooks", SelfTestHooks)
+# The worker process that renders documents (the minutes' DOCX and PDF) off the event loop.
+DOCUMENTS = web.AppKey("document_workers", DocumentWorkers)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)
