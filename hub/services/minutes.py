@@ -302,15 +302,17 @@ async def _write(
         # Two first saves at once: the primary key lets one in, the other is told (a
         # savepoint, so its transaction stays usable for the answer).
         stored = MinutesRow(
-            hearing_id=hearing_id,
-            version=1,
-            status=str(MinutesStatus.DRAFT),
-            content=content,
-            drafted_by=actor.user_id,
-            drafted_at=stamp,
-            updated_by=actor.user_id,
-            updated_at=stamp,
-            **extra,
+            **{
+                "hearing_id": hearing_id,
+                "version": 1,
+                "status": str(MinutesStatus.DRAFT),
+                "content": content,
+                "drafted_by": actor.user_id,
+                "drafted_at": stamp,
+                "updated_by": actor.user_id,
+                "updated_at": stamp,
+                **extra,
+            }
         )
         try:
             async with session.begin_nested():

@@ -36,7 +36,7 @@ _PT = 25.4 / 72  # millimetres per point
 LEFT, RIGHT, TOP, BOTTOM = 30.0, 15.0, 20.0, 20.0
 # The header's left column starts 10 mm into the left margin, so that an issuing body's
 # name fits on one or two lines; the motto's column takes the rest.
-HEADER_LEFT_X, HEADER_LEFT_WIDTH = 20.0, 85.0
+HEADER_LEFT_X, HEADER_LEFT_WIDTH = 20.0, 82.0
 
 
 class FontMissing(RuntimeError):
