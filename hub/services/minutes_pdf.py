@@ -72,8 +72,8 @@ def _column(pdf: FPDF, lines: tuple[Line, ...], x: float, y: float, width: float
             length = text_width * line.rule
             start = x + (width - length) / 2
             pdf.set_line_width(0.3)
-            pdf.line(start, y + 0.3, start + length, y + 0.3)
-            y += 1.2
+            pdf.line(start, y + 0.8, start + length, y + 0.8)
+            y += 1.6
     return y
 
 
