@@ -10,7 +10,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from hub.domain.errors import Conflict, ValidationFailed
@@ -382,12 +382,15 @@ def _parse(value: Any) -> datetime | None:
 # --- the stored form (JSON) -------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+def to_json(content: MinutesContent, tz: tzinfo | None = None) -> dict[str, Any]:
+    """The content as stored and as the API sends it (times as ISO 8601 text, in `tz` when
+    given: the offices' own time)."""
 
+    def _iso(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return (value.astimezone(tz) if tz is not None else value).isoformat()
 
-def to_json(content: MinutesContent) -> dict[str, Any]:
-    """The content as stored and as the API sends it (times as ISO 8601 text)."""
     return {
         "number": content.number,
         "parent_body": content.parent_body,

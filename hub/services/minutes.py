@@ -197,7 +197,9 @@ async def read(
     _require_read(actor)
     row = await _hosted(session, actor, hearing_id)
     stored = await session.get(MinutesRow, hearing_id)
-    content = stored.content if stored else domain.to_json(await _draft(session, actor, row))
+    content = (
+        stored.content if stored else domain.to_json(await _draft(session, actor, row), LOCAL_TZ)
+    )
     await _audit(session, actor, content, how)
     return await _view(session, hearing_id, stored, content)
 
@@ -211,7 +213,7 @@ async def redraft(session: AsyncSession, actor: Actor, hearing_id: int) -> dict[
     stored = await session.get(MinutesRow, hearing_id)
     if stored is not None:
         await _check_unsigned(session, stored)
-    content = domain.to_json(await _draft(session, actor, row))
+    content = domain.to_json(await _draft(session, actor, row), LOCAL_TZ)
     await _audit(session, actor, content, "minutes")
     view = await _view(session, hearing_id, stored, content)
     return view
@@ -268,7 +270,7 @@ async def save(
         raise Conflict("a cancelled hearing has no minutes", {"status": "cancelled"})
     content = domain.from_json(data)
     await _check_petitions(session, hearing_id, content)
-    stored = await _write(session, actor, hearing_id, version, domain.to_json(content))
+    stored = await _write(session, actor, hearing_id, version, domain.to_json(content, LOCAL_TZ))
     await sessionlog.append(
         session,
         hearing_id,
@@ -362,7 +364,7 @@ async def sign(
         )
     stored = await session.get(MinutesRow, hearing_id)
     if stored is None:
-        content = domain.to_json(await _draft(session, actor, row))
+        content = domain.to_json(await _draft(session, actor, row), LOCAL_TZ)
     else:
         await _check_unsigned(session, stored)
         content = dict(stored.content)
