@@ -335,3 +335,26 @@ async def test_the_docx_opens_with_its_paragraphs_in_times_new_roman(
     assert runs and {run.font.name for run in runs} == {"Times New Roman"}
     motto = next(run for run in runs if run.text == MOTTO)
     assert motto.font.bold and motto.font.underline
+
+
+async def check_two_editors_at_once(api: Api, hub: ThreadedHub) -> None:
+    """Two saves of the same version sent together: exactly one is taken, the other is told."""
+    heard = await hold_hearing(api, hub)
+    url = f"/api/v1/hearings/{heard.hearing_id}/minutes"
+    content = (await _ok(await api.get(url, user="staff.hungyen")))["content"]
+    for version in (0, 1):  # the first save (an insert), then an edit (a guarded update)
+        mine = {**content, "conclusion": f"Kết luận A{version}"}
+        theirs = {**content, "conclusion": f"Kết luận B{version}"}
+        replies = await asyncio.gather(
+            api.call("PUT", url, user="staff.hungyen", json={"version": version, "content": mine}),
+            api.call("PUT", url, user="staff", json={"version": version, "content": theirs}),
+        )
+        assert sorted(r.status for r in replies) == [200, 409], [r.text[:300] for r in replies]
+        winner = next(r for r in replies if r.status == 200).json
+        assert winner["version"] == version + 1
+        stored = await _ok(await api.get(url, user="staff.hungyen"))
+        assert stored["content"]["conclusion"] == winner["content"]["conclusion"]
+
+
+async def test_two_editors_saving_the_same_version_at_once(api: Api, hub: ThreadedHub) -> None:
+    await check_two_editors_at_once(api, hub)
