@@ -213,9 +213,14 @@ def place_name(office_name: str) -> str:
     return office_name[best:].strip() if best >= 0 else office_name.strip()
 
 
+def plain_name(office_name: str) -> str:
+    """An office's name without a trailing place note: 'Trụ sở Tiếp công dân Trung ương'."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", office_name).strip()
+
+
 def body_name(office_name: str) -> str:
     """An office's name as a document's issuing body shows it: upper case, no place note."""
-    return re.sub(r"\s*\([^()]*\)\s*$", "", office_name).strip().upper()
+    return plain_name(office_name).upper()
 
 
 # --- drafting from the log --------------------------------------------------------------------
@@ -354,7 +359,7 @@ def draft(
         number=symbol_for(hearing.host_code),
         parent_body=body_name(hearing.parent_name) if hearing.parent_name else "",
         issuing_body=body_name(hearing.host_name),
-        host_office=hearing.host_name,
+        host_office=plain_name(hearing.host_name),
         place_name=place_name(hearing.host_name),
         title=hearing.title.strip()[:_TEXT],
         opened_at=started or hearing.starts_at,

@@ -15,6 +15,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import Align as FpdfAlign
 
+from hub.domain.errors import DomainError
 from hub.domain.minutes_layout import Align, Layout, Line
 
 # Debian's fonts-liberation2 (the Makefile's system-deps install it).
@@ -39,15 +40,20 @@ LEFT, RIGHT, TOP, BOTTOM = 30.0, 15.0, 20.0, 20.0
 HEADER_LEFT_X, HEADER_LEFT_WIDTH = 20.0, 82.0
 
 
-class FontMissing(RuntimeError):
-    """Liberation Serif is not installed where Debian puts it."""
+class FontMissing(DomainError):
+    """Liberation Serif is not installed where Debian puts it: the server lacks a package."""
+
+    status = 503
+    code = "unavailable"
 
 
 def _fonts(pdf: FPDF, font_dir: Path) -> None:
     for style, name in FONT_FILES.items():
         path = font_dir / name
         if not path.is_file():
-            raise FontMissing(f"{path} is missing: install Debian's fonts-liberation2")
+            raise FontMissing(
+                f"the PDF cannot be made: {path} is missing (install Debian's fonts-liberation2)"
+            )
         pdf.add_font(FAMILY, style, str(path))
 
 

@@ -7,12 +7,13 @@ import asyncio
 import os
 import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from hub.domain.minutes import HearingFacts, PetitionFacts, draft
-from hub.domain.minutes_layout import layout
+from hub.domain.minutes_layout import Layout, layout
 from hub.services.documents import (
     WORKER_NICENESS,
     DocumentWorkers,
@@ -20,11 +21,12 @@ from hub.services.documents import (
     render_minutes_docx,
     render_minutes_pdf,
 )
+from hub.services.minutes_pdf import FontMissing, render_pdf
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def _layout() -> object:
+def _layout() -> Layout:
     day = datetime(2026, 12, 2, 8, tzinfo=VN)
     facts = HearingFacts(
         title="Tiếp công dân định kỳ",
@@ -94,3 +96,9 @@ async def test_a_full_queue_is_answered_at_once() -> None:
         assert await workers.run(os.getpid) > 0  # free again
     finally:
         await asyncio.to_thread(workers.close)
+
+
+def test_without_the_font_the_pdf_is_refused_saying_which_package(tmp_path: Path) -> None:
+    with pytest.raises(FontMissing) as caught:
+        render_pdf(_layout(), font_dir=tmp_path)
+    assert caught.value.status == 503 and "fonts-liberation2" in caught.value.message
