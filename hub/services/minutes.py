@@ -268,8 +268,13 @@ async def save(
     row = await _hosted(session, actor, hearing_id)
     if row.status == HearingStatus.CANCELLED:
         raise Conflict("a cancelled hearing has no minutes", {"status": "cancelled"})
-    content = domain.from_json(data)
-    await _check_petitions(session, hearing_id, content)
+    try:
+        content = domain.from_json(data)
+        await _check_petitions(session, hearing_id, content)
+    except ValidationFailed as exc:
+        # Named as the body names them (PUT {version, content}), like the edge's own errors.
+        fields = {f"content.{name}": problem for name, problem in exc.fields.items()}
+        raise ValidationFailed(exc.message, fields) from exc
     stored = await _write(session, actor, hearing_id, version, domain.to_json(content, LOCAL_TZ))
     await sessionlog.append(
         session,

@@ -175,7 +175,7 @@ async def test_edit_with_versions_then_sign_off_makes_the_minutes_read_only(
         user="staff.hungyen",
         json={"version": 1, "content": {**content, "petitions": [backwards]}},
     )
-    assert_error(reply, 422, field="petitions.0.heard_to", says="before heard_from")
+    assert_error(reply, 422, field="content.petitions.0.heard_to", says="before heard_from")
     unlinked = {**content["petitions"][0], "petition_id": 2**31 - 1}
     reply = await api.call(
         "PUT",
@@ -183,7 +183,7 @@ async def test_edit_with_versions_then_sign_off_makes_the_minutes_read_only(
         user="staff.hungyen",
         json={"version": 1, "content": {**content, "petitions": [unlinked]}},
     )
-    assert_error(reply, 422, field="petitions.0.petition_id", says="not linked")
+    assert_error(reply, 422, field="content.petitions.0.petition_id", says="not linked")
 
     # Staff may not sign off; a leader of the host office does.
     refused = await api.post(f"{url}/sign", user="staff.hungyen", json={"version": 1})
