@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from docx import Document
 
+from tests.hub.api.conftest import HubProcess
 from tests.hub.client import (
     Api,
     ThreadedHub,
@@ -368,3 +370,31 @@ async def check_two_editors_at_once(api: Api, hub: ThreadedHub) -> None:
 
 async def test_two_editors_saving_the_same_version_at_once(api: Api, hub: ThreadedHub) -> None:
     await check_two_editors_at_once(api, hub)
+
+
+async def test_tcd_hub_serve_renders_the_pdf_in_its_worker_process(
+    hub_process: HubProcess,
+) -> None:
+    """As in production: `tcd-hub serve` in a process of its own starts its document worker
+    (spawned, so it imports the entry point afresh) and answers the PDF."""
+    async with aiohttp.ClientSession() as session:
+        login = {"username": "staff", "password": "demo"}
+        async with session.post(f"{hub_process.url}/api/v1/auth/login", json=login) as r:
+            assert r.status == 200, await r.text()
+            headers = {"Authorization": f"Bearer {(await r.json())['token']}"}
+
+        async def call(method: str, path: str, body: Any = None) -> dict[str, Any]:
+            async with session.request(
+                method, hub_process.url + path, json=body, headers=headers
+            ) as r:
+                assert r.status in (200, 201), await r.text()
+                return dict(await r.json())
+
+        offices = {o["code"]: o["id"] for o in (await call("GET", "/api/v1/offices"))["items"]}
+        hearing = await call("POST", "/api/v1/hearings", hearing_body(offices["TW"], days_ahead=0))
+        await call("POST", f"/api/v1/hearings/{hearing['id']}/start")
+        await call("POST", f"/api/v1/hearings/{hearing['id']}/end")
+        url = f"{hub_process.url}/api/v1/hearings/{hearing['id']}/minutes.pdf"
+        async with session.get(url, headers=headers) as r:
+            assert r.status == 200, await r.text()
+            assert (await r.read()).startswith(b"%PDF-")
