@@ -10,6 +10,7 @@ from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_UNDERLINE
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.table import _Cell
@@ -24,8 +25,6 @@ _ALIGN = {
     Align.RIGHT: WD_ALIGN_PARAGRAPH.RIGHT,
     Align.JUSTIFY: WD_ALIGN_PARAGRAPH.JUSTIFY,
 }
-# The rule under the issuing body: underlined em spaces, about a third of its text's width.
-_EM_SPACE = "\u2003"
 
 
 def _font_everywhere(doc: DocxDocument) -> None:
@@ -57,21 +56,68 @@ def _write(paragraph: Paragraph, line: Line, *, indent: bool = True) -> None:
         run.font.underline = WD_UNDERLINE.SINGLE
 
 
-def _column(cell: _Cell, lines: tuple[Line, ...]) -> None:
+# What follows w:pBdr in CT_PPr (ECMA-376 Part 1, 17.3.1.26).
+_AFTER_BORDER = (
+    "w:shd",
+    "w:tabs",
+    "w:suppressAutoHyphens",
+    "w:kinsoku",
+    "w:wordWrap",
+    "w:overflowPunct",
+    "w:topLinePunct",
+    "w:autoSpaceDE",
+    "w:autoSpaceDN",
+    "w:bidi",
+    "w:adjustRightInd",
+    "w:snapToGrid",
+    "w:spacing",
+    "w:ind",
+    "w:contextualSpacing",
+    "w:mirrorIndents",
+    "w:suppressOverlap",
+    "w:jc",
+    "w:textDirection",
+    "w:textAlignment",
+    "w:textboxTightWrap",
+    "w:outlineLvl",
+    "w:divId",
+    "w:cnfStyle",
+    "w:rPr",
+    "w:sectPr",
+    "w:pPrChange",
+)
+
+
+def _short_rule(paragraph: Paragraph, column_mm: float, share: float) -> None:
+    """A solid rule centred in its column, `share` of the column long: an empty paragraph
+    indented from both sides with a bottom border (a real line, not underlined spaces)."""
+    side = column_mm * (1 - share) / 2
+    fmt = paragraph.paragraph_format
+    fmt.left_indent, fmt.right_indent = Mm(side), Mm(side)
+    fmt.space_before, fmt.space_after = Pt(0), Pt(2)
+    fmt.line_spacing = Pt(2)
+    border = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for name, value in (
+        ("w:val", "single"),
+        ("w:sz", "6"),
+        ("w:space", "1"),
+        ("w:color", "000000"),
+    ):
+        bottom.set(qn(name), value)
+    border.append(bottom)
+    # OOXML fixes the order of a paragraph's properties (Word refuses a file that breaks it).
+    paragraph._p.get_or_add_pPr().insert_element_before(border, *_AFTER_BORDER)
+
+
+def _column(cell: _Cell, lines: tuple[Line, ...], cell_width_mm: float) -> None:
     first = True
     for line in lines:
         paragraph = cell.paragraphs[0] if first else cell.add_paragraph()
         first = False
         _write(paragraph, line)
         if 0 < line.rule < 1.0:
-            rule = cell.add_paragraph()
-            rule.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            rule.paragraph_format.space_after = Pt(0)
-            width = max(4, int(len(line.text) * line.rule * 0.5))
-            run = rule.add_run(_EM_SPACE * width)
-            run.font.name = FONT
-            run.font.size = Pt(6)
-            run.font.underline = WD_UNDERLINE.SINGLE
+            _short_rule(cell.add_paragraph(), cell_width_mm, line.rule)
 
 
 def render_docx(doc_layout: Layout) -> bytes:
@@ -91,8 +137,8 @@ def render_docx(doc_layout: Layout) -> bytes:
     header.autofit = False
     left, right = header.rows[0].cells
     left.width, right.width = Mm(70), Mm(95)
-    _column(left, doc_layout.header_left)
-    _column(right, doc_layout.header_right)
+    _column(left, doc_layout.header_left, 70)
+    _column(right, doc_layout.header_right, 95)
 
     for line in doc_layout.title:
         _write(doc.add_paragraph(), line)
@@ -103,8 +149,8 @@ def render_docx(doc_layout: Layout) -> bytes:
     signatures.autofit = False
     sign_left, sign_right = signatures.rows[0].cells
     sign_left.width, sign_right.width = Mm(80), Mm(85)
-    _column(sign_left, doc_layout.sign_left)
-    _column(sign_right, doc_layout.sign_right)
+    _column(sign_left, doc_layout.sign_left, 80)
+    _column(sign_right, doc_layout.sign_right, 85)
     if doc_layout.signed_note:
         _write(
             doc.add_paragraph(),
