@@ -27,6 +27,11 @@ COPY web ./web
 COPY bench ./bench
 # Before `pip install .`, so the vendored file is packaged with web/static.
 COPY --from=web-vendor /vendor/ ./web/static/vendor/
+# The minutes' PDF embeds Liberation Serif (Times New Roman's metric twin, every Vietnamese
+# letter) from Debian's fonts-liberation2 (hub/services/minutes_pdf.py).
+RUN apt-get update -q \
+ && apt-get install -y -q --no-install-recommends fonts-liberation2 \
+ && rm -rf /var/lib/apt/lists/*
 # The locked set, each file checked against its hash, then the project alone.
 RUN pip install --require-hashes -r requirements.lock \
  && pip install --no-deps . \

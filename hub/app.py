@@ -16,6 +16,7 @@ from hub.api import (  # noqa: F401
     deadline_routes,
     hearing_routes,
     link_routes,
+    minutes_routes,
     office_routes,
     petition_routes,
     report_routes,
@@ -25,6 +26,7 @@ from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import (
     DATABASE,
     DEADLINE_TASK,
+    DOCUMENTS,
     LINK_READER,
     LOGIN_LIMITER,
     METRICS,
@@ -41,6 +43,7 @@ from hub.metrics import HubMetrics, setup_metrics
 from hub.pages import TEMPLATES, WEB_DIR, add_page_routes, html_errors_middleware, make_templates
 from hub.services import self_tests
 from hub.services.deadline_alerts import DeadlineTask
+from hub.services.documents import DocumentWorkers
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
@@ -78,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGIN_LIMITER] = LoginRateLimiter.from_settings(settings)
     app[PASSWORDS] = PasswordWorkers(settings.password_workers, settings.password_queue)
     app[TEMPLATES] = make_templates()
+    app[DOCUMENTS] = DocumentWorkers()
     # Told of every kept self-test result, in its transaction: a bad one opens its office's
     # self_test_failed alert, one that passes closes it (announced once signaling is wired).
     app[SELF_TEST_HOOKS] = SelfTestHooks(
@@ -96,6 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sign_in_ctx)
     app[DEADLINE_TASK] = DeadlineTask(database)
     app.cleanup_ctx.append(_deadline_ctx)
+    app.cleanup_ctx.append(_documents_ctx)
     app.on_startup.append(_freeze_startup_heap)
 
     # Before signaling: cleanup runs in reverse, so the monitor outlives the rooms' last words.
@@ -133,6 +138,10 @@ async def _deadline_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DEADLINE_TASK].start()
     yield
     await app[DEADLINE_TASK].close()
+async def _documents_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The document worker process lives as long as the app."""
+    yield
+    await asyncio.to_thread(app[DOCUMENTS].close)
 
 
 async def _sign_in_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from hub.config import Settings
 from hub.metrics import HubMetrics
 from hub.services.access import Actor
 from hub.services.deadline_alerts import DeadlineTask
+from hub.services.documents import DocumentWorkers
 from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
@@ -25,6 +26,8 @@ METRICS = web.AppKey("metrics", HubMetrics)
 LINK_READER = web.AppKey("link_reader", LinkReader)
 # Who hears of kept self-test results (a bad one: the alert to raise).
 SELF_TEST_HOOKS = web.AppKey("self_test_hooks", SelfTestHooks)
+# The worker process that renders documents (the minutes' DOCX and PDF) off the event loop.
+DOCUMENTS = web.AppKey("document_workers", DocumentWorkers)
 
 # The daily deadline run (alerts the day before a handling deadline).
 DEADLINE_TASK = web.AppKey("deadline_task", DeadlineTask)

@@ -30,6 +30,8 @@ class Operation:
     response: type[Out]
     status: int
     public: bool
+    # A download's media type (its answer is File): documented as binary, not as JSON.
+    media_type: str | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -55,10 +57,11 @@ class ApiRoutes:
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
         public: bool = False,
+        media_type: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler, its documentation and the answer it must give: a handler whose
         response was not encoded with `response` (hub.api.responses.reply) at `status` fails."""
-        op = Operation(method, path, summary, body, query, response, status, public)
+        op = Operation(method, path, summary, body, query, response, status, public, media_type)
         undeclared = [name for name in op.path_params if name not in PATH_PARAMS]
         if undeclared:
             raise TypeError(f"{method} {path}: declare {undeclared} in schemas.PATH_PARAMS")
@@ -122,6 +125,8 @@ def _errors(op: Operation, error: dict[str, Any]) -> dict[str, Any]:
     if op.body is not None or op.query is not None:
         out["422"] = _json(error, "a field is invalid; error.fields names each")
     out["4XX"] = _json(error, "any other refusal (e.g. 429 too many sign-in attempts)")
+    if op.media_type is not None:
+        out["503"] = _json(error, "too many documents are being prepared; try again shortly")
     out["500"] = _json(error, "internal error; the request was not applied")
     return out
 
@@ -132,11 +137,17 @@ def build_spec(operations: list[Operation]) -> dict[str, Any]:
     schemas = _Schemas()
     error = schemas.model(Error, "serialization")
     for op in operations:
-        answer = schemas.model(op.response, "serialization")
+        if op.media_type is not None:
+            ok = {
+                "description": "the file",
+                "content": {op.media_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        else:
+            ok = _json(schemas.model(op.response, "serialization"), "OK")
         entry: dict[str, Any] = {
             "summary": op.summary,
             "operationId": f"{op.method.lower()}_{_operation_name(op.path)}",
-            "responses": {str(op.status): _json(answer, "OK"), **_errors(op, error)},
+            "responses": {str(op.status): ok, **_errors(op, error)},
         }
         if not op.public:
             entry["security"] = [{"bearer": []}, {"cookie": []}]
@@ -188,4 +199,4 @@ def build_spec(operations: list[Operation]) -> dict[str, Any]:
 
 def _operation_name(path: str) -> str:
     words = [p.strip("{}") for p in path.removeprefix("/api/v1/").split("/") if p]
-    return "_".join(w.replace("-", "_") for w in words)
+    return "_".join(w.replace("-", "_").replace(".", "_") for w in words)

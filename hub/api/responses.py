@@ -220,6 +220,70 @@ class JoinToken(Out):
     expires_at: DateTime
 
 
+class MinutesPetition(Out):
+    petition_id: int
+    case_code: str
+    petitioner: str
+    summary: str
+    heard_from: DateTime | None
+    heard_to: DateTime | None
+    handling: str
+    notes: str
+
+
+class MinutesContent(Out):
+    """What the minutes say (hub.domain.minutes.to_json)."""
+
+    number: str = Field(description="number and symbol, e.g. 12/BB-TW ('...' until signed)")
+    parent_body: str
+    issuing_body: str
+    host_office: str
+    place_name: str = Field(description="the place of the date line, e.g. Hà Nội")
+    title: str
+    opened_at: DateTime
+    closed_at: DateTime | None
+    location: str
+    chair: str
+    recorder: str
+    participants: list[str]
+    sites: list[str]
+    absent_sites: list[str]
+    petitions: list[MinutesPetition]
+    notes: str
+    conclusion: str
+
+
+class Minutes(Out):
+    """A hearing's minutes: stored (version >= 1) or a draft from the log (version 0)."""
+
+    hearing_id: int
+    version: int = Field(description="send it back with an edit or a sign-off")
+    status: Literal["draft", "signed"]
+    stored: bool
+    content: MinutesContent
+    drafted_by: str | None
+    drafted_at: DateTime | None
+    updated_by: str | None
+    updated_at: DateTime | None
+    signed_by: str | None
+    signed_at: DateTime | None
+
+
+class File(Out):
+    """A download: documented by its media type (hub.api.openapi), sent with reply_file."""
+
+
+def reply_file(body: bytes, media_type: str, filename: str) -> web.Response:
+    """A file download; the file name (ASCII) goes into Content-Disposition."""
+    response = web.Response(
+        body=body,
+        content_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+    response[ENCODED_AS] = File.__name__
+    return response
+
+
 # --- self-tests --------------------------------------------------------------------------------
 
 

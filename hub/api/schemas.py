@@ -134,6 +134,60 @@ class NoteBody(Body):
     text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
 
 
+# --- minutes (biên bản) -----------------------------------------------------------------------
+
+Line300 = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Long = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class MinutesPetitionBody(Body):
+    """One petition heard, as the minutes record it."""
+
+    petition_id: Id
+    case_code: Line300
+    petitioner: Line300
+    summary: Long = ""
+    heard_from: AwareDatetime | None = None
+    heard_to: AwareDatetime | None = None
+    handling: Line300
+    notes: Long = ""
+
+
+class MinutesContentBody(Body):
+    """Everything the minutes say (hub.domain.minutes.MinutesContent checks the rules)."""
+
+    number: Line300
+    parent_body: Text300 = ""
+    issuing_body: Line300
+    host_office: Line300
+    place_name: Line300
+    title: Line300
+    opened_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
+    location: Text300 = ""
+    chair: Line300
+    recorder: Text300 = ""
+    participants: Annotated[list[Line300], Field(max_length=200)] = []
+    sites: Annotated[list[Line300], Field(max_length=200)] = []
+    absent_sites: Annotated[list[Line300], Field(max_length=200)] = []
+    petitions: Annotated[list[MinutesPetitionBody], Field(max_length=200)] = []
+    notes: Long = ""
+    conclusion: Long = ""
+
+
+class MinutesBody(Body):
+    """PUT: the whole content, with the version it was edited from (0 for a first save)."""
+
+    version: Annotated[int, Field(ge=0, le=2**31 - 1)]
+    content: MinutesContentBody
+
+
+class MinutesSignBody(Body):
+    """Sign off the version the leader read (0: the draft, never saved)."""
+
+    version: Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
 class PetitionBody(Body):
     type: PetitionType
     office_id: Id

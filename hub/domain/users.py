@@ -31,6 +31,8 @@ class Action(enum.StrEnum):
     EDIT_PETITIONS = "edit_petitions"
     LINK_PETITIONS = "link_petitions"
     WRITE_LOG_NOTES = "write_log_notes"
+    # Sign a hearing's minutes off (then they are read-only); staff draft and edit them.
+    SIGN_MINUTES = "sign_minutes"
     MONITOR = "monitor"
     MANAGE_OFFICES = "manage_offices"
     MANAGE_USERS = "manage_users"
@@ -61,6 +63,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.READ_PETITIONS,
             Action.LINK_PETITIONS,
             Action.WRITE_LOG_NOTES,
+            Action.SIGN_MINUTES,
         }
     ),
     # Operators watch connectivity; citizens' personal data is none of their business.

@@ -88,6 +88,12 @@ def vn_datetime(value: datetime | str | None) -> str:
     return local.strftime("%H:%M %d/%m/%Y") if isinstance(local, datetime) else "—"
 
 
+def input_time(value: str | None) -> str:
+    """An ISO time as a datetime-local input's value, in Vietnam's time ('2026-12-02T08:15')."""
+    local = _local(value)
+    return local.strftime("%Y-%m-%dT%H:%M") if isinstance(local, datetime) else ""
+
+
 def make_templates() -> jinja2.Environment:
     """The Jinja2 environment over web/templates, autoescaping HTML."""
     env = jinja2.Environment(
@@ -98,6 +104,7 @@ def make_templates() -> jinja2.Environment:
     env.filters["vn_date"] = vn_date
     env.filters["vn_time"] = vn_time
     env.filters["vn_datetime"] = vn_datetime
+    env.filters["input_time"] = input_time
     # The message catalogue goes into every page as JSON: keep Vietnamese letters as they are.
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.filters["weekday"] = lambda day: date.fromisoformat(str(day)[:10]).weekday()

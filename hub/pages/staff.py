@@ -17,7 +17,7 @@ from hub.domain.users import Action
 from hub.i18n import Translator
 from hub.pages.guard import page
 from hub.pages.render import language_of, render, vn_datetime, vn_time
-from hub.services import deadline_alerts, deadlines, hearings, offices, petitions
+from hub.services import deadline_alerts, deadlines, hearings, minutes, offices, petitions
 
 routes = web.RouteTableDef()
 
@@ -132,6 +132,35 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/staff/hearings/{id}/minutes")
+@page(Action.READ_PETITIONS)
+async def minutes_page(request: web.Request) -> web.StreamResponse:
+    """A hearing's minutes (biên bản): the form staff edit (static/js/minutes.js saves it with
+    its version), the leader's sign-off, the DOCX and PDF downloads; read-only once signed.
+    Only the host side reads them (404 otherwise); the read is audited like the API's."""
+    actor = actor_of(request)
+    hearing_id = path_id(request, "id")
+    async with request.app[DATABASE].transaction() as session:
+        record = await minutes.read(session, actor, hearing_id)
+        hearing = await hearings.view(
+            session, await hearings.get(session, actor, hearing_id), with_petitions=False
+        )
+    signed = record["status"] == "signed"
+    can = {
+        "edit": actor.can(Action.EDIT_HEARINGS) and not signed and hearing["status"] != "cancelled",
+        "sign": actor.can(Action.SIGN_MINUTES) and not signed and hearing["status"] == "ended",
+    }
+    return render(
+        request,
+        "minutes.html",
+        hearing=hearing,
+        record=record,
+        content=record["content"],
+        can=can,
+        page_data={"hearing_id": hearing_id, "version": record["version"]},
+    )
+
+
 def log_detail(t: Translator, event: dict[str, Any]) -> str:
     """One line saying what a session log event carried, in the reader's language."""
     detail: dict[str, Any] = event.get("detail") or {}
@@ -145,6 +174,10 @@ def log_detail(t: Translator, event: dict[str, Any]) -> str:
             start=vn_time(detail.get("heard_from")),
             end=vn_time(detail.get("heard_to")),
         )
+    if kind == "minutes" and detail.get("signed"):
+        return t("logd.minutes_signed", number=detail.get("number", ""))
+    if kind == "minutes" and "version" in detail:
+        return t("logd.minutes_version", version=detail["version"])
     if "case_code" in detail:
         return str(detail["case_code"])
     if detail.get("reason"):

@@ -15,8 +15,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +33,7 @@ from hub.domain.users import Action
 from hub.services import deadlines
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
+from hub.storage import sequences
 from hub.storage.paging import page_of
 from hub.storage.tables import (
     AuditRow,
@@ -43,7 +42,6 @@ from hub.storage.tables import (
     OfficeRow,
     PetitionHistoryRow,
     PetitionRow,
-    SequenceRow,
     UserRow,
 )
 
@@ -84,19 +82,7 @@ def personal_text(draft: PetitionDraft | PetitionRow) -> str:
 
 
 async def _next_case_code(session: AsyncSession, office: OfficeRow, year: int) -> str:
-    name = f"{office.code}-{year}"
-    # One atomic upsert: two requests registering an office-year's first petition at once
-    # must not both try to create the counter.
-    dialect = session.bind.dialect.name
-    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(SequenceRow).values(
-        name=name, value=1
-    )
-    result = await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[SequenceRow.name], set_={"value": SequenceRow.value + 1}
-        ).returning(SequenceRow.value)
-    )
-    value = int(result.scalar_one())
+    value = await sequences.next_value(session, f"{office.code}-{year}")
     return f"{office.code}-{year}-{value:06d}"
 
 

@@ -417,3 +417,22 @@ class DeadlineAlertRow(Base):
     raised_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("petition_id", "due_on"),)
+class MinutesRow(Base):
+    """A hearing's minutes (biên bản, migration 0010): the content staff edit (JSON, see
+    hub.domain.minutes.to_json), a version every save moves on (optimistic concurrency), and
+    the leader's sign-off, after which no code path changes the row."""
+
+    __tablename__ = "minutes"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    drafted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    drafted_at: Mapped[datetime]
+    updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime | None]

@@ -64,6 +64,8 @@ class Reply:
     body: Any
     text: str
     headers: CIMultiDictProxy[str]
+    # The body's bytes (a download's file; for JSON, the encoded text).
+    content: bytes = b""
 
     @property
     def json(self) -> dict[str, Any]:
@@ -189,12 +191,14 @@ class Api:
         async with self.session.request(
             method, self.base_url + path, json=json, data=data, headers=sent, params=params
         ) as response:
-            text = await response.text()
+            content = await response.read()
+            # A download is no text: decoded leniently, never parsed as JSON.
+            text = content.decode("utf-8", errors="replace")
             try:
                 body = await response.json(content_type=None) if text else None
             except ValueError:
                 body = None
-            return Reply(response.status, body, text, response.headers)
+            return Reply(response.status, body, text, response.headers, content)
 
     async def get(self, path: str, user: str | None = None, **kw: Any) -> Reply:
         """GET path."""

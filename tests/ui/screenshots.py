@@ -169,6 +169,7 @@ def plan(story: Story) -> list[Shot]:
         Shot("staff-hearing-new", "staff", "/staff/hearings/new"),
         Shot("staff-hearing-live", "staff", f"/staff/hearings/{story.live_hearing}"),
         Shot("staff-hearing-periodic", "staff", f"/staff/hearings/{story.periodic_hearing}"),
+        Shot("staff-minutes", "staff", f"/staff/hearings/{story.live_hearing}/minutes"),
         Shot("staff-petitions", "staff", "/staff/petitions"),
         Shot("staff-petition-new", "staff", "/staff/petitions/new"),
         Shot("staff-petition", "staff", f"/staff/petitions/{story.crowd_petition}"),

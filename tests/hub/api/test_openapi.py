@@ -96,7 +96,14 @@ async def test_every_operation_documents_its_answer_with_fields(api: Api) -> Non
         for method, op in entry.items():
             ok = [code for code in op["responses"] if code.startswith("2")]
             assert len(ok) == 1, (method, path, list(op["responses"]))
-            schema = op["responses"][ok[0]]["content"]["application/json"]["schema"]
+            content = op["responses"][ok[0]]["content"]
+            if "application/json" not in content:
+                # A download (the minutes' DOCX and PDF): one media type, a binary body.
+                [(media_type, file)] = content.items()
+                assert path.endswith((".pdf", ".docx")), (method, path, media_type)
+                assert file["schema"] == {"type": "string", "format": "binary"}, (method, path)
+                continue
+            schema = content["application/json"]["schema"]
             answer = resolve(doc, schema)
             assert answer.get("type") == "object" and answer["properties"], (method, path)
             assert answer.get("additionalProperties") is False, (method, path)
@@ -190,6 +197,12 @@ class Conformance:
         op = self.doc["paths"][template][method.lower()]
         status = str(reply.status)
         documented = op["responses"].get(status) or op["responses"][f"{status[0]}XX"]
+        if "application/json" not in documented["content"]:
+            [media_type] = documented["content"]
+            assert reply.headers["Content-Type"] == media_type, (method, template)
+            assert reply.content, (method, template)
+            self.checked.add((method.lower(), template, status))
+            return {}
         schema = documented["content"]["application/json"]["schema"]
         root = {**schema, "components": self.doc["components"]}
         errors = sorted(Draft202012Validator(root).iter_errors(reply.body), key=str)
@@ -275,6 +288,23 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     check("GET", "/api/v1/hearings/{id}/log", await api.get(f"{one}/log", user=staff))
     check("DELETE", linking, await api.delete(link, user=leader))
     check("POST", "/api/v1/hearings/{id}/end", await api.post(f"{one}/end", user=leader))
+    minutes = f"{one}/minutes"
+    draft = check("GET", "/api/v1/hearings/{id}/minutes", await api.get(minutes, user=staff))
+    redrafted = await api.post(f"{minutes}/draft", user=staff)
+    check("POST", "/api/v1/hearings/{id}/minutes/draft", redrafted)
+    saved = await api.call(
+        "PUT", minutes, user=staff, json={"version": 0, "content": draft["content"]}
+    )
+    check("PUT", "/api/v1/hearings/{id}/minutes", saved)
+    stale = await api.call(
+        "PUT", minutes, user=staff, json={"version": 0, "content": draft["content"]}
+    )
+    check("PUT", "/api/v1/hearings/{id}/minutes", stale, 409)
+    for kind in ("docx", "pdf"):
+        template = f"/api/v1/hearings/{{id}}/minutes.{kind}"
+        check("GET", template, await api.get(f"{minutes}.{kind}", user=staff))
+    signed = await api.post(f"{minutes}/sign", user=leader, json={"version": 1})
+    check("POST", "/api/v1/hearings/{id}/minutes/sign", signed)
     cancel = f"/api/v1/hearings/{created['occurrences'][1]['id']}/cancel"
     cancelled = await api.post(cancel, user=staff, json={"reason": "trùng lịch"})
     check("POST", "/api/v1/hearings/{id}/cancel", cancelled)
