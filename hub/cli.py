@@ -142,6 +142,45 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    """Check hearings' session-log hash chains; exit 1 when one is broken."""
+    from hub.services.sessionlog import verify_many
+
+    if (args.hearing is None) == (not args.all):
+        print("error: give a hearing id or --all", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+
+    async def run() -> list[dict[str, object]]:
+        from hub.storage.db import Database
+
+        db = Database.from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                return await verify_many(session, None if args.all else [args.hearing])
+        finally:
+            await db.close()
+
+    results = asyncio.run(run())
+    missing = [r for r in results if r.get("missing")]
+    if args.json:
+        ok = all(r["ok"] for r in results)
+        print(json.dumps({"ok": ok, "hearings": results}, ensure_ascii=False))
+    else:
+        for r in results:
+            if r.get("missing"):
+                print(f"hearing {r['hearing_id']}: no such hearing")
+            elif r["ok"]:
+                print(f"hearing {r['hearing_id']}: ok ({r['events']} events)")
+            else:
+                broken = r["break"]
+                assert isinstance(broken, dict)
+                print(f"BROKEN {broken['message']}")
+    if missing:
+        return 2
+    return 0 if all(r["ok"] for r in results) else 1
+
+
 def _add_bench_mixed_arguments(parser: argparse.ArgumentParser) -> None:
     from bench.mixed import add_bench_mixed_arguments
 
@@ -230,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="prompted for when omitted")
     _add_db(add)
     add.set_defaults(func=cmd_user_add)
+
+    log = sub.add_parser("log", help="the session logs")
+    log_sub = log.add_subparsers(dest="log_command", required=True)
+    verify = log_sub.add_parser(
+        "verify",
+        help="check hearings' log hash chains; print the first broken link, exit 1 if any",
+    )
+    verify.add_argument("hearing", type=int, nargs="?", help="a hearing id")
+    verify.add_argument("--all", action="store_true", help="every hearing")
+    verify.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_db(verify)
+    verify.set_defaults(func=cmd_log_verify)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)

@@ -262,6 +262,28 @@ class LogEventRow(Base):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain (hub.domain.log_chain, migration 0009): the event's place in its
+    # hearing's log, the previous event's hash and its own.
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    # Two appends can never both take a place: the chain cannot fork even if a lock failed.
+    __table_args__ = (UniqueConstraint("hearing_id", "seq", name="uq_log_events_hearing_seq"),)
+
+
+class LogChainRow(Base):
+    """The head of a hearing's log chain (migration 0009): how many events and the last hash.
+    Every append locks this row first (an upsert), so appends to one hearing take turns; it
+    also shows events deleted from the end of the log."""
+
+    __tablename__ = "log_chains"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    length: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
 
 
 class AuditRow(Base):
