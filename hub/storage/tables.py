@@ -170,7 +170,8 @@ class PetitionRow(Base):
     personal_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    # Indexed (migration 0015): an incremental export asks for the rows changed since a day.
+    updated_at: Mapped[datetime] = mapped_column(index=True)
 
     # Covering indexes (migration 0002): each carries every filter column of the register's
     # list, so a count or a page is answered from one index without reading the table.
@@ -365,3 +366,33 @@ class AlertRow(Base):
     # '<kind>:<office>:<hearing or 0>' while open, NULL once closed: the unique index makes
     # "one open alert per kind, office and hearing" hold across nodes (NULLs never clash).
     open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+
+class ReceptionRow(Base):
+    """A reception register row (sổ tiếp công dân, hub.domain.reception; migration 0015): one
+    citizen received. `national_code` is its stable key in exchanges with the national
+    database (hub.services.national_import)."""
+
+    __tablename__ = "reception_register"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_code: Mapped[str] = mapped_column(String(64), unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    petitioner_name: Mapped[str] = mapped_column(String(200))
+    petitioner_address: Mapped[str] = mapped_column(String(500), default="")
+    petitioner_id_number: Mapped[str] = mapped_column(String(20), default="")
+    content: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(20))
+    crowd: Mapped[bool] = mapped_column(Boolean, default=False)
+    people_count: Mapped[int] = mapped_column(Integer, default=1)
+    handled_before: Mapped[str] = mapped_column(String(300), default="")
+    handling: Mapped[str] = mapped_column(String(30))
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The case the citizen came about, when it is in the register of petitions.
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    # Indexed: an incremental export asks for the rows changed since a day.
+    updated_at: Mapped[datetime] = mapped_column(index=True)
