@@ -15,6 +15,7 @@ from hub.api import (  # noqa: F401
     auth_routes,
     hearing_routes,
     link_routes,
+    national_routes,
     office_routes,
     petition_routes,
     self_test_routes,

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hub.domain.alerts import AlertKind
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.link_grade import Grade
+from hub.domain.national_format import FIELDS, FieldType, Record
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 from hub.domain.users import Role
 
@@ -310,7 +311,10 @@ class AuditEntry(Out):
     username: str
     petition_id: int
     case_code: str
-    action: str = Field(description="read (the full record) or list (a register line)")
+    action: str = Field(
+        description="read (the full record), list (a register line) or export (a national-format "
+        "export, docs/export-format.md)"
+    )
 
 
 class AuditList(Out):
@@ -425,3 +429,67 @@ class LinkReport(Out):
     latest: LinkFigures | None
     sparkline: list[LinkPoint]
     graph: list[LinkPoint] | None = Field(description="null when graph=false was asked")
+
+
+# --- national database exchange (docs/export-format.md) ---------------------------------------
+
+
+def _national_row(name: str, record: Record) -> type[Out]:
+    """A row model built from the format's own field list (hub.domain.national_format), so that
+    the OpenAPI schema and the files cannot drift apart."""
+    types: dict[FieldType, Any] = {
+        FieldType.STRING: str,
+        FieldType.DATE: Day,
+        FieldType.DATETIME: DateTime,
+        FieldType.INTEGER: int,
+        FieldType.BOOLEAN: bool,
+        FieldType.LIST: list[str],
+    }
+    fields: dict[str, Any] = {}
+    for spec in FIELDS[record]:
+        kind: Any = Literal[spec.codes] if spec.codes else types[spec.type]
+        if spec.nullable:
+            kind = kind | None
+        fields[spec.name] = (kind, Field(description=spec.description))
+    model: type[Out] = create_model(name, __base__=Out, **fields)
+    return model
+
+
+NationalPetition = _national_row("NationalPetition", Record.PETITION)
+NationalReception = _national_row("NationalReception", Record.RECEPTION)
+
+
+class NationalExport(Out):
+    """The national-format JSON document of an office's subtree."""
+
+    format: Literal["tcd-hub-national"]
+    version: Literal[1]
+    exported_at: DateTime
+    office: str | None
+    since: Day | None
+    petitions: list[NationalPetition]  # type: ignore[valid-type]
+    reception_register: list[NationalReception]  # type: ignore[valid-type]
+
+
+class RefusedRow(Out):
+    row: str = Field(description="petitions[i] or reception_register[i] (JSON), line N (CSV)")
+    record: Literal["petition", "reception"] | None
+    key: str | None = Field(description="the row's national code or case code, if it had one")
+    reasons: dict[str, str] = Field(description="why, per field")
+
+
+class ImportCounts(Out):
+    created: int
+    updated: int
+    unchanged: int
+    refused: int
+
+
+class ImportReport(Out):
+    """What an import did: rows created, updated, unchanged (nothing written), and refused."""
+
+    created: int
+    updated: int
+    unchanged: int
+    refused: list[RefusedRow]
+    by_record: dict[Literal["petition", "reception"], ImportCounts]

@@ -208,6 +208,9 @@ def _parse_value(spec: FieldSpec, raw: Any, from_csv: bool) -> Any:
     if spec.type in (FieldType.STRING, FieldType.CODE):
         if not isinstance(raw, str):
             raise _Refused("must be a string")
+        if "\x00" in raw:
+            # No field has a use for one, and PostgreSQL cannot store it.
+            raise _Refused("contains a NUL character")
         if spec.required and not raw.strip():
             raise _Refused("missing")
         if spec.max_length is not None and len(raw) > spec.max_length:
@@ -246,6 +249,8 @@ def _parse_value(spec: FieldSpec, raw: Any, from_csv: bool) -> Any:
                 raise _Refused("must be a JSON array of strings") from None
         if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
             raise _Refused("must be a list of strings")
+        if any("\x00" in v for v in raw):
+            raise _Refused("contains a NUL character")
         return list(raw)
     # DATETIME is export_only and never parsed.
     return raw

@@ -59,7 +59,8 @@ async def collect(session: AsyncSession, office: OfficeRow | None, since: date |
     out: Rows = {Record.PETITION: [], Record.RECEPTION: []}
     for row, code in (await session.execute(petitions)).all():
         values = _own_fields(row, Record.PETITION)
-        values["office"] = code
+        # Not a field of the format: the row's id, for the audit of an export.
+        values.update(office=code, _id=row.id)
         out[Record.PETITION].append(values)
     for entry, code, petition_nc, petition_cc in (await session.execute(register)).all():
         values = _own_fields(entry, Record.RECEPTION)
@@ -78,9 +79,9 @@ def _own_fields(row: PetitionRow | ReceptionRow, record: Record) -> dict[str, An
     }
 
 
-def petition_ids(rows: Rows) -> list[str]:
-    """The case codes of the petitions in an export (what an audit of it names)."""
-    return [str(values["case_code"]) for values in rows[Record.PETITION]]
+def petition_ids(rows: Rows) -> list[int]:
+    """The ids of the petitions in an export (what an audit of it names)."""
+    return [int(values["_id"]) for values in rows[Record.PETITION]]
 
 
 def to_json(rows: Rows, office: OfficeRow | None, since: date | None) -> dict[str, Any]:

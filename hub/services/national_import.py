@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import now
@@ -219,7 +219,9 @@ async def import_rows(
         except _RowRefused as exc:
             report.refuse(row, exc.reasons)
             continue
-        except IntegrityError as exc:
+        except DBAPIError as exc:
+            # A constraint the checks above did not foresee: the row's savepoint is rolled
+            # back, so nothing of it stays, and the next rows go on.
             report.refuse(row, {"database": str(exc.orig).splitlines()[0][:300]})
             continue
         report.count(row.record, outcome)

@@ -264,6 +264,14 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     check("POST", "/api/v1/self-tests", tested, 201)
     check("GET", "/api/v1/self-tests", await api.get("/api/v1/self-tests?latest=true", user=admin))
 
+    exported = check(
+        "GET", "/api/v1/national/export", await api.get("/api/v1/national/export", user=staff)
+    )
+    assert exported["petitions"] and exported["reception_register"]
+    back = {**exported, "petitions": exported["petitions"][:2], "reception_register": []}
+    imported = await api.post("/api/v1/national/import", user=staff, json=back)
+    assert check("POST", "/api/v1/national/import", imported)["unchanged"] == 2
+
     # Errors answer in the documented Error shape too.
     missing = await api.get("/api/v1/petitions/abc", user=staff)
     check("GET", "/api/v1/petitions/{id}", missing, 404)
