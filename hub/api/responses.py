@@ -214,6 +214,31 @@ class LogList(Out):
     total: int
 
 
+class LogBreak(Out):
+    """The first link of a hearing's log chain that does not hold (hub.domain.log_chain)."""
+
+    hearing_id: int
+    event_id: int | None = Field(description="null when events are missing from the end")
+    seq: int | None
+    problem: Literal["sequence", "previous hash", "event hash", "chain head"]
+    expected: str
+    found: str
+    message: str
+
+
+class LogVerification(Out):
+    """Whether a hearing's session log verifies: its hash chain holds from the first event to
+    the chain head."""
+
+    # "break" is a Python keyword: the field is break_, written and read as "break".
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+    hearing_id: int
+    events: int = Field(description="events checked, up to and including the break")
+    ok: bool
+    break_: LogBreak | None = Field(alias="break", description="null when the log verifies")
+
+
 class JoinToken(Out):
     token: str
     hearing_id: int

@@ -249,6 +249,8 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     note = await api.post(f"{one}/log", user=staff, json={"text": "Bắt đầu phiên"})
     check("POST", "/api/v1/hearings/{id}/log", note)
     check("GET", "/api/v1/hearings/{id}/log", await api.get(f"{one}/log", user=staff))
+    verified = await api.get(f"{one}/log/verify", user=staff)
+    assert check("GET", "/api/v1/hearings/{id}/log/verify", verified)["ok"] is True
     check("DELETE", linking, await api.delete(link, user=leader))
     check("POST", "/api/v1/hearings/{id}/end", await api.post(f"{one}/end", user=leader))
     cancel = f"/api/v1/hearings/{created['occurrences'][1]['id']}/cancel"
