@@ -210,11 +210,14 @@ def cmd_export(args: argparse.Namespace) -> int:
             async with db.transaction() as session:
                 office = None
                 if args.office is not None:
-                    by = OfficeRow.id == int(args.office) if args.office.isdigit() else None
-                    query = select(OfficeRow).where(
-                        by if by is not None else OfficeRow.code == args.office
-                    )
-                    office = (await session.execute(query)).scalar_one_or_none()
+                    # A code first (a code may be all digits), else an id.
+                    office = (
+                        await session.execute(
+                            select(OfficeRow).where(OfficeRow.code == args.office)
+                        )
+                    ).scalar_one_or_none()
+                    if office is None and args.office.isdigit():
+                        office = await session.get(OfficeRow, int(args.office))
                     if office is None:
                         return None
                 rows = await national_export.collect(session, office, since)

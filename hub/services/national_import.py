@@ -149,7 +149,8 @@ class Report:
         self.by_record[str(record)][outcome] += 1
 
     def refuse(self, row: RawRow, reasons: dict[str, str]) -> None:
-        key = row.values.get("national_code") or row.values.get("case_code") or None
+        keys = (row.values.get("national_code"), row.values.get("case_code"))
+        key = next((k for k in keys if isinstance(k, str) and k), None)
         record = str(row.record) if row.record else None
         self.refused.append({"row": row.label, "record": record, "key": key, "reasons": reasons})
         if row.record is not None:

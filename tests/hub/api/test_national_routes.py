@@ -69,6 +69,7 @@ async def test_staff_import_into_their_scope_and_a_second_import_changes_nothing
             _petition("HY.VANLAM", code),
             _petition("BG", unique("QG")),
             _petition("HY", unique("QG"), type="khiếu nại"),
+            _petition("HY", 42),
         ]
     )
     reply = await api.post("/api/v1/national/import", "staff.hungyen", json=document)
@@ -78,7 +79,9 @@ async def test_staff_import_into_their_scope_and_a_second_import_changes_nothing
     assert [(r["row"], list(r["reasons"])) for r in report["refused"]] == [
         ("petitions[1]", ["office"]),
         ("petitions[2]", ["type"]),
+        ("petitions[3]", ["national_code"]),
     ]
+    assert report["refused"][2]["key"] is None
     assert report["refused"][0]["reasons"]["office"] == "unknown office 'BG'"
     again = (await api.post("/api/v1/national/import", "staff.hungyen", json=document)).json
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1)
