@@ -47,6 +47,41 @@ async def _tamper(url: str, event_id: int) -> None:
         await db.close()
 
 
+async def _delete_and_insert(url: str, spared: int) -> tuple[int, int, int]:
+    """Delete the last event of one other hearing's log and slip a copy of an event into a
+    third's: (the first hearing, the second, the inserted row's id)."""
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            hearings = sorted(
+                set((await session.execute(select(LogEventRow.hearing_id))).scalars()) - {spared}
+            )
+            deleted, inserted = hearings[0], hearings[1]
+            last = (
+                await session.execute(
+                    text("SELECT max(id) FROM log_events WHERE hearing_id = :h"), {"h": deleted}
+                )
+            ).scalar_one()
+            await session.execute(text("DELETE FROM log_events WHERE id = :i"), {"i": last})
+            await session.execute(
+                text(
+                    "INSERT INTO log_events (hearing_id, at, kind, user_id, office_id, "
+                    "petition_id, detail, seq, prev_hash, hash) SELECT hearing_id, at, 'note', "
+                    "user_id, office_id, petition_id, detail, seq + 1, hash, hash "
+                    "FROM log_events WHERE hearing_id = :h ORDER BY id DESC LIMIT 1"
+                ),
+                {"h": inserted},
+            )
+            forged = (
+                await session.execute(
+                    text("SELECT max(id) FROM log_events WHERE hearing_id = :h"), {"h": inserted}
+                )
+            ).scalar_one()
+            return deleted, inserted, int(forged)
+    finally:
+        await db.close()
+
+
 def test_log_verify_passes_an_untouched_log_and_names_a_tampered_event(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -78,6 +113,16 @@ def test_log_verify_passes_an_untouched_log_and_names_a_tampered_event(
     assert broken[0]["break"]["problem"] == "event hash"
     assert len(broken[0]["break"]["expected"]) == 64
     assert all(h["ok"] for h in report["hearings"] if h["hearing_id"] != hearing_id)
+
+    deleted, inserted, forged = asyncio.run(_delete_and_insert(db_url, hearing_id))
+    code, out, _ = verify(tmp_path, db_url, "--all", "--json")
+    assert code == 1
+    breaks = {h["hearing_id"]: h["break"] for h in json.loads(out)["hearings"] if not h["ok"]}
+    assert set(breaks) == {hearing_id, deleted, inserted}
+    assert breaks[deleted]["problem"] == "chain head" and breaks[deleted]["event_id"] is None
+    assert (breaks[inserted]["event_id"], breaks[inserted]["problem"]) == (forged, "event hash")
+    code, out, _ = verify(tmp_path, db_url, str(deleted))
+    assert code == 1 and out.startswith(f"BROKEN hearing {deleted}: end of log: chain head")
 
 
 def test_log_verify_refuses_an_unknown_hearing_and_a_missing_argument(tmp_path: Path) -> None:
