@@ -164,10 +164,18 @@ async def events(session: AsyncSession, hearing_id: int) -> list[dict[str, Any]]
 async def verify(session: AsyncSession, hearing_id: int) -> dict[str, Any]:
     """Check one hearing's log chain: {hearing_id, events, ok, break} where break is the first
     link that does not hold (hub.domain.log_chain.verify) or None."""
-    head_row = await session.get(LogChainRow, hearing_id)
+    # Core rows, not ORM objects: what the database holds now, never a copy the session
+    # already has in its identity map.
+    head_row = (
+        await session.execute(
+            select(LogChainRow.length, LogChainRow.head).where(LogChainRow.hearing_id == hearing_id)
+        )
+    ).one_or_none()
     head = ChainHead(head_row.length, head_row.head) if head_row else None
     rows = await session.stream(
-        select(LogEventRow).where(LogEventRow.hearing_id == hearing_id).order_by(LogEventRow.id)
+        select(*LogEventRow.__table__.c)
+        .where(LogEventRow.hearing_id == hearing_id)
+        .order_by(LogEventRow.id)
     )
     chained = [
         ChainedEvent(
@@ -183,7 +191,7 @@ async def verify(session: AsyncSession, hearing_id: int) -> dict[str, Any]:
             prev_hash=r.prev_hash,
             hash=r.hash,
         )
-        async for r in rows.scalars()
+        async for r in rows
     ]
     count, broken = verify_chain(hearing_id, chained, head)
     return {
