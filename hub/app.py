@@ -17,6 +17,7 @@ from hub.api import (  # noqa: F401
     hearing_routes,
     link_routes,
     minutes_routes,
+    national_routes,
     office_routes,
     petition_routes,
     report_routes,
@@ -138,6 +139,8 @@ async def _deadline_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DEADLINE_TASK].start()
     yield
     await app[DEADLINE_TASK].close()
+
+
 async def _documents_ctx(app: web.Application) -> AsyncIterator[None]:
     """The document worker process lives as long as the app."""
     yield

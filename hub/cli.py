@@ -92,6 +92,12 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from hub.seed import seed_demo
 
     settings = _settings(args)
+    if args.offices_only:
+        from hub.seed import seed_offices
+
+        asyncio.run(seed_offices(settings))
+        print("demo offices loaded (no accounts, no records)")
+        return 0
     accounts = asyncio.run(seed_demo(settings, password=args.password))
     print(f"demo accounts (password: {args.password}):")
     for account in accounts:
@@ -140,6 +146,135 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         return 2
     print(f"user {args.username} added")
     return 0
+
+
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    """Check hearings' session-log hash chains; exit 1 when one is broken."""
+    from hub.services.sessionlog import verify_many
+
+    if (args.hearing is None) == (not args.all):
+        print("error: give a hearing id or --all", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+
+    async def run() -> list[dict[str, object]]:
+        from hub.storage.db import Database
+
+        db = Database.from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                return await verify_many(session, None if args.all else [args.hearing])
+        finally:
+            await db.close()
+
+    results = asyncio.run(run())
+    missing = [r for r in results if r.get("missing")]
+    if args.json:
+        ok = all(r["ok"] for r in results)
+        print(json.dumps({"ok": ok, "hearings": results}, ensure_ascii=False))
+    else:
+        for r in results:
+            if r.get("missing"):
+                print(f"hearing {r['hearing_id']}: no such hearing")
+            elif r["ok"]:
+                print(f"hearing {r['hearing_id']}: ok ({r['events']} events)")
+            else:
+                broken = r["break"]
+                assert isinstance(broken, dict)
+                print(f"BROKEN {broken['message']}")
+    if missing:
+        return 2
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write an office's petitions and reception register rows in the national format."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from hub.services import national_export
+    from hub.storage.db import Database
+    from hub.storage.tables import OfficeRow
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"error: --since {args.since}: not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+
+    async def run() -> tuple[str, int, int] | None:
+        db = Database.from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                office = None
+                if args.office is not None:
+                    # A code first (a code may be all digits), else an id.
+                    office = (
+                        await session.execute(
+                            select(OfficeRow).where(OfficeRow.code == args.office)
+                        )
+                    ).scalar_one_or_none()
+                    if office is None and args.office.isdigit():
+                        office = await session.get(OfficeRow, int(args.office))
+                    if office is None:
+                        return None
+                rows = await national_export.collect(session, office, since)
+        finally:
+            await db.close()
+        if args.format == "json":
+            document = national_export.to_json(rows, office, since)
+            text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+        else:
+            text = national_export.to_csv(rows)
+        counts = [len(v) for v in rows.values()]
+        return text, counts[0], counts[1]
+
+    done = asyncio.run(run())
+    if done is None:
+        print(f"error: no office {args.office}", file=sys.stderr)
+        return 2
+    text, petitions, register = done
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.out, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        print(
+            f"exported {petitions} petitions and {register} reception register rows to {args.out}"
+        )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a national-format file; print the JSON report; exit 1 if a row was refused."""
+    from hub.services import national_import
+    from hub.storage.db import Database
+
+    settings = _settings(args)
+    try:
+        with open(args.file, "rb") as source:
+            data = source.read()
+        rows = national_import.read_file(data)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except national_import.FileRefused as exc:
+        print(json.dumps({"error": exc.message, "fields": exc.fields}, ensure_ascii=False))
+        return 2
+
+    async def run() -> dict[str, object]:
+        db = Database.from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                return await national_import.import_rows(session, rows, None)
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 1 if report["refused"] else 0
 
 
 def _add_bench_mixed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="load demo offices, accounts and records")
     _add_db(seed)
     seed.add_argument("--password", default="demo", help="password of every demo account")
+    seed.add_argument(
+        "--offices-only",
+        action="store_true",
+        help="only the office tree: a database ready to import another hub's records",
+    )
     seed.set_defaults(func=cmd_seed_demo)
 
     user = sub.add_parser("user", help="manage user accounts")
@@ -230,6 +370,41 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="prompted for when omitted")
     _add_db(add)
     add.set_defaults(func=cmd_user_add)
+
+    log = sub.add_parser("log", help="the session logs")
+    log_sub = log.add_subparsers(dest="log_command", required=True)
+    verify = log_sub.add_parser(
+        "verify",
+        help="check hearings' log hash chains; print the first broken link, exit 1 if any",
+    )
+    verify.add_argument("hearing", type=int, nargs="?", help="a hearing id")
+    verify.add_argument("--all", action="store_true", help="every hearing")
+    verify.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_db(verify)
+    verify.set_defaults(func=cmd_log_verify)
+
+    export = sub.add_parser(
+        "export",
+        help="write petitions and reception register rows for the national database "
+        "(docs/export-format.md)",
+    )
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--since", help="only rows changed from this day on (YYYY-MM-DD)")
+    export.add_argument(
+        "--office", help="an office id or code: its subtree (default: every office)"
+    )
+    export.add_argument("out", help="the file to write ('-': standard output)")
+    _add_db(export)
+    export.set_defaults(func=cmd_export)
+
+    import_ = sub.add_parser(
+        "import",
+        help="read a national-format file (JSON or CSV); print a JSON report; exit 1 if a row "
+        "was refused",
+    )
+    import_.add_argument("file")
+    _add_db(import_)
+    import_.set_defaults(func=cmd_import)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)

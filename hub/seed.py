@@ -13,8 +13,9 @@ from hub.config import Settings
 from hub.domain.hearings import HearingDraft, HearingKind
 from hub.domain.offices import OfficeDraft
 from hub.domain.petitions import PetitionDraft, PetitionType, Source
+from hub.domain.reception import ReceptionDraft, ReceptionHandling
 from hub.domain.users import Role, UserDraft
-from hub.services import hearings, offices, petitions
+from hub.services import hearings, offices, petitions, reception
 from hub.services.access import Actor
 from hub.services.auth import hash_password
 from hub.storage.db import Database
@@ -170,8 +171,40 @@ async def _demo_records(
             source=Source.POST,
         ),
     ]
-    for draft in samples:
-        await petitions.create(session, hy_staff, draft)
+    created = [await petitions.create(session, hy_staff, draft) for draft in samples]
+    # The reception register: the citizen who brought the first petition, and one sent on
+    # with guidance at the central office.
+    await reception.create(
+        session,
+        hy_staff,
+        ReceptionDraft(
+            office_id=by_code["HY"].id,
+            received_on=samples[0].received_on,
+            petitioner_name=samples[0].petitioner_name,
+            petitioner_address=samples[0].petitioner_address,
+            petitioner_id_number=samples[0].petitioner_id_number,
+            content=samples[0].content,
+            type=samples[0].type,
+            handling=ReceptionHandling.ACCEPT,
+            handled_before="UBND huyện Văn Lâm",
+            follow_up="Đã tiếp nhận đơn, chuyển bộ phận xử lý đơn",
+            petition_id=created[0].id,
+        ),
+    )
+    await reception.create(
+        session,
+        staff,
+        ReceptionDraft(
+            office_id=by_code["TW"].id,
+            received_on=today - timedelta(days=1),
+            petitioner_name="Đỗ Thị Hạnh",
+            petitioner_address="Phường Lê Chân, thành phố Hải Phòng",
+            content="Phản ánh việc chậm giải quyết hồ sơ chế độ chính sách.",
+            type=PetitionType.FEEDBACK,
+            handling=ReceptionHandling.RETURN_WITH_GUIDANCE,
+            notes="Hướng dẫn công dân gửi đơn đến Sở Lao động - Thương binh và Xã hội Hải Phòng",
+        ),
+    )
     await petitions.create(
         session,
         _actor(users["staff.bacgiang"], by_code["BG"]),
@@ -185,6 +218,17 @@ async def _demo_records(
             subject_field="Đất đai",
         ),
     )
+
+
+async def seed_offices(settings: Settings) -> None:
+    """Load the demo office tree alone (no accounts, no records): a database ready to take an
+    import of another hub's records."""
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            await _ensure_offices(session)
+    finally:
+        await db.close()
 
 
 async def seed_demo(settings: Settings, password: str = "demo") -> list[DemoAccount]:

@@ -12,6 +12,7 @@ from hub.api.responses import (
     HearingList,
     JoinToken,
     LogList,
+    LogVerification,
     Ok,
     PetitionLink,
     reply,
@@ -27,7 +28,7 @@ from hub.api.schemas import (
 )
 from hub.clock import local_iso
 from hub.domain.hearings import HearingDraft, HearingStatus
-from hub.services import auth, hearings
+from hub.services import auth, hearings, sessionlog
 
 
 @api.route(
@@ -191,6 +192,20 @@ async def hearing_log(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         items = await hearings.log(session, actor_of(request), path_id(request, "id"))
     return reply(LogList, {"items": items, "total": len(items)})
+
+
+@api.route(
+    "GET",
+    "/api/v1/hearings/{id}/log/verify",
+    "Whether the hearing's session log verifies (its hash chain), or where it breaks",
+    response=LogVerification,
+)
+async def verify_log(request: web.Request) -> web.Response:
+    hearing_id = path_id(request, "id")
+    async with request.app[DATABASE].transaction() as session:
+        await hearings.get(session, actor_of(request), hearing_id)
+        result = await sessionlog.verify(session, hearing_id)
+    return reply(LogVerification, result)
 
 
 @api.route(

@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hub.domain.alerts import AlertKind
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.link_grade import Grade
+from hub.domain.national_format import FIELDS, FieldType, Record
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 from hub.domain.users import Role
 
@@ -213,6 +214,31 @@ class LogList(Out):
     total: int
 
 
+class LogBreak(Out):
+    """The first link of a hearing's log chain that does not hold (hub.domain.log_chain)."""
+
+    hearing_id: int
+    event_id: int | None = Field(description="null when events are missing from the end")
+    seq: int | None
+    problem: Literal["sequence", "previous hash", "event hash", "chain head"]
+    expected: str
+    found: str
+    message: str
+
+
+class LogVerification(Out):
+    """Whether a hearing's session log verifies: its hash chain holds from the first event to
+    the chain head."""
+
+    # "break" is a Python keyword: the field is break_, written and read as "break".
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+    hearing_id: int
+    events: int = Field(description="events checked, up to and including the break")
+    ok: bool
+    break_: LogBreak | None = Field(alias="break", description="null when the log verifies")
+
+
 class JoinToken(Out):
     token: str
     hearing_id: int
@@ -387,7 +413,10 @@ class AuditEntry(Out):
     username: str
     petition_id: int
     case_code: str
-    action: str = Field(description="read (the full record) or list (a register line)")
+    action: str = Field(
+        description="read (the full record), list (a register line) or export (a national-format "
+        "export, docs/export-format.md)"
+    )
 
 
 class AuditList(Out):
@@ -540,6 +569,8 @@ class OfficeRules(Out):
 class DueCounts(Out):
     overdue: int = Field(description="received or accepted petitions past their deadline")
     due_within: int = Field(description="due from today to within_days ahead")
+
+
 # --- reports (hub.services.reports) ------------------------------------------------------------
 
 
@@ -631,3 +662,67 @@ class Report(Out):
     crowd_delegations: CrowdReport
     petitions: PetitionReport
     overdue: OverdueReport
+
+
+# --- national database exchange (docs/export-format.md) ---------------------------------------
+
+
+def _national_row(name: str, record: Record) -> type[Out]:
+    """A row model built from the format's own field list (hub.domain.national_format), so that
+    the OpenAPI schema and the files cannot drift apart."""
+    types: dict[FieldType, Any] = {
+        FieldType.STRING: str,
+        FieldType.DATE: Day,
+        FieldType.DATETIME: DateTime,
+        FieldType.INTEGER: int,
+        FieldType.BOOLEAN: bool,
+        FieldType.LIST: list[str],
+    }
+    fields: dict[str, Any] = {}
+    for spec in FIELDS[record]:
+        kind: Any = Literal[spec.codes] if spec.codes else types[spec.type]
+        if spec.nullable:
+            kind = kind | None
+        fields[spec.name] = (kind, Field(description=spec.description))
+    model: type[Out] = create_model(name, __base__=Out, **fields)
+    return model
+
+
+NationalPetition = _national_row("NationalPetition", Record.PETITION)
+NationalReception = _national_row("NationalReception", Record.RECEPTION)
+
+
+class NationalExport(Out):
+    """The national-format JSON document of an office's subtree."""
+
+    format: Literal["tcd-hub-national"]
+    version: Literal[1]
+    exported_at: DateTime
+    office: str | None
+    since: Day | None
+    petitions: list[NationalPetition]  # type: ignore[valid-type]
+    reception_register: list[NationalReception]  # type: ignore[valid-type]
+
+
+class RefusedRow(Out):
+    row: str = Field(description="petitions[i] or reception_register[i] (JSON), line N (CSV)")
+    record: Literal["petition", "reception"] | None
+    key: str | None = Field(description="the row's national code or case code, if it had one")
+    reasons: dict[str, str] = Field(description="why, per field")
+
+
+class ImportCounts(Out):
+    created: int
+    updated: int
+    unchanged: int
+    refused: int
+
+
+class ImportReport(Out):
+    """What an import did: rows created, updated, unchanged (nothing written), and refused."""
+
+    created: int
+    updated: int
+    unchanged: int
+    refused: list[RefusedRow]
+    by_record: dict[Literal["petition", "reception"], ImportCounts]

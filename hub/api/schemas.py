@@ -418,6 +418,8 @@ class DueCountFilter(Query):
     within_days: Annotated[int, Field(ge=1, le=366)] = Field(
         7, description="due_within counts deadlines from today to this many days ahead"
     )
+
+
 class ReportQuery(Query):
     office_id: Id | None = Field(
         None,
@@ -435,3 +437,27 @@ class ReportQuery(Query):
             return str(Period.parse(value))
         except ValidationFailed:
             raise ValueError(f"expected {PERIOD_HINT}") from None
+
+
+class NationalExportQuery(Query):
+    office_id: Id | None = Field(
+        None, description="the office whose subtree is exported (default: the caller's own)"
+    )
+    since: date | None = Field(None, description="only rows changed from this day on")
+
+
+class NationalImportBody(Body):
+    """A national-format JSON document (docs/export-format.md). Its rows are checked one by one
+    on import, each refused row reported with its reasons, so they are taken as objects here."""
+
+    format: Literal["tcd-hub-national"]
+    version: Literal[1]
+    exported_at: str | None = None
+    office: str | None = None
+    since: str | None = None
+    petitions: Annotated[list[dict[str, Any]], Field(max_length=50_000)] = Field(
+        default_factory=list
+    )
+    reception_register: Annotated[list[dict[str, Any]], Field(max_length=50_000)] = Field(
+        default_factory=list
+    )

@@ -17,7 +17,15 @@ from hub.domain.users import Action
 from hub.i18n import Translator
 from hub.pages.guard import page
 from hub.pages.render import language_of, render, vn_datetime, vn_time
-from hub.services import deadline_alerts, deadlines, hearings, minutes, offices, petitions
+from hub.services import (
+    deadline_alerts,
+    deadlines,
+    hearings,
+    minutes,
+    offices,
+    petitions,
+    sessionlog,
+)
 
 routes = web.RouteTableDef()
 
@@ -100,6 +108,8 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         row = await hearings.get(session, actor, hearing_id)
         view = await hearings.view(session, row, with_petitions=True)
         log = await hearings.log(session, actor, hearing_id)
+        # The log was just read in scope (hearings.log): its chain is checked the same way.
+        integrity = await sessionlog.verify(session, hearing_id)
         host = await offices.get_office(session, row.host_office_id)
     t = Translator(language_of(request))
     hosted = actor.sees(host.path)
@@ -124,6 +134,7 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         "hearing.html",
         hearing=view,
         events=events,
+        integrity=integrity,
         hosted=hosted,
         weekday=datetime.fromisoformat(view["starts_at"]).weekday(),
         can=can,

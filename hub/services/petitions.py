@@ -86,6 +86,11 @@ async def _next_case_code(session: AsyncSession, office: OfficeRow, year: int) -
     return f"{office.code}-{year}-{value:06d}"
 
 
+async def next_case_code(session: AsyncSession, office: OfficeRow, year: int) -> str:
+    """The office-year's next case code (an import of a petition without one takes it too)."""
+    return await _next_case_code(session, office, year)
+
+
 async def _office_in_scope(session: AsyncSession, actor: Actor, office_id: int) -> OfficeRow:
     office = await session.get(OfficeRow, office_id)
     if office is None or not actor.sees(office.path):

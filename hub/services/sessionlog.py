@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso, now
+from hub.domain.log_chain import (
+    GENESIS,
+    ChainedEvent,
+    ChainHead,
+    link_hash,
+    normalised_detail,
+)
+from hub.domain.log_chain import verify as verify_chain
 from hub.domain.sessionlog import SITE_PRESENCE_KINDS, LogKind, restoration
-from hub.storage.tables import LogEventRow, OfficeRow, UserRow
+from hub.storage.tables import HearingRow, LogChainRow, LogEventRow, OfficeRow, UserRow
 
 
 async def append(
@@ -23,19 +33,61 @@ async def append(
     petition_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> LogEventRow:
-    """Add one time-stamped, attributed event to a hearing's log (in the caller's transaction)."""
-    row = LogEventRow(
+    """Add one time-stamped, attributed event to a hearing's log (in the caller's transaction),
+    chained to the one before it (hub.domain.log_chain)."""
+    seq, prev = await _claim_place(session, hearing_id)
+    event = ChainedEvent(
+        id=0,
         hearing_id=hearing_id,
+        seq=seq,
         at=now(),
         kind=str(LogKind(kind)),
         user_id=user_id,
         office_id=office_id,
         petition_id=petition_id,
-        detail=detail or {},
+        detail=normalised_detail(detail),
+    )
+    digest = link_hash(event, prev)
+    row = LogEventRow(
+        hearing_id=hearing_id,
+        at=event.at,
+        kind=event.kind,
+        user_id=user_id,
+        office_id=office_id,
+        petition_id=petition_id,
+        detail=dict(event.detail),
+        seq=seq,
+        prev_hash=prev,
+        hash=digest,
     )
     session.add(row)
     await session.flush()
+    await session.execute(
+        update(LogChainRow).where(LogChainRow.hearing_id == hearing_id).values(head=digest)
+    )
     return row
+
+
+async def _claim_place(session: AsyncSession, hearing_id: int) -> tuple[int, str]:
+    """The next seq of the hearing's log and the hash it chains from, with the chain head's
+    row locked until the caller's transaction ends.
+
+    One upsert: on PostgreSQL ON CONFLICT DO UPDATE waits for another transaction holding the
+    row and then works on its committed version, so a second append to the same hearing gets
+    the first one's head, never the same one (and the unique (hearing_id, seq) would refuse a
+    fork anyway). On SQLite the write takes the database's one write lock first, which
+    serialises appends the same way."""
+    dialect = session.bind.dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(LogChainRow).values(
+        hearing_id=hearing_id, length=1, head=GENESIS
+    )
+    result = await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[LogChainRow.hearing_id], set_={"length": LogChainRow.length + 1}
+        ).returning(LogChainRow.length, LogChainRow.head)
+    )
+    length, head = result.one()
+    return int(length), str(head)
 
 
 async def append_site_entry(
@@ -106,4 +158,66 @@ async def events(session: AsyncSession, hearing_id: int) -> list[dict[str, Any]]
                 "detail": row.detail,
             }
         )
+    return out
+
+
+async def verify(session: AsyncSession, hearing_id: int) -> dict[str, Any]:
+    """Check one hearing's log chain: {hearing_id, events, ok, break} where break is the first
+    link that does not hold (hub.domain.log_chain.verify) or None."""
+    # Core rows, not ORM objects: what the database holds now, never a copy the session
+    # already has in its identity map.
+    head_row = (
+        await session.execute(
+            select(LogChainRow.length, LogChainRow.head).where(LogChainRow.hearing_id == hearing_id)
+        )
+    ).one_or_none()
+    head = ChainHead(head_row.length, head_row.head) if head_row else None
+    rows = await session.stream(
+        select(*LogEventRow.__table__.c)
+        .where(LogEventRow.hearing_id == hearing_id)
+        .order_by(LogEventRow.id)
+    )
+    chained = [
+        ChainedEvent(
+            id=r.id,
+            hearing_id=r.hearing_id,
+            seq=r.seq,
+            at=r.at,
+            kind=r.kind,
+            user_id=r.user_id,
+            office_id=r.office_id,
+            petition_id=r.petition_id,
+            detail=r.detail or {},
+            prev_hash=r.prev_hash,
+            hash=r.hash,
+        )
+        async for r in rows
+    ]
+    count, broken = verify_chain(hearing_id, chained, head)
+    return {
+        "hearing_id": hearing_id,
+        "events": count,
+        "ok": broken is None,
+        "break": broken.as_dict() if broken else None,
+    }
+
+
+async def verify_many(
+    session: AsyncSession, hearing_ids: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """verify() for the given hearings (every hearing when None), by id; a hearing that does
+    not exist is reported with missing=True and ok=False."""
+    ids = select(HearingRow.id)
+    if hearing_ids is not None:
+        ids = ids.where(HearingRow.id.in_(hearing_ids))
+    known = set((await session.execute(ids)).scalars())
+    wanted = sorted(known) if hearing_ids is None else hearing_ids
+    out = []
+    for hearing_id in wanted:
+        if hearing_id not in known:
+            out.append(
+                {"hearing_id": hearing_id, "events": 0, "ok": False, "break": None, "missing": True}
+            )
+            continue
+        out.append(await verify(session, hearing_id))
     return out

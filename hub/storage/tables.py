@@ -170,7 +170,8 @@ class PetitionRow(Base):
     personal_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    # Indexed (migration 0015): an incremental export asks for the rows changed since a day.
+    updated_at: Mapped[datetime] = mapped_column(index=True)
     # What set handling_deadline (migration 0014): a hub.domain.deadlines.RuleKey, "manual"
     # (typed in by staff), or NULL (no deadline running: a final state, or no rule applies).
     deadline_rule: Mapped[str | None] = mapped_column(String(40))
@@ -293,6 +294,28 @@ class LogEventRow(Base):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain (hub.domain.log_chain, migration 0009): the event's place in its
+    # hearing's log, the previous event's hash and its own.
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    # Two appends can never both take a place: the chain cannot fork even if a lock failed.
+    __table_args__ = (UniqueConstraint("hearing_id", "seq", name="uq_log_events_hearing_seq"),)
+
+
+class LogChainRow(Base):
+    """The head of a hearing's log chain (migration 0009): how many events and the last hash.
+    Every append locks this row first (an upsert), so appends to one hearing take turns; it
+    also shows events deleted from the end of the log."""
+
+    __tablename__ = "log_chains"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    length: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
 
 
 class AuditRow(Base):
@@ -417,6 +440,8 @@ class DeadlineAlertRow(Base):
     raised_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("petition_id", "due_on"),)
+
+
 class MinutesRow(Base):
     """A hearing's minutes (biên bản, migration 0010): the content staff edit (JSON, see
     hub.domain.minutes.to_json), a version every save moves on (optimistic concurrency), and
@@ -436,3 +461,33 @@ class MinutesRow(Base):
     updated_at: Mapped[datetime]
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime | None]
+
+
+class ReceptionRow(Base):
+    """A reception register row (sổ tiếp công dân, hub.domain.reception; migration 0015): one
+    citizen received. `national_code` is its stable key in exchanges with the national
+    database (hub.services.national_import)."""
+
+    __tablename__ = "reception_register"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_code: Mapped[str] = mapped_column(String(64), unique=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    petitioner_name: Mapped[str] = mapped_column(String(200))
+    petitioner_address: Mapped[str] = mapped_column(String(500), default="")
+    petitioner_id_number: Mapped[str] = mapped_column(String(20), default="")
+    content: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(20))
+    crowd: Mapped[bool] = mapped_column(Boolean, default=False)
+    people_count: Mapped[int] = mapped_column(Integer, default=1)
+    handled_before: Mapped[str] = mapped_column(String(300), default="")
+    handling: Mapped[str] = mapped_column(String(30))
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The case the citizen came about, when it is in the register of petitions.
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    # Indexed: an incremental export asks for the rows changed since a day.
+    updated_at: Mapped[datetime] = mapped_column(index=True)

@@ -46,7 +46,9 @@ RECORD_TABLES = (
     "petition_history",
     "hearing_petitions",
     "log_events",
+    "log_chains",
     "sequences",
+    "reception_register",
 )
 _unique = itertools.count(1)
 

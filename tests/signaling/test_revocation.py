@@ -306,11 +306,17 @@ async def test_a_pass_over_many_sockets_is_a_few_queries_and_still_cuts_the_revo
             print(f"one pass over {sockets} sockets: {took:.3f} s, {len(reads)} reads")
             # One read per batch of tokens and four for the one hearing's seats (the old pass
             # made 3 per socket and 5 per seat: about 1,650); the writes are the session log's
-            # entries for the two taken out of the hearing, and their admissions cleared.
+            # entries for the two taken out of the hearing (each with its place in the log's
+            # hash chain claimed and its head moved on), and their admissions cleared.
             batches = -(-sockets // revalidator.batch)
             assert len(reads) <= batches + 4, reads
             writes = sorted(" ".join(q.split()[:3]) for q in statements if q not in reads)
-            assert writes == ["DELETE FROM hearing_admissions"] * 2 + ["INSERT INTO log_events"] * 2
+            assert writes == (
+                ["DELETE FROM hearing_admissions"] * 2
+                + ["INSERT INTO log_chains"] * 2
+                + ["INSERT INTO log_events"] * 2
+                + ["UPDATE log_chains SET"] * 2
+            )
             for cut in (clients[0], clients[seated + 5]):
                 await gone(cut, PUSHED_WITHIN)
                 assert "sign in again" in cut.of("revoked")[0]["message"]

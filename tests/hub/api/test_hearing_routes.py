@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
+from hub.api.keys import DATABASE
 from tests.hub.client import (
     VN,
     Api,
@@ -297,3 +300,34 @@ async def test_join_tokens_are_issued_for_a_seat_of_the_hearing(api: Api, hub: T
     )
     await api.post(f"/api/v1/hearings/{hid}/cancel", user="staff")
     assert_error(await api.post(path, user="leader.hungyen"), 409)
+
+
+async def test_a_hearings_log_verification_in_scope(api: Api, hub: ThreadedHub) -> None:
+    made = await api.post(
+        "/api/v1/hearings",
+        user="staff.hungyen",
+        json=hearing_body(hub.office("HY"), [hub.office("HY.VANLAM")]),
+    )
+    assert made.status == 201, made.text
+    hid = made.json["id"]
+    await api.post(f"/api/v1/hearings/{hid}/log", user="staff.hungyen", json={"text": "Ghi chú"})
+    reply = await api.get(f"/api/v1/hearings/{hid}/log/verify", user="leader.hungyen")
+    assert reply.status == 200, reply.text
+    assert reply.json == {"hearing_id": hid, "events": 2, "ok": True, "break": None}
+    assert_error(await api.get(f"/api/v1/hearings/{hid}/log/verify", user="staff.bacgiang"), 404)
+
+    async def tamper() -> int:
+        async with hub.server.app[DATABASE].transaction() as session:
+            last = (
+                await session.execute(
+                    text("SELECT max(id) FROM log_events WHERE hearing_id = :h"), {"h": hid}
+                )
+            ).scalar_one()
+            await session.execute(text("DELETE FROM log_events WHERE id = :i"), {"i": last})
+            return int(last)
+
+    hub.run(tamper())
+    broken = (await api.get(f"/api/v1/hearings/{hid}/log/verify", user="staff.hungyen")).json
+    assert broken["ok"] is False and broken["events"] == 1
+    assert broken["break"]["problem"] == "chain head" and broken["break"]["event_id"] is None
+    assert broken["break"]["expected"].startswith("2 events")

@@ -286,6 +286,8 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     note = await api.post(f"{one}/log", user=staff, json={"text": "Bắt đầu phiên"})
     check("POST", "/api/v1/hearings/{id}/log", note)
     check("GET", "/api/v1/hearings/{id}/log", await api.get(f"{one}/log", user=staff))
+    verified = await api.get(f"{one}/log/verify", user=staff)
+    assert check("GET", "/api/v1/hearings/{id}/log/verify", verified)["ok"] is True
     check("DELETE", linking, await api.delete(link, user=leader))
     check("POST", "/api/v1/hearings/{id}/end", await api.post(f"{one}/end", user=leader))
     minutes = f"{one}/minutes"
@@ -317,6 +319,14 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     tested = await api.post("/api/v1/self-tests", user=staff, json={"score": "good"})
     check("POST", "/api/v1/self-tests", tested, 201)
     check("GET", "/api/v1/self-tests", await api.get("/api/v1/self-tests?latest=true", user=admin))
+
+    exported = check(
+        "GET", "/api/v1/national/export", await api.get("/api/v1/national/export", user=staff)
+    )
+    assert exported["petitions"] and exported["reception_register"]
+    back = {**exported, "petitions": exported["petitions"][:2], "reception_register": []}
+    imported = await api.post("/api/v1/national/import", user=staff, json=back)
+    assert check("POST", "/api/v1/national/import", imported)["unchanged"] == 2
 
     # Errors answer in the documented Error shape too.
     missing = await api.get("/api/v1/petitions/abc", user=staff)
