@@ -13,6 +13,7 @@ from aiohttp import web
 from hub.api import (  # noqa: F401
     alert_routes,
     auth_routes,
+    delegation_routes,
     hearing_routes,
     link_routes,
     office_routes,
@@ -22,6 +23,7 @@ from hub.api import (  # noqa: F401
 from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import (
     DATABASE,
+    DELEGATION_NOTIFIER,
     LINK_READER,
     LOGIN_LIMITER,
     METRICS,
@@ -100,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )
     app[NOTIFIER] = signaling
+    app[DELEGATION_NOTIFIER] = signaling
     signaling.link_monitor = monitor
     monitor.on_alert = signaling.deliver_alert
     app[SELF_TEST_HOOKS].announce = signaling.deliver_alert
