@@ -48,6 +48,9 @@ NAV = (
         "/staff/calendar", "nav.calendar", Action.READ_HEARINGS, ("/staff/calendar", "/staff/hear")
     ),
     NavItem("/staff/petitions", "nav.petitions", Action.READ_PETITIONS, ("/staff/petitions",)),
+    NavItem(
+        "/staff/delegations", "nav.delegations", Action.READ_PETITIONS, ("/staff/delegations",)
+    ),
     NavItem("/operator", "nav.operator", Action.MONITOR, ("/operator",)),
     NavItem("/schedule", "nav.schedule", None, ("/schedule",)),
 )

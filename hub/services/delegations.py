@@ -229,6 +229,12 @@ async def get(session: AsyncSession, actor: Actor, delegation_id: int) -> dict[s
     return await detail(session, row, receiving, home)
 
 
+async def receiving_side(session: AsyncSession, actor: Actor, delegation_id: int) -> bool:
+    """Whether the actor is on the side that received the delegation (who hosts its hearing)."""
+    _row, receiving, _home = await _row_in_scope(session, actor, delegation_id)
+    return actor.sees(receiving.path)
+
+
 async def detail(
     session: AsyncSession, row: DelegationRow, receiving: OfficeRow, home: OfficeRow
 ) -> dict[str, Any]:

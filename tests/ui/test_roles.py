@@ -24,13 +24,14 @@ from tests.ui.browser import (
 pytestmark = pytest.mark.browser
 
 # username -> (start page after "/", the header's links)
+_PETITIONS = ["/staff/petitions", "/staff/delegations"]
 ROLES = {
-    "leader": ("/leader", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
-    "staff": ("/staff/calendar", ["/leader", "/staff/calendar", "/staff/petitions", "/schedule"]),
+    "leader": ("/leader", ["/leader", "/staff/calendar", *_PETITIONS, "/schedule"]),
+    "staff": ("/staff/calendar", ["/leader", "/staff/calendar", *_PETITIONS, "/schedule"]),
     "operator": ("/operator", ["/staff/calendar", "/operator", "/schedule"]),
     "admin": (
         "/staff/calendar",
-        ["/leader", "/staff/calendar", "/staff/petitions", "/operator", "/schedule"],
+        ["/leader", "/staff/calendar", *_PETITIONS, "/operator", "/schedule"],
     ),
 }
 
