@@ -207,6 +207,7 @@ async def test_language_switch_to_english_and_back(open_context: OpenContext) ->
         "Today's hearings",
         "Calendar",
         "Petition register",
+        "Crowd delegations",
         "Public schedule",
     ]
     # Dates stay dd/mm/yyyy in English too.

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from hub.domain.delegations import DelegationDraft
+from hub.domain.delegations import DelegationDraft, DelegationStatus
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.hearings import HearingDraft, HearingKind
 from hub.services import delegations, hearings
@@ -110,3 +110,23 @@ async def test_visits_chain_within_the_window(db: Database, tree: Tree) -> None:
             )
             numbers.append(row.visit_number)
     assert numbers == [1, 2, 3, 1]
+
+
+async def test_lists_and_the_board_follow_scope(db: Database, tree: Tree) -> None:
+    async with db.transaction() as session:
+        central = await delegations.create(session, tree.admin, crowd(tree, "TW", "HY.VANLAM"))
+        sideways = await delegations.create(session, tree.staff_bg, crowd(tree, "BG", "HY"))
+        own = await delegations.create(session, tree.staff_bg, crowd(tree, "BG", "BG"))
+        await delegations.set_status(session, tree.leader_hy, central.id, DelegationStatus.CLOSED)
+        hy_items, hy_total = await delegations.list_(session, tree.staff_hy)
+        bg_items, _ = await delegations.list_(session, tree.staff_bg, statuses=("open",))
+        board_hy = await delegations.board(session, tree.staff_hy)
+        board_all = await delegations.board(session, tree.admin)
+    assert [d["id"] for d in hy_items] == [sideways.id, central.id] and hy_total == 2
+    assert {d["id"] for d in bg_items} == {sideways.id, own.id}
+    (hung_yen,) = board_hy["provinces"]
+    assert hung_yen["province_office_id"] == tree.office["HY"].id
+    assert (hung_yen["open"], hung_yen["closed"], hung_yen["skipped_level"]) == (1, 1, 1)
+    by_province = {p["province_office_id"]: p for p in board_all["provinces"]}
+    assert by_province[tree.office["BG"].id]["total"] == 1
+    assert board_all["totals"]["total"] == 3 and board_all["totals"]["skipped_level"] == 1
