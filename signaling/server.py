@@ -356,7 +356,10 @@ class SignalingServer:
             raise socketio.exceptions.ConnectionRefusedError({"message": exc.message}) from None
         self._sessions[sid] = Connection(sid, principal, token)
         logger.info("signaling: %s connected (office %s)", sid, principal.office_id)
-        await self._publish_site(self.board.connect(sid, principal))
+        # A page that only listens (auth.watcher: a start page hearing of delegations) is no
+        # bridge point: its office does not show online for it, not even for a moment.
+        watcher = isinstance(auth, dict) and auth.get("watcher") is True
+        await self._publish_site(self.board.connect(sid, principal, watcher=watcher))
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
@@ -843,6 +846,9 @@ class SignalingServer:
         ):
             raise ProtocolError(protocol.FORBIDDEN, "sign in to hear of crowd delegations")
         await self.sio.enter_room(session.sid, delegations_room(principal.office_id))
+        if session.room is None:
+            # Listening for delegations is watching, not sitting at a bridge point.
+            await self._publish_site(self.board.watching(session.sid))
         return protocol.WatchDelegationsAck(office_id=principal.office_id).model_dump(
             exclude={"ok"}
         )

@@ -85,3 +85,43 @@ async def test_hung_yens_crowd_at_the_centre_is_pushed_to_hung_yen_only(
         finally:
             for client in [*clients.values(), board, kiosk]:
                 await client.close()
+
+
+async def test_a_start_page_listening_does_not_put_its_office_online(
+    hub_server: HubFactory,
+) -> None:
+    """The staff start page keeps a socket open for delegations: the operators' board must not
+    take it for Bắc Giang's bridge point coming online."""
+    hub = await hub_server()
+    async with aiohttp.ClientSession() as session:
+        rest = Rest(hub.url, session)
+        operator, bg = await rest.login("operator"), await rest.login("staff.bacgiang")
+        bg_office = bg.office_id
+        board = await Client().connect(hub.url, operator.token)
+        page = Client()
+        kiosk = Client()
+        try:
+            await board.call("watch_sites")
+
+            def online() -> list[object]:
+                return [
+                    s
+                    for s in board.of("site_status")
+                    if s["office_id"] == bg_office and s["online"]
+                ]
+
+            await page.sio.connect(
+                hub.url,
+                auth={"token": bg.token, "watcher": True},
+                transports=["websocket"],
+                wait_timeout=5,
+            )
+            assert (await page.call("watch_delegations"))["ok"] is True
+            await asyncio.sleep(1.0)
+            assert online() == []
+            # The same user's kiosk (a plain connection) is the bridge point coming online.
+            await kiosk.connect(hub.url, bg.token)
+            await wait_for(lambda: bool(online()), within=5, what="Bắc Giang online")
+        finally:
+            for client in (board, page, kiosk):
+                await client.close()

@@ -88,7 +88,9 @@ async function load() {
 async function connect() {
   setState("connecting");
   const { io } = await import("/static/vendor/socket.io.esm.min.js");
-  const socket = io({ path: "/socket.io/", withCredentials: true });
+  // watcher: this page is no bridge point; the operators' board must not show its office
+  // online because a staff member has the start page open.
+  const socket = io({ path: "/socket.io/", withCredentials: true, auth: { watcher: true } });
   let connections = 0;
   socket.on("connect", () => {
     // After a reconnect the list is read again: a delegation may have come meanwhile.
