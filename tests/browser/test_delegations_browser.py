@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.sites import VN, HubApi, OpenSite
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 
 async def _petition(api: HubApi, office_id: int, name: str, address: str) -> dict[str, object]:
@@ -109,13 +109,17 @@ async def test_a_crowd_from_hung_yen_reaches_hung_yen_live_and_meets_in_a_joint_
     await leader.page.click(f"{waiting} .tile__admit", timeout=25_000)
     tile = await leader.office_tile(hy, "connected", timeout_ms=20_000)
     assert tile["office_name"] == "Ban Tiếp công dân tỉnh Hưng Yên"
+    # The kiosk is in the hearing (not its waiting room) and shows the centre's picture.
+    await kiosk.page.wait_for_selector(
+        f'#kiosk[data-phase="in-hearing"][data-hearing-id="{hearing_id}"]', timeout=20_000
+    )
     await kiosk.page.wait_for_function(
         """(office) => {
           const tile = document.querySelector(`#kiosk-tiles .tile[data-office-id="${office}"]`);
           return tile !== null && tile.querySelector('video').videoWidth > 0;
         }""",
         arg=tw,
-        timeout=20_000,
+        timeout=45_000,
     )
     # Hưng Yên's start page now links the delegation to its hearing (pushed again).
     await hung_yen.page.wait_for_selector(
