@@ -95,6 +95,7 @@ function collect() {
   const receivedOn = parseVnDate(value("received_on"));
   if (!receivedOn) problems.push(`${t("dl.received_on")}: ${t("common.bad_date")}`);
   if (!value("matter")) problems.push(`${t("dl.matter")}: ${t("common.required")}`);
+  if (!value("home_office_id")) problems.push(`${t("dl.home")}: ${t("common.required")}`);
   const people = Number.parseInt(value("people_count"), 10);
   const reps = value("representatives").split("\n").map((l) => l.trim()).filter(Boolean);
   if (!Number.isInteger(people) || people < 5) problems.push(`${t("dl.people")}: ${t("pf.crowd_min")}`);
