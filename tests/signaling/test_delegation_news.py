@@ -125,3 +125,40 @@ async def test_a_start_page_listening_does_not_put_its_office_online(
         finally:
             for client in (board, page, kiosk):
                 await client.close()
+
+
+async def test_with_redis_the_news_reaches_a_page_on_the_other_node(
+    hub_server: HubFactory, redis_url: str
+) -> None:
+    """Two hub nodes sharing the database and Redis: the delegation registered through node A
+    reaches Hưng Yên's page connected to node B."""
+    node_a = await hub_server(redis_url=redis_url)
+    node_b = await hub_server(
+        prepare_db=False,
+        redis_url=redis_url,
+        database_url=node_a.settings.effective_database_url,
+    )
+    async with aiohttp.ClientSession() as session:
+        rest_a = Rest(node_a.url, session)
+        staff = await rest_a.login("staff")
+        hy = await Rest(node_b.url, session).login("staff.hungyen")
+        offices = await rest_a.offices(staff)
+        page = await Client().connect(node_b.url, hy.token)
+        try:
+            assert (await page.call("watch_delegations"))["ok"] is True
+            made = await rest_a.call(
+                staff,
+                "POST",
+                "/api/v1/delegations",
+                {
+                    "receiving_office_id": offices["TW"],
+                    "home_office_id": offices["HY"],
+                    "received_on": datetime.now(VN).date().isoformat(),
+                    "people_count": 11,
+                    "matter": "Khiếu nại chậm giải quyết",
+                },
+            )
+            await wait_for(lambda: bool(page.of("delegation")), within=5, what="across nodes")
+            assert [d["id"] for d in page.of("delegation")] == [made["id"]]
+        finally:
+            await page.close()
