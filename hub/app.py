@@ -14,6 +14,7 @@ from hub.api import (  # noqa: F401
     alert_routes,
     auth_routes,
     deadline_routes,
+    delegation_routes,
     hearing_routes,
     link_routes,
     minutes_routes,
@@ -27,6 +28,7 @@ from hub.api.edge import auth_middleware, errors_middleware
 from hub.api.keys import (
     DATABASE,
     DEADLINE_TASK,
+    DELEGATION_NOTIFIER,
     DOCUMENTS,
     LINK_READER,
     LOGIN_LIMITER,
@@ -112,6 +114,7 @@ def create_app(settings: Settings) -> web.Application:
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )
     app[NOTIFIER] = signaling
+    app[DELEGATION_NOTIFIER] = signaling
     signaling.link_monitor = monitor
     monitor.on_alert = signaling.deliver_alert
     app[SELF_TEST_HOOKS].announce = signaling.deliver_alert

@@ -1,4 +1,5 @@
-"""Demo data: the offices named in the seed letters, demo accounts, a few hearings and petitions."""
+"""Demo data: the offices named in the seed letters, demo accounts, a few hearings and petitions,
+and one crowd delegation."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.config import Settings
+from hub.domain.delegations import DelegationDraft
 from hub.domain.hearings import HearingDraft, HearingKind
 from hub.domain.offices import OfficeDraft
 from hub.domain.petitions import PetitionDraft, PetitionType, Source
 from hub.domain.reception import ReceptionDraft, ReceptionHandling
 from hub.domain.users import Role, UserDraft
-from hub.services import hearings, offices, petitions, reception
+from hub.services import delegations, hearings, offices, petitions, reception
 from hub.services.access import Actor
 from hub.services.auth import hash_password
 from hub.storage.db import Database
@@ -203,6 +205,22 @@ async def _demo_records(
             type=PetitionType.FEEDBACK,
             handling=ReceptionHandling.RETURN_WITH_GUIDANCE,
             notes="Hướng dẫn công dân gửi đơn đến Sở Lao động - Thương binh và Xã hội Hải Phòng",
+        ),
+    )
+    # The crowd of the second sample went on to Hà Nội: a delegation received at the central
+    # office from Hưng Yên, past its own level (vượt cấp), with that petition.
+    await delegations.create(
+        session,
+        staff,
+        DelegationDraft(
+            receiving_office_id=by_code["TW"].id,
+            home_office_id=by_code["HY"].id,
+            received_on=today - timedelta(days=2),
+            people_count=12,
+            matter="Kiến nghị về ô nhiễm môi trường từ cụm công nghiệp tại huyện Văn Lâm",
+            representatives=("Trần Thị Bình", "Lê Văn Cường", "Phạm Văn Dũng"),
+            subject_field="Môi trường",
+            petition_ids=(created[1].id,),
         ),
     )
     await petitions.create(

@@ -119,15 +119,18 @@ class SiteBoard:
         self._offices: dict[int, _Office] = {}
         self._order = 0
 
-    def connect(self, sid: str, principal: Principal) -> SiteUpdate | None:
-        """A connection authenticated."""
+    def connect(
+        self, sid: str, principal: Principal, *, watcher: bool = False
+    ) -> SiteUpdate | None:
+        """A connection authenticated (`watcher`: it only watches, e.g. a start page listening
+        for delegations, and never makes its office look online by itself)."""
         office = self._offices.setdefault(
             principal.office_id, _Office(principal.office_name, principal.office_path)
         )
         connection = _Connection(
             sid,
             principal.office_id,
-            counts=principal.role != "operator",
+            counts=principal.role != "operator" and not watcher,
             order=self._next(),
             stamp=time.time(),
         )

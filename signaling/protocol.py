@@ -215,6 +215,7 @@ INCOMING: dict[str, type[_In]] = {
     "start_hearing": EmptyIn,
     "end_hearing": EmptyIn,
     "watch_sites": EmptyIn,
+    "watch_delegations": EmptyIn,
     # The operator board's first name for watch_sites.
     "monitor_subscribe": EmptyIn,
     "unwatch_sites": EmptyIn,
@@ -442,6 +443,41 @@ class AlertOut(_Out):
     office_path: str | None = None
 
 
+class DelegationOut(_Out):
+    """delegation: a crowd delegation registered or changed, as GET /api/v1/delegations lists
+    it (hub.services.delegations.summary: no personal data), to the staff and leaders watching
+    from its home office, its receiving office or an office above either."""
+
+    keep_nulls: ClassVar[bool] = True
+
+    id: int
+    receiving_office_id: int
+    receiving_office_name: str
+    home_office_id: int
+    home_office_name: str
+    province_office_id: int
+    province_name: str
+    received_on: str
+    people_count: int
+    representatives_count: int
+    matter: str
+    subject_field: str
+    status: Literal["open", "handling", "closed"]
+    visit_number: int
+    skipped_level: bool
+    from_elsewhere: bool
+    hearing_id: int | None
+    created_at: str | None
+    closed_at: str | None
+
+
+class WatchDelegationsAck(_Out):
+    """Ack of watch_delegations: the office whose delegations this socket now hears of."""
+
+    ok: Literal[True] = True
+    office_id: int
+
+
 class RemovedOut(_Out):
     """removed: out of the hearing, by a moderator, or because its grounds went (message says
     which: e.g. its office is no longer among the hearing's sites)."""
@@ -561,6 +597,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "participant_link": ParticipantLinkOut,
     "participant_mode": ParticipantModeOut,
     "alert": AlertOut,
+    "delegation": DelegationOut,
     "self_test_ended": SelfTestEndedOut,
 }
 

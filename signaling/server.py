@@ -27,6 +27,7 @@ from hub.domain.alerts import AlertKind
 from hub.domain.errors import Conflict, DomainError, Unauthorized
 from hub.domain.link_grade import LinkSample
 from hub.domain.sessionlog import LogKind
+from hub.domain.users import Action, may
 from hub.services.ice_servers import client_ice_servers, client_identity
 from hub.services.live import HearingAccess, LiveGateway, Principal
 from rooms import MediaOptions, RoomManager
@@ -51,6 +52,7 @@ from signaling.link_monitor import LinkMonitor
 from signaling.presence import (
     SiteBoard,
     SiteUpdate,
+    office_ids_on_path,
     open_presence,
     operators_room,
     rooms_on_path,
@@ -181,6 +183,7 @@ class SignalingServer:
             "watch_sites": self._watch_sites,
             "monitor_subscribe": self._watch_sites,
             "unwatch_sites": self._unwatch_sites,
+            "watch_delegations": self._watch_delegations,
         }
         for event, handler in handlers.items():
             self.sio.on(event, self._wrap(event, handler))
@@ -291,6 +294,21 @@ class SignalingServer:
         for room in rooms:
             await self.sio.emit("alert", payload, room=room)
 
+    async def delegation_changed(
+        self, view: dict[str, Any], home_path: str, receiving_path: str
+    ) -> None:
+        """DelegationNotifier: a delegation registered or changed goes to the staff and leaders
+        watching from its home office, its receiving office or any office above either (across
+        nodes, with Redis)."""
+        payload = protocol.encode("delegation", view)
+        offices = {
+            *office_ids_on_path(home_path, int(view["home_office_id"])),
+            *office_ids_on_path(receiving_path, int(view["receiving_office_id"])),
+        }
+        await self.sio.emit(
+            "delegation", payload, room=[delegations_room(i) for i in sorted(offices)]
+        )
+
     def _check_attendance_later(self, hearing_id: int) -> None:
         """At a hearing's start: its invited sites not connected after each of
         ATTENDANCE_CHECKS seconds get an alert (closed once they connect, at the next check)."""
@@ -338,7 +356,10 @@ class SignalingServer:
             raise socketio.exceptions.ConnectionRefusedError({"message": exc.message}) from None
         self._sessions[sid] = Connection(sid, principal, token)
         logger.info("signaling: %s connected (office %s)", sid, principal.office_id)
-        await self._publish_site(self.board.connect(sid, principal))
+        # A page that only listens (auth.watcher: a start page hearing of delegations) is no
+        # bridge point: its office does not show online for it, not even for a moment.
+        watcher = isinstance(auth, dict) and auth.get("watcher") is True
+        await self._publish_site(self.board.connect(sid, principal, watcher=watcher))
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
@@ -810,11 +831,38 @@ class SignalingServer:
         sites = await self.presence.snapshot(principal.office_path)
         return protocol.WatchSitesAck.model_validate({"sites": sites}).model_dump(exclude={"ok"})
 
+    async def _watch_delegations(self, session: Connection, message: Any) -> dict[str, Any]:
+        """A start page hears of the crowd delegations of its user's office (from its area, or
+        received there) as they are registered: signed-in users who read petitions, not
+        join-token holders (a kiosk's token is for one hearing) nor operators (who have no business
+        with citizens)."""
+        principal = await self._principal_now(session)
+        role = hearing_roles.role_named(principal.role)
+        if (
+            principal.hearing_id is not None
+            or principal.user_id is None
+            or role is None
+            or not may(role, Action.READ_PETITIONS)
+        ):
+            raise ProtocolError(protocol.FORBIDDEN, "sign in to hear of crowd delegations")
+        await self.sio.enter_room(session.sid, delegations_room(principal.office_id))
+        if session.room is None:
+            # Listening for delegations is watching, not sitting at a bridge point.
+            await self._publish_site(self.board.watching(session.sid))
+        return protocol.WatchDelegationsAck(office_id=principal.office_id).model_dump(
+            exclude={"ok"}
+        )
+
     async def _unwatch_sites(self, session: Connection, message: Any) -> dict[str, Any]:
         if session.watching:
             session.watching = False
             await self.sio.leave_room(session.sid, operators_room(session.principal.office_id))
         return {}
+
+
+def delegations_room(office_id: int) -> str:
+    """The Socket.IO room of the staff and leaders hearing of an office's crowd delegations."""
+    return f"delegations:{office_id}"
 
 
 SIGNALING_KEY = web.AppKey("tcd_signaling", SignalingServer)

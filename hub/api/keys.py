@@ -8,6 +8,7 @@ from hub.config import Settings
 from hub.metrics import HubMetrics
 from hub.services.access import Actor
 from hub.services.deadline_alerts import DeadlineTask
+from hub.services.delegations import DelegationNotifier
 from hub.services.documents import DocumentWorkers
 from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
@@ -21,6 +22,8 @@ DATABASE = web.AppKey("database", Database)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginRateLimiter)
 PASSWORDS = web.AppKey("password_workers", PasswordWorkers)
 NOTIFIER = web.AppKey("hearing_notifier", HearingNotifier)
+# Who tells the live pages of a crowd delegation registered or changed (signaling).
+DELEGATION_NOTIFIER = web.AppKey("delegation_notifier", DelegationNotifier)
 METRICS = web.AppKey("metrics", HubMetrics)
 # The link history, read by the sites' link reports (signaling.link_history implements it).
 LINK_READER = web.AppKey("link_reader", LinkReader)

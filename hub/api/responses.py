@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hub.domain.alerts import AlertKind
+from hub.domain.delegations import DelegationStatus
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.link_grade import Grade
 from hub.domain.national_format import FIELDS, FieldType, Record
@@ -176,6 +177,9 @@ class HearingSummary(Out):
     location: str
     published: bool
     minutes: str
+    delegation_id: int | None = Field(
+        None, description="the crowd delegation this joint hearing was opened from, if any"
+    )
 
 
 class Hearing(HearingSummary):
@@ -381,6 +385,18 @@ class PetitionDeadline(Out):
     law: str | None
 
 
+class PetitionDelegation(Out):
+    """A crowd delegation that brought a petition (its key fields; the delegation itself is
+    read in its own scope)."""
+
+    delegation_id: int
+    received_on: Day
+    receiving_office_name: str
+    home_office_name: str
+    visit_number: int
+    status: DelegationStatus
+
+
 class Petition(PetitionSummary):
     petitioner_address: str
     petitioner_id_number: str
@@ -395,6 +411,9 @@ class Petition(PetitionSummary):
     updated_at: DateTime
     history: list[PetitionStep]
     hearings: list[PetitionHearing]
+    delegations: list[PetitionDelegation] = Field(
+        default_factory=list, description="the crowd delegations that brought it"
+    )
 
 
 class PetitionList(Out):
@@ -414,8 +433,9 @@ class AuditEntry(Out):
     petition_id: int
     case_code: str
     action: str = Field(
-        description="read (the full record), list (a register line) or export (a national-format "
-        "export, docs/export-format.md)"
+        description="read (the full record), list (a register line), export (a national-format "
+        "export, docs/export-format.md) or suggest_home (its address read to suggest a crowd "
+        "delegation's home office)"
     )
 
 
@@ -726,3 +746,100 @@ class ImportReport(Out):
     unchanged: int
     refused: list[RefusedRow]
     by_record: dict[Literal["petition", "reception"], ImportCounts]
+
+
+# --- crowd delegations -------------------------------------------------------------------------
+
+
+class DelegationPetition(Out):
+    """A petition a delegation brought: key fields only, no personal data (the home office
+    reads the delegation, not necessarily the petitions)."""
+
+    petition_id: int
+    case_code: str
+    type: PetitionType
+    status: PetitionStatus
+    subject_field: str
+    people_count: int
+    office_id: int
+
+
+class DelegationHearing(Out):
+    hearing_id: int
+    title: str
+    status: HearingStatus
+    host_office_id: int
+    starts_at: DateTime
+
+
+class DelegationSummary(Out):
+    """A crowd delegation (hub.services.delegations.view) without its petitions."""
+
+    id: int
+    receiving_office_id: int
+    receiving_office_name: str
+    home_office_id: int
+    home_office_name: str
+    province_office_id: int = Field(description="the province the home office lies in")
+    province_name: str
+    received_on: Day
+    people_count: int
+    representatives_count: int
+    matter: str
+    subject_field: str
+    status: DelegationStatus
+    visit_number: int = Field(
+        description="1 + the earlier visits from the same home office within 90 days on the same "
+        "matter or with one of the same petitions"
+    )
+    skipped_level: bool = Field(description="vượt cấp: received at an office above the home office")
+    from_elsewhere: bool = Field(description="the home office is not the receiving office")
+    hearing_id: int | None = Field(description="the latest joint hearing opened from it")
+    created_at: DateTime
+    closed_at: DateTime | None
+
+
+class Delegation(DelegationSummary):
+    representatives: list[str]
+    note: str
+    petitions: list[DelegationPetition]
+    hearings: list[DelegationHearing]
+
+
+class DelegationList(Out):
+    items: list[DelegationSummary]
+    total: int
+
+
+class ProvinceCount(Out):
+    province_office_id: int
+    province_name: str
+    open: int
+    handling: int
+    closed: int
+    skipped_level: int = Field(description="of them, how many went past their own level")
+    total: int
+
+
+class DelegationBoard(Out):
+    """Delegations by the province they came from: open, being handled, closed, vượt cấp."""
+
+    provinces: list[ProvinceCount]
+    totals: ProvinceCount
+
+
+class HomeCandidate(Out):
+    office_id: int
+    name: str
+    addresses: int = Field(description="how many addresses lie in its area")
+
+
+class HomeSuggestion(Out):
+    """The home office suggested from the petitioners' addresses (null when none names a
+    place an office is named after)."""
+
+    office_id: int | None
+    office_name: str | None
+    candidates: list[HomeCandidate]
+    matched: int = Field(description="addresses that named a place")
+    addresses: int = Field(description="addresses read")

@@ -461,3 +461,63 @@ class NationalImportBody(Body):
     reception_register: Annotated[list[dict[str, Any]], Field(max_length=50_000)] = Field(
         default_factory=list
     )
+
+
+class DelegationBody(Body):
+    """A crowd delegation as registered (hub.domain.delegations.DelegationDraft)."""
+
+    receiving_office_id: Id = Field(description="the office that received the crowd")
+    home_office_id: Id = Field(description="the office whose area the crowd comes from")
+    received_on: date
+    people_count: Annotated[int, Field(ge=1, le=100000)]
+    representatives: Annotated[list[Text300], Field(max_length=50)] = []
+    matter: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    subject_field: Text300 = ""
+    petition_ids: Annotated[list[Id], Field(max_length=200)] = []
+    note: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class DelegationPatch(Body):
+    status: Literal["handling", "closed"]
+
+
+class DelegationHearingBody(Body):
+    """The joint hearing opened from a delegation: every field may be left out (a title naming
+    the home office, from now for 2 hours, chaired by the leader opening it, started at once)."""
+
+    title: Text300 | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    chair_user_id: Id | None = None
+    start: bool = Field(True, description="false: scheduled only, started later")
+
+
+_Statuses = Annotated[
+    str, StringConstraints(pattern=r"^(open|handling|closed)(,(open|handling|closed))*$")
+]
+
+
+class DelegationFilter(Page):
+    status: _Statuses | None = Field(
+        None, description="comma-separated: open, handling, closed (e.g. open,handling)"
+    )
+    home_office: Id | None = Field(
+        None, description="only delegations from this office's area (it and the offices under it)"
+    )
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+class DelegationBoardQuery(Query):
+    received_from: date | None = Field(None, description="only delegations received since then")
+
+
+class HomeSuggestionQuery(Query):
+    petitions: (
+        Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}(,[0-9]{1,10}){0,199}$")] | None
+    ) = Field(
+        None, description="comma-separated petition ids whose petitioners' addresses are read"
+    )
+    address: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        None, description="an address typed in (e.g. a representative's)"
+    )

@@ -50,6 +50,9 @@ NAV = (
         "/staff/calendar", "nav.calendar", Action.READ_HEARINGS, ("/staff/calendar", "/staff/hear")
     ),
     NavItem("/staff/petitions", "nav.petitions", Action.READ_PETITIONS, ("/staff/petitions",)),
+    NavItem(
+        "/staff/delegations", "nav.delegations", Action.READ_PETITIONS, ("/staff/delegations",)
+    ),
     NavItem("/reports", "nav.reports", Action.READ_PETITIONS, ("/reports",)),
     NavItem("/operator", "nav.operator", Action.MONITOR, ("/operator",)),
     NavItem("/schedule", "nav.schedule", None, ("/schedule",)),

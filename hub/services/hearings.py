@@ -25,6 +25,8 @@ from hub.services.auth import JoinClaims, issue_join_token
 from hub.services.scope import in_subtree
 from hub.storage.paging import page_of
 from hub.storage.tables import (
+    DelegationHearingRow,
+    DelegationRow,
     HearingPetitionRow,
     HearingRow,
     HearingSeriesRow,
@@ -35,10 +37,39 @@ from hub.storage.tables import (
 )
 
 
+def _delegation_guest(hearing_id: Any, office_id: Any) -> Any:
+    """A WHERE clause: `office_id` is the home office of the delegation this hearing was opened
+    from. The one exception to "a hearing's sites lie under its host": a delegation's joint
+    hearing invites its home office wherever that lies (hub.services.delegations)."""
+    # Correlated to the enclosing query for everything but its own two tables: left to
+    # itself, a reference two levels up would become a FROM of its own and match any hearing.
+    return (
+        exists()
+        .where(
+            DelegationHearingRow.hearing_id == hearing_id,
+            DelegationRow.id == DelegationHearingRow.delegation_id,
+            DelegationRow.home_office_id == office_id,
+        )
+        .correlate_except(DelegationHearingRow, DelegationRow)
+    )
+
+
+async def delegation_guests(session: AsyncSession, hearing_id: int) -> set[int]:
+    """The office a hearing may invite from outside its host's subtree: the home office of the
+    delegation it was opened from (none for every other hearing)."""
+    rows = await session.execute(
+        select(DelegationRow.home_office_id)
+        .join(DelegationHearingRow, DelegationHearingRow.delegation_id == DelegationRow.id)
+        .where(DelegationHearingRow.hearing_id == hearing_id)
+    )
+    return set(rows.scalars())
+
+
 def visible_clause(actor: Actor) -> Any:
     """Hearings an actor sees: hosted in its scope, or inviting a site in its scope (a site
-    that lies under the host office: an invitation written before sites were scoped, to an
-    office elsewhere in the tree, grants nothing)."""
+    that lies under the host office, or the home office of the delegation the hearing was
+    opened from: an invitation written before sites were scoped, to an office elsewhere in the
+    tree, grants nothing)."""
     host_ok = exists().where(
         OfficeRow.id == HearingRow.host_office_id, in_subtree(OfficeRow.path, actor.office_path)
     )
@@ -49,20 +80,29 @@ def visible_clause(actor: Actor) -> Any:
         in_subtree(site.path, actor.office_path),
         host.id == HearingRow.host_office_id,
         # Paths are digits and slashes, so LIKE 'host-path%' is a plain prefix test.
-        site.path.startswith(host.path),
+        or_(
+            site.path.startswith(host.path),
+            _delegation_guest(HearingSiteRow.hearing_id, site.id),
+        ),
     )
     return or_(host_ok, site_ok)
 
 
 async def lawful_sites(session: AsyncSession, hearing: HearingRow) -> dict[int, OfficeRow]:
     """A hearing's sites that lie under its host office (every site, for records written since
-    sites were scoped), by office id."""
+    sites were scoped), and the home office of the delegation it was opened from, by office id."""
     host = aliased(OfficeRow)
     rows = await session.execute(
         select(OfficeRow)
         .join(HearingSiteRow, HearingSiteRow.office_id == OfficeRow.id)
         .join(host, host.id == hearing.host_office_id)
-        .where(HearingSiteRow.hearing_id == hearing.id, OfficeRow.path.startswith(host.path))
+        .where(
+            HearingSiteRow.hearing_id == hearing.id,
+            or_(
+                OfficeRow.path.startswith(host.path),
+                _delegation_guest(hearing.id, OfficeRow.id),
+            ),
+        )
     )
     return {o.id: o for o in rows.scalars()}
 
@@ -104,9 +144,11 @@ async def _check_offices(
     *,
     sites: bool = True,
     chair: bool = True,
+    guests: frozenset[int] = frozenset(),
 ) -> dict[int, OfficeRow]:
-    """The host in the actor's scope; (when asked) every site under the host office, with a
-    bridge point; the chair an active leader of the host office or an office under it."""
+    """The host in the actor's scope; (when asked) every site under the host office, or among
+    `guests` (a delegation's home office, for the hearing opened from it), with a bridge point;
+    the chair an active leader of the host office or an office under it."""
     ids = {draft.host_office_id, *draft.site_office_ids}
     rows = {
         o.id: o
@@ -118,13 +160,18 @@ async def _check_offices(
             "invalid hearing", {"host_office_id": "no such office in your scope"}
         )
     if sites:
-        _check_sites(draft, host, rows)
+        _check_sites(draft, host, rows, guests)
     if chair and draft.chair_user_id is not None:
         await _check_chair(session, draft.chair_user_id, host)
     return rows
 
 
-def _check_sites(draft: HearingDraft, host: OfficeRow, rows: dict[int, OfficeRow]) -> None:
+def _check_sites(
+    draft: HearingDraft,
+    host: OfficeRow,
+    rows: dict[int, OfficeRow],
+    guests: frozenset[int] = frozenset(),
+) -> None:
     missing = [i for i in draft.site_office_ids if i not in rows]
     if missing:
         raise ValidationFailed(
@@ -133,7 +180,9 @@ def _check_sites(draft: HearingDraft, host: OfficeRow, rows: dict[int, OfficeRow
     # The central office's subtree is the whole tree; a province's is its own districts and
     # communes. (Offices above the host take part as observers, without an invitation.)
     outside = [
-        rows[i].name for i in draft.site_office_ids if not path_in_scope(host.path, rows[i].path)
+        rows[i].name
+        for i in draft.site_office_ids
+        if not path_in_scope(host.path, rows[i].path) and i not in guests
     ]
     if outside:
         problem = (
@@ -180,40 +229,63 @@ async def create(session: AsyncSession, actor: Actor, draft: HearingDraft) -> li
         session.add(series)
         await session.flush()
         series_id = series.id
-    duration = draft.ends_at - draft.starts_at
-    rows = []
-    for start in starts:
-        row = HearingRow(
-            title=draft.title.strip(),
-            kind=str(draft.kind),
-            status=str(HearingStatus.SCHEDULED),
-            host_office_id=draft.host_office_id,
-            chair_user_id=draft.chair_user_id,
-            series_id=series_id,
-            starts_at=start,
-            ends_at=start + duration,
-            description=draft.description,
-            location=draft.location,
-            published=True,
-            minutes="",
-            created_by=actor.user_id,
-            created_at=now(),
-        )
-        session.add(row)
-        await session.flush()
-        for office_id in draft.site_office_ids:
-            session.add(HearingSiteRow(hearing_id=row.id, office_id=office_id))
-        await sessionlog.append(
-            session,
-            row.id,
-            LogKind.SCHEDULED,
-            user_id=actor.user_id,
-            office_id=actor.office_id,
-            detail={"starts_at": local_iso(start), "series_id": series_id},
-        )
-        rows.append(row)
+    rows = [await _insert(session, actor, draft, start, series_id) for start in starts]
     await session.flush()
     return rows
+
+
+async def create_joint(
+    session: AsyncSession, actor: Actor, draft: HearingDraft, guest_office_id: int
+) -> HearingRow:
+    """A delegation's joint hearing (hub.services.delegations.open_hearing): one hearing hosted
+    by the receiving office whose one site is the delegation's home office, wherever that lies
+    in the tree. Whoever may run the host's hearings opens it (the leader receiving the crowd),
+    not only those who schedule; the caller records which delegation it belongs to."""
+    actor.require(Action.RUN_HEARINGS)
+    draft = replace(draft, site_office_ids=(guest_office_id,), recurrence=None)
+    await _check_offices(session, actor, draft, guests=frozenset({guest_office_id}))
+    row = await _insert(session, actor, draft, draft.starts_at, None)
+    await session.flush()
+    return row
+
+
+async def _insert(
+    session: AsyncSession,
+    actor: Actor,
+    draft: HearingDraft,
+    start: datetime,
+    series_id: int | None,
+) -> HearingRow:
+    """One scheduled hearing of a checked draft starting at `start`, its sites and its log."""
+    row = HearingRow(
+        title=draft.title.strip(),
+        kind=str(draft.kind),
+        status=str(HearingStatus.SCHEDULED),
+        host_office_id=draft.host_office_id,
+        chair_user_id=draft.chair_user_id,
+        series_id=series_id,
+        starts_at=start,
+        ends_at=start + (draft.ends_at - draft.starts_at),
+        description=draft.description,
+        location=draft.location,
+        published=True,
+        minutes="",
+        created_by=actor.user_id,
+        created_at=now(),
+    )
+    session.add(row)
+    await session.flush()
+    for office_id in draft.site_office_ids:
+        session.add(HearingSiteRow(hearing_id=row.id, office_id=office_id))
+    await sessionlog.append(
+        session,
+        row.id,
+        LogKind.SCHEDULED,
+        user_id=actor.user_id,
+        office_id=actor.office_id,
+        detail={"starts_at": local_iso(start), "series_id": series_id},
+    )
+    return row
 
 
 async def view(session: AsyncSession, row: HearingRow, *, with_petitions: bool) -> dict[str, Any]:
@@ -251,6 +323,7 @@ async def view(session: AsyncSession, row: HearingRow, *, with_petitions: bool) 
         "location": row.location,
         "published": row.published,
         "minutes": row.minutes,
+        "delegation_id": await _delegation_of(session, row.id),
     }
     if with_petitions:
         links = (
@@ -278,6 +351,11 @@ async def view(session: AsyncSession, row: HearingRow, *, with_petitions: bool) 
             for link, p in links
         ]
     return out
+
+
+async def _delegation_of(session: AsyncSession, hearing_id: int) -> int | None:
+    link = await session.get(DelegationHearingRow, hearing_id)
+    return link.delegation_id if link is not None else None
 
 
 async def get(session: AsyncSession, actor: Actor, hearing_id: int) -> HearingRow:
@@ -370,6 +448,7 @@ async def update(
         replace(draft),
         sites=sites is not None,
         chair="chair_user_id" in changes,
+        guests=frozenset(await delegation_guests(session, row.id)),
     )
     for name in EDITABLE:
         if name in changes:

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.clock import LOCAL_TZ, local_iso, now
 from hub.domain.errors import NotFound, ValidationFailed
@@ -37,6 +38,8 @@ from hub.storage import sequences
 from hub.storage.paging import page_of
 from hub.storage.tables import (
     AuditRow,
+    DelegationPetitionRow,
+    DelegationRow,
     HearingPetitionRow,
     HearingRow,
     OfficeRow,
@@ -282,8 +285,34 @@ async def get(session: AsyncSession, actor: Actor, petition_id: int) -> dict[str
         }
         for h in heard
     ]
+    out["delegations"] = await delegations_of(session, row.id)
     await audit_reads(session, actor, [row.id], "read")
     return out
+
+
+async def delegations_of(session: AsyncSession, petition_id: int) -> list[dict[str, Any]]:
+    """The crowd delegations that brought a petition (PetitionDelegation), oldest first: shown
+    with the petition to whoever reads it, as the hearings that heard it are."""
+    receiving, home = aliased(OfficeRow), aliased(OfficeRow)
+    rows = await session.execute(
+        select(DelegationRow, receiving.name, home.name)
+        .join(DelegationPetitionRow, DelegationPetitionRow.delegation_id == DelegationRow.id)
+        .join(receiving, receiving.id == DelegationRow.receiving_office_id)
+        .join(home, home.id == DelegationRow.home_office_id)
+        .where(DelegationPetitionRow.petition_id == petition_id)
+        .order_by(DelegationRow.received_on, DelegationRow.id)
+    )
+    return [
+        {
+            "delegation_id": d.id,
+            "received_on": d.received_on.isoformat(),
+            "receiving_office_name": receiving_name,
+            "home_office_name": home_name,
+            "visit_number": d.visit_number,
+            "status": d.status,
+        }
+        for d, receiving_name, home_name in rows.all()
+    ]
 
 
 async def update(

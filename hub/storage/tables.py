@@ -491,3 +491,60 @@ class ReceptionRow(Base):
     created_at: Mapped[datetime]
     # Indexed: an incremental export asks for the rows changed since a day.
     updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DelegationRow(Base):
+    """A crowd delegation (đoàn đông người) received at an office (migration 0012): where it
+    came from, how many people and who speaks for them, the matter, its visit number among the
+    home office's visits on that matter (hub.domain.delegations), and its handling status."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receiving_office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    home_office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    people_count: Mapped[int] = mapped_column(Integer)
+    representatives: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    matter: Mapped[str] = mapped_column(Text)
+    # Folded matter (hub.domain.delegations.matter_key): repeat visits compare it.
+    matter_key: Mapped[str] = mapped_column(String(500))
+    subject_field: Mapped[str] = mapped_column(String(300), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    visit_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    # A home office's visits by date: repeat counting reads the window before a new one.
+    __table_args__ = (Index("ix_delegations_home_received", "home_office_id", "received_on"),)
+
+
+class DelegationPetitionRow(Base):
+    """A petition a delegation brought (the same petition may come back with a later visit)."""
+
+    __tablename__ = "delegation_petitions"
+
+    delegation_id: Mapped[int] = mapped_column(
+        ForeignKey("delegations.id", ondelete="CASCADE"), primary_key=True
+    )
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class DelegationHearingRow(Base):
+    """The joint hearing opened from a delegation: hosted by the receiving office, with the
+    delegation's home office invited even when it lies outside the host's subtree (the one
+    exception to that rule, hub.services.hearings.delegation_guests)."""
+
+    __tablename__ = "delegation_hearings"
+
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True
+    )
+    delegation_id: Mapped[int] = mapped_column(
+        ForeignKey("delegations.id", ondelete="CASCADE"), index=True
+    )

@@ -12,6 +12,8 @@ from hub.services import auth
 from hub.storage.db import Database
 from hub.storage.migrate import upgrade
 from hub.storage.tables import (
+    DelegationPetitionRow,
+    DelegationRow,
     HearingRow,
     LogEventRow,
     OfficeRow,
@@ -20,7 +22,16 @@ from hub.storage.tables import (
     UserRow,
 )
 
-COUNTED = (OfficeRow, UserRow, HearingRow, PetitionRow, LogEventRow, SequenceRow)
+COUNTED = (
+    OfficeRow,
+    UserRow,
+    HearingRow,
+    PetitionRow,
+    LogEventRow,
+    SequenceRow,
+    DelegationRow,
+    DelegationPetitionRow,
+)
 
 
 async def _counts(db: Database) -> dict[str, int]:
@@ -53,6 +64,7 @@ async def test_seed_demo_is_idempotent_and_resets_the_demo_password(db_url: str)
         first = await _counts(db)
         assert first["offices"] >= 12 and first["users"] == 8
         assert first["hearings"] >= 7 and first["petitions"] == 3
+        assert first["delegations"] == 1 and first["delegation_petitions"] == 1
 
         again = await seed_demo(settings, password="second-pw")
         assert again == accounts

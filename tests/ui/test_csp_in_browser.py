@@ -88,6 +88,19 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
     hub: HubServer, staff_api: HubApi, open_context: OpenContext
 ) -> None:
     petition_id, hearing_id = await _ids(staff_api)
+    offices = await staff_api.office_ids()
+    delegation = await staff_api.call(
+        "POST",
+        "/api/v1/delegations",
+        {
+            "receiving_office_id": offices["TW"],
+            "home_office_id": offices["HY"],
+            "received_on": "2026-12-01",
+            "people_count": 6,
+            "matter": "Khiếu nại thu hồi đất",
+            "petition_ids": [petition_id],
+        },
+    )
     pages = {
         None: ["/schedule", "/login", "/no/such/page"],
         "staff": [
@@ -99,6 +112,9 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             "/staff/petitions",
             "/staff/petitions/new",
             f"/staff/petitions/{petition_id}",
+            "/staff/delegations",
+            "/staff/delegations/new",
+            f"/staff/delegations/{delegation['id']}",
             "/self-test",
             "/site",
         ],

@@ -24,27 +24,14 @@ from tests.ui.browser import (
 pytestmark = pytest.mark.browser
 
 # username -> (start page after "/", the header's links)
+_PETITIONS = ["/staff/petitions", "/staff/delegations", "/reports"]
 ROLES = {
-    "leader": (
-        "/leader",
-        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/reports", "/schedule"],
-    ),
-    "staff": (
-        "/staff",
-        ["/leader", "/staff", "/staff/calendar", "/staff/petitions", "/reports", "/schedule"],
-    ),
+    "leader": ("/leader", ["/leader", "/staff", "/staff/calendar", *_PETITIONS, "/schedule"]),
+    "staff": ("/staff", ["/leader", "/staff", "/staff/calendar", *_PETITIONS, "/schedule"]),
     "operator": ("/operator", ["/staff/calendar", "/operator", "/schedule"]),
     "admin": (
         "/staff",
-        [
-            "/leader",
-            "/staff",
-            "/staff/calendar",
-            "/staff/petitions",
-            "/reports",
-            "/operator",
-            "/schedule",
-        ],
+        ["/leader", "/staff", "/staff/calendar", *_PETITIONS, "/operator", "/schedule"],
     ),
 }
 
@@ -221,6 +208,7 @@ async def test_language_switch_to_english_and_back(open_context: OpenContext) ->
         "To do",
         "Calendar",
         "Petition register",
+        "Crowd delegations",
         "Reports",
         "Public schedule",
     ]

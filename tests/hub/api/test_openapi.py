@@ -363,6 +363,33 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     bad = await api.get("/api/v1/reports", user=staff, params={"period": "2026-Q9"})
     check("GET", "/api/v1/reports", bad, 422)
 
+    # A crowd delegation received in Hưng Yên from Văn Lâm, its joint hearing, the board.
+    crowd = {
+        "receiving_office_id": hy,
+        "home_office_id": vanlam,
+        "received_on": petition["received_on"],
+        "people_count": 8,
+        "representatives": ["Nguyễn Văn Một"],
+        "matter": "Khiếu nại thu hồi đất",
+        "petition_ids": [pid],
+    }
+    made = await api.post("/api/v1/delegations", user=staff, json=crowd)
+    did = check("POST", "/api/v1/delegations", made, 201)["id"]
+    check("GET", "/api/v1/delegations", await api.get("/api/v1/delegations", user=staff))
+    check(
+        "GET", "/api/v1/delegations/{id}", await api.get(f"/api/v1/delegations/{did}", user=staff)
+    )
+    board = await api.get("/api/v1/delegations/board", user=staff)
+    check("GET", "/api/v1/delegations/board", board)
+    suggestion = await api.get(
+        "/api/v1/delegations/suggest-home", user=staff, params={"petitions": str(pid)}
+    )
+    check("GET", "/api/v1/delegations/suggest-home", suggestion)
+    joint = await api.post(f"/api/v1/delegations/{did}/hearing", user=leader, json={"start": False})
+    check("POST", "/api/v1/delegations/{id}/hearing", joint, 201)
+    closing = await api.patch(f"/api/v1/delegations/{did}", user=staff, json={"status": "closed"})
+    check("PATCH", "/api/v1/delegations/{id}", closing)
+
     # Sign-in and sign-out with a session of this test's own (the shared tokens stay valid).
     login = {"username": "staff.bacgiang", "password": PASSWORD}
     signed = check("POST", "/api/v1/auth/login", await api.post("/api/v1/auth/login", json=login))
