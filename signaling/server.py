@@ -25,6 +25,7 @@ from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.alerts import AlertKind
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.guests import is_guest_seat
 from hub.domain.link_grade import LinkSample
 from hub.domain.sessionlog import LogKind
 from hub.services.ice_servers import client_ice_servers, client_identity
@@ -338,7 +339,9 @@ class SignalingServer:
             raise socketio.exceptions.ConnectionRefusedError({"message": exc.message}) from None
         self._sessions[sid] = Connection(sid, principal, token)
         logger.info("signaling: %s connected (office %s)", sid, principal.office_id)
-        await self._publish_site(self.board.connect(sid, principal))
+        if not principal.guest:
+            # A guest is no site: the operators' board and its alerts are about offices.
+            await self._publish_site(self.board.connect(sid, principal))
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
@@ -354,6 +357,7 @@ class SignalingServer:
             seated is not None
             and self.link_monitor is not None
             and not is_self_test_room(seated.hearing_id)
+            and not is_guest_seat(seated.office_id)
         ):
             # A site in a hearing lost its socket: the operators hear of it now (it closes
             # when the site joins that hearing again).
@@ -585,7 +589,11 @@ class SignalingServer:
         if sid is None:
             return
         if change == "left":
-            if self.link_monitor is not None and not is_self_test_room(participant.hearing_id):
+            if (
+                self.link_monitor is not None
+                and not is_self_test_room(participant.hearing_id)
+                and not is_guest_seat(participant.office_id)
+            ):
                 await self.link_monitor.left(participant.office_id, participant.hearing_id)
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
@@ -612,6 +620,8 @@ class SignalingServer:
     async def _on_room_quality(self, participant: MediaParticipant, quality: Quality) -> None:
         if is_self_test_room(participant.hearing_id):
             return  # a self-test scores itself (its page); it is no hearing's link sample
+        if is_guest_seat(participant.office_id):
+            return  # a guest's browser is no office's link: nothing to grade, keep or alert
         grade: str | None = None
         reasons: tuple[str, ...] = ()
         if self.link_monitor is not None:
@@ -702,7 +712,7 @@ class SignalingServer:
         out = ack.model_dump(exclude_none=True, exclude={"ok"})
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
-        if self.link_monitor is not None:
+        if self.link_monitor is not None and not principal.guest:
             await self.link_monitor.clear_alert(
                 AlertKind.SITE_OFFLINE, principal.office_id, hearing_id, {"back": True}
             )
