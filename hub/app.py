@@ -13,6 +13,7 @@ from aiohttp import web
 from hub.api import (  # noqa: F401
     alert_routes,
     auth_routes,
+    guest_routes,
     hearing_routes,
     link_routes,
     office_routes,
@@ -20,6 +21,7 @@ from hub.api import (  # noqa: F401
     self_test_routes,
 )
 from hub.api.edge import auth_middleware, errors_middleware
+from hub.api.guest_gate import guest_gate_middleware
 from hub.api.keys import (
     DATABASE,
     LINK_READER,
@@ -63,6 +65,8 @@ def create_app(settings: Settings) -> web.Application:
             metrics.middleware,
             html_errors_middleware,
             errors_middleware,
+            # Before any sign-in is read: a guest's browser gets 404 for every record.
+            guest_gate_middleware,
             auth_middleware,
         ],
         client_max_size=MAX_BODY_BYTES,

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from hub.domain.errors import ValidationFailed
+from hub.domain.guests import AgencyKind
 from hub.domain.hearings import HearingKind
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 
@@ -28,6 +29,7 @@ Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 PATH_PARAMS: dict[str, Any] = {
     "id": Annotated[int, Field(ge=1, le=2**31 - 1, description="the record's id")],
     "petition_id": Annotated[int, Field(ge=1, le=2**31 - 1, description="a petition's id")],
+    "guest_id": Annotated[int, Field(ge=1, le=2**31 - 1, description="a hearing guest's id")],
 }
 
 
@@ -111,6 +113,15 @@ class StatusReason(Body):
 
 class JoinTokenBody(Body):
     office_id: Id | None = None
+
+
+class GuestBody(Body):
+    """A person invited to a hearing by name and agency (hub.domain.guests)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agency: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agency_kind: AgencyKind
+    position: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class LinkBody(Body):
