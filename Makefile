@@ -23,10 +23,11 @@ BENCH_SFU_ARGS ?= --json
 # CAP_SYS_NICE, tests/rooms/test_worker_priority.py) (initdb: the tests start a PostgreSQL
 # server of their own; Debian keeps its programs in /usr/lib/postgresql/<version>/bin). A path
 # instead of a command is a file the package installs: nginx's stream module, which
-# deploy/nginx/tcd-hub.conf needs and tests/test_deployment_edge.py loads.
+# deploy/nginx/tcd-hub.conf needs and tests/test_deployment_edge.py loads. zbarimg reads the QR
+# code of a guest's printed card back (tests/browser/test_guest_browser.py).
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql \
   nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
-  ip:iproute2 tc:iproute2 nft:nftables setpriv:util-linux
+  ip:iproute2 tc:iproute2 nft:nftables setpriv:util-linux zbarimg:zbar-tools
 
 # The Python dependency set, pinned with hashes: the runtime set (make run) and the runtime set
 # plus the test extra (make test), resolved with the runtime pins as constraints so both agree.

@@ -7,6 +7,9 @@ link stops working when the hearing ends."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from tests.browser.sites import CAMERA_CAP, VN, HubApi, OpenSite, SitePage
 from tests.fixtures_hub import HubServer
 from tests.guest_gate_routes import gated_requests
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 NAME, POSITION = "Trần Văn Bình", "Phó Trưởng phòng Cảnh sát quản lý hành chính"
 AGENCY = "Công an tỉnh Hưng Yên"
@@ -35,6 +38,16 @@ _GUEST_TILE_JS = """() => [...document.querySelectorAll('.tile--remote[data-gues
     badge: !tile.querySelector('.tile__guest').hidden,
   }))"""
 
+# The guest's tile on a bridge point's kiosk (the room's screen).
+_KIOSK_GUEST_JS = """() => [...document.querySelectorAll('#kiosk-tiles .tile[data-guest="true"]')]
+  .filter((tile) => !tile.hidden)
+  .map((tile) => ({
+    office: tile.querySelector('.tile__office').textContent,
+    note: tile.querySelector('.tile__note').textContent,
+    badge: !tile.querySelector('.tile__guest').hidden,
+    width: tile.querySelector('video').videoWidth,
+  }))"""
+
 # From inside a page: open the hub's socket with a token, and say how the hub answered.
 _CONNECT_JS = """async (token) => {
   const { io } = await import('/static/vendor/socket.io.esm.min.js');
@@ -46,13 +59,31 @@ _CONNECT_JS = """async (token) => {
 }"""
 
 
+def _read_qr(png: Path) -> str:
+    """What a QR code in a picture says, read by zbar (another implementation than the one
+    that drew it)."""
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        reason = "zbarimg is missing (`make test` installs zbar-tools as root)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    done = subprocess.run(
+        [zbarimg, "--quiet", "--raw", str(png)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, f"no QR code read from {png}: {done.stderr}"
+    return done.stdout.strip()
+
+
 def _route_table(tmp_path: Path) -> Any:
     """The hub's route table as create_app builds it (nothing started: no media, no sockets)."""
     app = create_app(Settings(data_dir=tmp_path / "routes", media_workers=0))
     return app.router
 
 
-async def _invite_on_the_staff_page(staff: SitePage, hearing_id: int) -> tuple[str, Page]:
+async def _invite_on_the_staff_page(
+    staff: SitePage, hearing_id: int, tmp_path: Path
+) -> tuple[str, Page]:
     """The host office's staff member invites the guest on the hearing's page, opens its card
     and issues the link: the link as printed, and the card's page."""
     page = staff.page
@@ -76,6 +107,9 @@ async def _invite_on_the_staff_page(staff: SitePage, hearing_id: int) -> tuple[s
     # The QR code is an SVG image the card shows (the page's CSP allows data: images).
     qr_width = await page.eval_on_selector("#card-qr", "(img) => img.naturalWidth")
     assert qr_width > 0, "the QR code did not load"
+    # The code on the card, as a phone's camera would read it, is the link.
+    await page.locator("#card-qr").screenshot(path=str(tmp_path / "card-qr.png"))
+    assert _read_qr(tmp_path / "card-qr.png") == url
     assert await page.get_attribute("#guest-card", "data-link-state") == "active"
     return url, page
 
@@ -113,7 +147,7 @@ async def test_a_police_guest_joins_by_link_waits_is_admitted_and_sees_no_record
     tmp_path: Path,
 ) -> None:
     chair = await open_site("leader")
-    province = await open_site("leader.hungyen")
+    province = await open_site("staff.hungyen")  # Hưng Yên's bridge point: its kiosk
     staff = await open_site("staff")
     offices = await api.offices_by_code()
     starts = datetime.now(VN).replace(microsecond=0)
@@ -131,7 +165,7 @@ async def test_a_police_guest_joins_by_link_waits_is_admitted_and_sees_no_record
         },
     )
     hearing_id = int(hearing["id"])
-    link, card = await _invite_on_the_staff_page(staff, hearing_id)
+    link, card = await _invite_on_the_staff_page(staff, hearing_id, tmp_path)
     assert link.startswith(f"{hub.url}/guest/g.")
     await card.screenshot(path=str(tmp_path / "guest-card.png"), full_page=True)
     (guest,) = (await api.get(f"/api/v1/hearings/{hearing_id}/guests"))["items"]
@@ -140,9 +174,11 @@ async def test_a_police_guest_joins_by_link_waits_is_admitted_and_sees_no_record
     await api.call("POST", f"/api/v1/hearings/{hearing_id}/start")
     await chair.join(hearing_id)
     assert chair.admission == "admitted"
-    await province.join(hearing_id)
-    await chair.admit(str(province.participant_id))
-    await province.wait_admitted()
+    # Hưng Yên's kiosk joins by itself and waits; the chair lets it in from its tile.
+    await province.page.goto("/site")
+    hy_tile = f'.tile--remote[data-office-id="{offices["HY"]["id"]}"]'
+    await chair.page.click(f'{hy_tile}[data-state="waiting"] .tile__admit', timeout=20_000)
+    await chair.page.wait_for_selector(f'{hy_tile}[data-state="admitted"]', timeout=10_000)
 
     # The officer opens the link from the card: no account, the hearing's page as a guest.
     context, page, guest_errors = await _guest_browser(chromium, hub.url)
@@ -152,6 +188,7 @@ async def test_a_police_guest_joins_by_link_waits_is_admitted_and_sees_no_record
         assert await page.get_attribute("#hearing", "data-admission") == "waiting"
         assert NAME in (await page.text_content("#guest-note") or "")
         assert await page.is_hidden("#petition-panel")
+        await page.screenshot(path=str(tmp_path / "guest-waiting.png"))
         cookies = {c["name"]: c for c in await context.cookies()}
         assert cookies["tcd_guest"]["httpOnly"] and "tcd_session" not in cookies
 
@@ -163,20 +200,24 @@ async def test_a_police_guest_joins_by_link_waits_is_admitted_and_sees_no_record
         await chair.admit(waiting["participant_id"])
         await page.wait_for_selector("#hearing[data-admission=admitted]", timeout=10_000)
 
-        # Seen and heard by name and agency on the other sites' tiles; the guest sees them.
-        for site in (chair, province):
-            tile = await _guest_tile(site, "admitted")
-            assert (tile["office"], tile["note"], tile["badge"]) == (AGENCY, NAME, True)
-            await site.wait_playing([waiting["participant_id"]], timeout_ms=20_000)
+        # Seen by name and agency on the other sites' tiles (the chair's page, Hưng Yên's
+        # room screen), with its picture; the guest sees both of them.
+        tile = await _guest_tile(chair, "admitted")
+        assert (tile["office"], tile["note"], tile["badge"]) == (AGENCY, NAME, True)
+        await chair.wait_playing([waiting["participant_id"]], timeout_ms=20_000)
+        await province.page.wait_for_function(
+            f"() => ({_KIOSK_GUEST_JS})().some((t) => t.width > 0)", timeout=20_000
+        )
+        (on_kiosk,) = await province.page.evaluate(_KIOSK_GUEST_JS)
+        assert (on_kiosk["office"], on_kiosk["note"], on_kiosk["badge"]) == (AGENCY, NAME, True)
         await page.wait_for_function(
-            """(ids) => ids.every((id) => {
-                const tile = document.querySelector(`.tile--remote[data-participant-id="${id}"]`);
-                const video = tile && tile.querySelector('video');
-                return video && video.videoWidth > 0;
-            })""",
-            arg=[str(chair.participant_id), str(province.participant_id)],
+            """() => [...document.querySelectorAll('.tile--remote')]
+                .filter((tile) => tile.querySelector('video').videoWidth > 0).length >= 2""",
             timeout=20_000,
         )
+        await page.screenshot(path=str(tmp_path / "guest-admitted.png"))
+        await chair.page.screenshot(path=str(tmp_path / "chair-with-guest.png"))
+        await province.page.screenshot(path=str(tmp_path / "kiosk-with-guest.png"))
         log = await api.log(hearing_id)
         named = {e["kind"] for e in log if e["detail"].get("guest_name") == NAME}
         assert {"guest_invited", "participant_joined", "participant_admitted"} <= named
@@ -226,6 +267,7 @@ async def test_a_police_guest_joins_by_link_waits_is_admitted_and_sees_no_record
         response = await page.goto(link)
         assert response is not None and response.status == 410
         assert await page.get_attribute("#guest-closed", "data-reason") == "expired"
+        await page.screenshot(path=str(tmp_path / "guest-expired.png"))
         assert "tcd_guest" not in {c["name"] for c in await context.cookies()}
         token = link.rsplit("/", 1)[1]
         refusal = await page.evaluate(_CONNECT_JS, token)

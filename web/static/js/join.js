@@ -254,7 +254,9 @@ function setTileMuted(tile, audioMuted, videoMuted) {
 function showAdmission(state) {
   root.dataset.admission = state;
   if (client.state === "joined") {
-    setStatus(state === "waiting" ? STATUS_TEXT.waiting : STATUS_TEXT.joined);
+    // A guest waits as a person, not as a bridge point.
+    const waitingText = guest ? t("guest.waiting") : STATUS_TEXT.waiting;
+    setStatus(state === "waiting" ? waitingText : STATUS_TEXT.joined);
   }
 }
 
