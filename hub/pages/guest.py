@@ -10,7 +10,6 @@ from hub.api.edge import path_id
 from hub.api.guest_gate import GUEST_COOKIE, end_guest_session
 from hub.api.keys import DATABASE, SETTINGS, actor_of
 from hub.api.security import cookie_secure
-from hub.domain.errors import Unauthorized
 from hub.domain.guests import guest_seat
 from hub.domain.users import Action
 from hub.pages.guard import page
@@ -20,12 +19,9 @@ from hub.services.ice_servers import client_ice_servers, client_identity
 
 routes = web.RouteTableDef()
 
-# Why a link opens nothing, as the page names it (and the HTTP status it answers with).
-REFUSALS = {
-    guests.EXPIRED: ("expired", 410),
-    guests.REVOKED: ("revoked", 410),
-    guests.INVALID: ("invalid", 404),
-}
+# The page's answer to a link that opens nothing: gone for good (expired, revoked), or never
+# known here (mistyped, replaced, removed: the same answer as for any unknown page).
+REFUSED_STATUS = {"expired": 410, "revoked": 410, "invalid": 404}
 
 
 @routes.get("/guest/{token}")
@@ -36,9 +32,9 @@ async def guest_page(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[DATABASE].transaction() as session:
             guest, hearing = await guests.resolve(session, token)
-    except Unauthorized as exc:
-        reason, status = REFUSALS.get(exc.message, ("invalid", 404))
-        response = render(request, "guest_expired.html", status=status, reason=reason)
+    except guests.LinkRefused as exc:
+        status = REFUSED_STATUS.get(exc.reason, 404)
+        response = render(request, "guest_expired.html", status=status, reason=exc.reason)
         end_guest_session(response)
         return response
     response = render(

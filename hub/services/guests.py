@@ -39,6 +39,14 @@ def looks_like_guest_token(token: str) -> bool:
     return token.startswith(GUEST_TOKEN_PREFIX)
 
 
+class LinkRefused(Unauthorized):
+    """A guest link that opens nothing: `reason` says why ("expired", "revoked", "invalid")."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class GuestLink:
     """A guest's link as it was just issued: the token is never shown again."""
@@ -249,15 +257,15 @@ async def by_tokens(
 
 
 def check_link(found: tuple[GuestRow, HearingRow] | None) -> tuple[GuestRow, HearingRow]:
-    """The guest and hearing a link opens, or Unauthorized saying why it does not."""
+    """The guest and hearing a link opens, or LinkRefused saying why it does not."""
     if found is None:
-        raise Unauthorized(INVALID)
+        raise LinkRefused("invalid", INVALID)
     guest, hearing = found
     state = state_of(guest, hearing)
     if state is LinkState.EXPIRED:
-        raise Unauthorized(EXPIRED)
+        raise LinkRefused("expired", EXPIRED)
     if state is LinkState.REVOKED:
-        raise Unauthorized(REVOKED)
+        raise LinkRefused("revoked", REVOKED)
     return guest, hearing
 
 
