@@ -1,11 +1,13 @@
 """A guest's browser sees no record: while it carries a guest session (the cookie the guest
-page sets), every path but the guest's own page, what that page loads (static files, the
-socket) and what anyone may read without signing in answers 404, pages and API alike.
+page sets, or a guest link's token presented as a bearer token), every path but the guest's
+own page, what that page loads (static files, the socket) and what anyone may read without
+signing in answers 404, pages and API alike.
 
-The gate looks at the cookie only, not at whether the link behind it still holds: a stale or
-forged guest cookie gets the same 404s, and the request never reaches a sign-in, a query or a
-handler. A guest session wins over a sign-in in the same browser (a staff session left open
-on a shared PC shows nothing to the guest using it); signing in anew ends the guest session.
+The gate looks at the credential's kind only, not at whether the link behind it still holds:
+a stale or forged guest cookie gets the same 404s, and the request never reaches a sign-in, a
+query or a handler. A guest session wins over a sign-in in the same browser (a staff session
+left open on a shared PC shows nothing to the guest using it); signing in anew ends the guest
+session.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.edge import Handler
+from hub.domain.guests import GUEST_TOKEN_PREFIX
 
 GUEST_COOKIE = "tcd_guest"
 # What a guest's page needs: itself, its files, its socket, the language switch.
@@ -27,10 +30,16 @@ def guest_may_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(GUEST_PREFIXES)
 
 
+def is_guest_session(request: web.Request) -> bool:
+    """Whether the request comes with a guest's credential (valid or not)."""
+    bearer = request.headers.get("Authorization", "")
+    return GUEST_COOKIE in request.cookies or bearer.startswith(f"Bearer {GUEST_TOKEN_PREFIX}")
+
+
 @web.middleware
 async def guest_gate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """404 for a guest session's request to anything it may not open (before any sign-in)."""
-    if GUEST_COOKIE in request.cookies and not guest_may_open(request.path):
+    if is_guest_session(request) and not guest_may_open(request.path):
         # The same answer as for a record that does not exist: nothing about it leaks.
         raise web.HTTPNotFound()
     return await handler(request)

@@ -181,11 +181,13 @@ async def test_security_a_guest_session_gets_404_for_every_record_in_the_route_t
     assert len(requests) >= 60
     before = hub.counts()
     cookie = guest_cookie(link["token"])
+    bearer = {"Authorization": f"Bearer {link['token']}"}
     opened = []
     for method, path in requests:
-        # As a bare guest, and as a guest whose browser also holds a staff sign-in.
-        for user in (None, "staff.hungyen"):
-            reply = await api.call(method, path, user=user, headers=cookie)
+        # As a bare guest, as a guest whose browser also holds a staff sign-in, and with the
+        # link's token as a bearer token.
+        for user, headers in ((None, cookie), ("staff.hungyen", cookie), (None, bearer)):
+            reply = await api.call(method, path, user=user, headers=headers)
             if reply.status != 404:
                 opened.append((method, path, user, reply.status))
             assert "Trần Văn Bình" not in reply.text and "Nguyễn Thị Hoa" not in reply.text
