@@ -18,7 +18,7 @@
  */
 
 import { api, fmtTime, label, page, t } from "./common.js";
-import { HearingClient } from "./hearing-client.js";
+import { HearingClient, chosenVideoCodec } from "./hearing-client.js";
 
 const STATUS_TEXT = {
   idle: "Đang chuẩn bị…",
@@ -68,6 +68,7 @@ const client = new HearingClient({
   token: guest ? root.dataset.token : undefined,
   // A guest's browser is no office's site: the hub keeps no figures of it.
   statsIntervalMs: guest ? 0 : 3000,
+  videoCodec: chosenVideoCodec(),
 });
 
 /** Join timings in ms since navigation start (performance.now()), per remote participant too. */
