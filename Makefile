@@ -25,11 +25,12 @@ BENCH_SFU_ARGS ?= --json
 # instead of a command is a file the package installs: nginx's stream module, which
 # deploy/nginx/tcd-hub.conf needs and tests/test_deployment_edge.py loads, and the minutes PDF's
 # font (Liberation Serif, Times New Roman's metric twin); poppler-utils reads the PDFs back in tests.
+# zbarimg reads the QR code of a guest's printed card back (tests/browser/test_guest_browser.py).
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql \
   nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
   ip:iproute2 tc:iproute2 nft:nftables setpriv:util-linux \
   /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
-  pdftotext:poppler-utils pdftoppm:poppler-utils
+  pdftotext:poppler-utils pdftoppm:poppler-utils zbarimg:zbar-tools
 
 # The Python dependency set, pinned with hashes: the runtime set (make run) and the runtime set
 # plus the test extra (make test), resolved with the runtime pins as constraints so both agree.

@@ -15,6 +15,7 @@ from hub.api import (  # noqa: F401
     auth_routes,
     deadline_routes,
     delegation_routes,
+    guest_routes,
     hearing_routes,
     link_routes,
     minutes_routes,
@@ -25,6 +26,7 @@ from hub.api import (  # noqa: F401
     self_test_routes,
 )
 from hub.api.edge import auth_middleware, errors_middleware
+from hub.api.guest_gate import guest_gate_middleware
 from hub.api.keys import (
     DATABASE,
     DEADLINE_TASK,
@@ -73,6 +75,8 @@ def create_app(settings: Settings) -> web.Application:
             metrics.middleware,
             html_errors_middleware,
             errors_middleware,
+            # Before any sign-in is read: a guest's browser gets 404 for every record.
+            guest_gate_middleware,
             auth_middleware,
         ],
         client_max_size=MAX_BODY_BYTES,

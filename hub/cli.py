@@ -53,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the hub's HTTP, API and signaling server."""
     from aiohttp import web
 
+    from hub.api.security import AccessLogger
     from hub.app import create_app
 
     settings = _settings(args)
@@ -66,7 +67,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         asyncio.run(upgrade(settings))
     print(f"tcd-hub serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=AccessLogger,
+    )
     return 0
 
 

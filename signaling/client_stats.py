@@ -52,6 +52,8 @@ class ClientStats:
         """Decoded client_stats: refused with not_joined outside a hearing."""
         assert isinstance(message, protocol.ClientStatsIn)
         _room, participant = self.server.seated(session)
+        if session.principal.guest:
+            return {}  # a guest's browser is no office's site: no board, no link, no alerts
         figures = figures_of(message)
         self.server.board.client_measured(session.sid, participant.id, figures)
         monitor = self.server.link_monitor

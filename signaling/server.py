@@ -25,6 +25,7 @@ from hub.config import Settings
 from hub.domain import hearing_roles
 from hub.domain.alerts import AlertKind
 from hub.domain.errors import Conflict, DomainError, Unauthorized
+from hub.domain.guests import is_guest_seat
 from hub.domain.link_grade import LinkSample
 from hub.domain.sessionlog import LogKind
 from hub.domain.users import Action, may
@@ -356,10 +357,12 @@ class SignalingServer:
             raise socketio.exceptions.ConnectionRefusedError({"message": exc.message}) from None
         self._sessions[sid] = Connection(sid, principal, token)
         logger.info("signaling: %s connected (office %s)", sid, principal.office_id)
-        # A page that only listens (auth.watcher: a start page hearing of delegations) is no
-        # bridge point: its office does not show online for it, not even for a moment.
-        watcher = isinstance(auth, dict) and auth.get("watcher") is True
-        await self._publish_site(self.board.connect(sid, principal, watcher=watcher))
+        if not principal.guest:
+            # A guest is no site: the operators' board and its alerts are about offices. A page
+            # that only listens (auth.watcher: a start page hearing of delegations) is no bridge
+            # point either: its office does not show online for it, not even for a moment.
+            watcher = isinstance(auth, dict) and auth.get("watcher") is True
+            await self._publish_site(self.board.connect(sid, principal, watcher=watcher))
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self._sessions.pop(sid, None)
@@ -375,6 +378,7 @@ class SignalingServer:
             seated is not None
             and self.link_monitor is not None
             and not is_self_test_room(seated.hearing_id)
+            and not is_guest_seat(seated.office_id)
         ):
             # A site in a hearing lost its socket: the operators hear of it now (it closes
             # when the site joins that hearing again).
@@ -606,7 +610,11 @@ class SignalingServer:
         if sid is None:
             return
         if change == "left":
-            if self.link_monitor is not None and not is_self_test_room(participant.hearing_id):
+            if (
+                self.link_monitor is not None
+                and not is_self_test_room(participant.hearing_id)
+                and not is_guest_seat(participant.office_id)
+            ):
                 await self.link_monitor.left(participant.office_id, participant.hearing_id)
             self._sids.pop(participant.id, None)
             session = self._sessions.get(sid)
@@ -633,6 +641,8 @@ class SignalingServer:
     async def _on_room_quality(self, participant: MediaParticipant, quality: Quality) -> None:
         if is_self_test_room(participant.hearing_id):
             return  # a self-test scores itself (its page); it is no hearing's link sample
+        if is_guest_seat(participant.office_id):
+            return  # a guest's browser is no office's link: nothing to grade, keep or alert
         grade: str | None = None
         reasons: tuple[str, ...] = ()
         if self.link_monitor is not None:
@@ -723,7 +733,7 @@ class SignalingServer:
         out = ack.model_dump(exclude_none=True, exclude={"ok"})
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
-        if self.link_monitor is not None:
+        if self.link_monitor is not None and not principal.guest:
             await self.link_monitor.clear_alert(
                 AlertKind.SITE_OFFLINE, principal.office_id, hearing_id, {"back": True}
             )

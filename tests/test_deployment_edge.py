@@ -108,6 +108,7 @@ class Edge:
     ports: EdgePorts
     hubs: tuple[str, str]  # each node's own URL, around nginx
     certs: Certs
+    logs: Path  # nginx's access.log and error.log
 
     @property
     def https(self) -> str:
@@ -183,7 +184,7 @@ def edge(
     proc = start_nginx(exe, conf, ports)
     try:
         urls = (f"http://127.0.0.1:{hub_nodes[0]}", f"http://127.0.0.1:{hub_nodes[1]}")
-        yield Edge(ports, urls, certs)
+        yield Edge(ports, urls, certs, conf.parent)
     finally:
         stop(proc)
 
@@ -199,6 +200,23 @@ async def test_the_hub_answers_over_https_with_the_proxy_believed(edge: Edge) ->
         context = edge.certs.client_context(alpn=["http/1.1"])
         async with client.get(f"{edge.https}/healthz", ssl=context) as answer:
             assert answer.status == 200
+
+
+async def test_a_guest_link_token_stays_out_of_the_access_log(edge: Edge) -> None:
+    token = "g.QeWDAWG7LfPQF0njZN1CcnqGJ_hvSMO5hK57L-h_vsM"
+    async with edge.session() as client:
+        async with client.get(f"{edge.https}/guest/{token}", server_hostname=HUB_NAME) as answer:
+            assert answer.status == 404  # no such guest: the hub's own "not valid" page
+        referer = {"Referer": f"https://{HUB_NAME}/guest/{token}"}
+        async with client.get(
+            f"{edge.https}/static/css/app.css", server_hostname=HUB_NAME, headers=referer
+        ) as answer:
+            assert answer.status == 200
+    log = edge.logs / "access.log"
+    assert wait_until(lambda: "/static/css/app.css" in log.read_text(), timeout=10)
+    text = log.read_text()
+    assert "/guest/[token]" in text
+    assert token not in text
 
 
 async def test_plain_http_is_sent_to_https(edge: Edge) -> None:

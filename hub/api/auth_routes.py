@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.edge import authenticate, read_body
+from hub.api.guest_gate import GUEST_COOKIE, end_guest_session
 from hub.api.keys import (
     CSRF,
     CSRF_COOKIE,
@@ -55,6 +56,8 @@ async def login(request: web.Request) -> web.Response:
         },
     )
     max_age = settings.session_ttl_seconds
+    if GUEST_COOKIE in request.cookies:
+        end_guest_session(response)  # a sign-in ends the browser's guest session
     response.set_cookie(
         SESSION_COOKIE,
         signin.token,

@@ -314,6 +314,36 @@ def reply_file(body: bytes, media_type: str, filename: str) -> web.Response:
     return response
 
 
+class Guest(Out):
+    """A hearing's guest (hub.services.guests.view): never its link's token."""
+
+    id: int
+    hearing_id: int
+    name: str
+    agency: str
+    agency_kind: str
+    position: str
+    link_state: Literal["none", "active", "revoked", "expired"]
+    link_issued_at: DateTime | None
+    revoked_at: DateTime | None
+    admitted: bool
+    created_at: DateTime
+
+
+class GuestList(Out):
+    items: list[Guest]
+    total: int
+
+
+class GuestLink(Out):
+    """A guest's new personal link: shown this once (the hub keeps only its hash)."""
+
+    guest: Guest
+    token: str
+    url: str = Field(description="the link to open in a browser (what the QR code holds)")
+    qr_svg: str = Field(description="the QR code of `url`, as a data:image/svg+xml URI")
+
+
 # --- self-tests --------------------------------------------------------------------------------
 
 

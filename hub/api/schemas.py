@@ -18,6 +18,7 @@ from pydantic import (
 
 from hub.domain.deadlines import MAX_DAYS, MAX_EXTENSION_DAYS, CalendarDayKind, Due, RuleKey
 from hub.domain.errors import ValidationFailed
+from hub.domain.guests import AgencyKind
 from hub.domain.hearings import HearingKind
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
 from hub.domain.reports import PERIOD_HINT, Period
@@ -38,6 +39,7 @@ PATH_PARAMS: dict[str, Any] = {
             json_schema_extra={"enum": [str(k) for k in RuleKey]},
         ),
     ],
+    "guest_id": Annotated[int, Field(ge=1, le=2**31 - 1, description="a hearing guest's id")],
 }
 
 
@@ -121,6 +123,15 @@ class StatusReason(Body):
 
 class JoinTokenBody(Body):
     office_id: Id | None = None
+
+
+class GuestBody(Body):
+    """A person invited to a hearing by name and agency (hub.domain.guests)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agency: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agency_kind: AgencyKind
+    position: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class LinkBody(Body):

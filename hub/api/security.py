@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from hub.api.keys import SESSION_COOKIE, SETTINGS
 
@@ -41,6 +42,34 @@ PUBLIC_PATHS = frozenset({"/schedule", "/schedule.ics"})
 PUBLIC_MAX_AGE = 60
 STATIC_PREFIX = "/static/"
 HSTS_MAX_AGE = 365 * 24 * 3600
+
+
+# A guest's page (hub/pages/guest.py): its path carries the guest's personal link token.
+GUEST_PAGE_PREFIX = "/guest/"
+
+
+def loggable_path(path_qs: str) -> str:
+    """A request's path as the access log keeps it: a guest link's token is a credential (it
+    opens a live hearing to whoever holds it), so it never reaches a log file."""
+    if path_qs.startswith(GUEST_PAGE_PREFIX):
+        return f"{GUEST_PAGE_PREFIX}[token]"
+    return path_qs
+
+
+class AccessLogger(AbstractAccessLogger):
+    """The serving process's access log: one line per request, credentials left out (no
+    guest token, no Referer: a guest page's own requests would name its link there)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %s %.3fs',
+            request.remote,
+            request.method,
+            loggable_path(request.path_qs),
+            response.status,
+            response.body_length,
+            time,
+        )
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

@@ -28,6 +28,11 @@ class LogKind(enum.StrEnum):
     PETITION_UNLINKED = "petition_unlinked"
     NOTE = "note"
     MINUTES = "minutes"
+    # A guest (hub.domain.guests) invited, given a (new) link, its link revoked, or removed.
+    GUEST_INVITED = "guest_invited"
+    GUEST_LINK_ISSUED = "guest_link_issued"
+    GUEST_REVOKED = "guest_revoked"
+    GUEST_REMOVED = "guest_removed"
 
 
 def admission_change(kind: str, detail: dict[str, Any] | None) -> bool | None:

@@ -13,6 +13,7 @@ from aiohttp import web
 from hub.api.edge import path_id
 from hub.api.keys import DATABASE, actor_of
 from hub.domain.deadlines import Due
+from hub.domain.guests import AgencyKind
 from hub.domain.users import Action
 from hub.i18n import Translator
 from hub.pages.guard import page
@@ -20,6 +21,7 @@ from hub.pages.render import language_of, render, vn_datetime, vn_time
 from hub.services import (
     deadline_alerts,
     deadlines,
+    guests,
     hearings,
     minutes,
     offices,
@@ -111,6 +113,8 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         # The log was just read in scope (hearings.log): its chain is checked the same way.
         integrity = await sessionlog.verify(session, hearing_id)
         host = await offices.get_office(session, row.host_office_id)
+        guest_rows, _ = await guests.list_(session, actor, hearing_id)
+        guest_views = [guests.view(g, row) for g in guest_rows]
     t = Translator(language_of(request))
     hosted = actor.sees(host.path)
     status = view["status"]
@@ -124,6 +128,8 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         "note": actor.can(Action.WRITE_LOG_NOTES),
         "join": actor.can(Action.RUN_HEARINGS) and open_,
         "read_petitions": actor.can(Action.READ_PETITIONS),
+        # Guests (the working group's people) are invited by the host side, while it is open.
+        "guests": hosted and actor.can(Action.EDIT_HEARINGS) and open_,
     }
     events = [
         {**event, "label": t.label("log", event["kind"]), "text": log_detail(t, event)}
@@ -138,6 +144,8 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         hosted=hosted,
         weekday=datetime.fromisoformat(view["starts_at"]).weekday(),
         can=can,
+        guests=guest_views,
+        agency_kinds=list(AgencyKind),
         created=request.query.get("created", ""),
         page_data={"hearing_id": view["id"], "status": status, "published": view["published"]},
     )
@@ -189,6 +197,9 @@ def log_detail(t: Translator, event: dict[str, Any]) -> str:
         return t("logd.minutes_signed", number=detail.get("number", ""))
     if kind == "minutes" and "version" in detail:
         return t("logd.minutes_version", version=detail["version"])
+    if detail.get("guest_name"):
+        # A guest is no office: the entry names the person and the agency.
+        return t("logd.guest", name=detail["guest_name"], agency=detail.get("agency", ""))
     if "case_code" in detail:
         return str(detail["case_code"])
     if detail.get("reason"):

@@ -16,6 +16,7 @@ import hmac
 import time
 
 from hub.config import Settings
+from hub.domain.guests import guest_of_seat
 
 
 def turn_credential(secret: str, name: str, expires_at: int) -> tuple[str, str]:
@@ -42,7 +43,11 @@ def credential_expiry(now: float, ttl_seconds: int) -> int:
 
 def client_identity(user_id: int | None, office_id: int, *, join_token: bool = False) -> str:
     """Whom a credential is for, as coturn logs it: a signed-in user by user id; a join token's
-    holder (a bridge point's PC, whoever issued the token) by its office."""
+    holder (a bridge point's PC, whoever issued the token) by its office; a guest by its
+    guest id (its seat is the negative of it, hub.domain.guests)."""
+    guest_id = guest_of_seat(office_id)
+    if guest_id is not None:
+        return f"guest-{guest_id}"
     if user_id is None or join_token:
         return f"site-{office_id}"
     return f"user-{user_id}"

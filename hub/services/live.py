@@ -22,17 +22,20 @@ from hub.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from hub.domain.guests import GUEST_ROLE, guest_of_seat, guest_seat
 from hub.domain.hearings import HearingStatus
 from hub.domain.offices import path_in_scope
-from hub.services import admissions, auth, hearings, sessionlog
+from hub.services import admissions, auth, guests, hearings, sessionlog
 from hub.services.access import Actor
 from hub.storage.db import Database
-from hub.storage.tables import HearingRow, OfficeRow, PetitionRow, UserRow
+from hub.storage.tables import GuestRow, HearingRow, OfficeRow, PetitionRow, UserRow
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Whoever holds a token: a signed-in user, or a join token's holder (one hearing/office)."""
+    """Whoever holds a token: a signed-in user, a join token's holder (one hearing/office), or
+    a guest with its personal link (one hearing; role "guest", office_id its seat: the negative
+    of its guest id, office_name its agency, display_name its name; see hub.domain.guests)."""
 
     user_id: int | None
     username: str
@@ -44,6 +47,11 @@ class Principal:
     hearing_id: int | None = None
     # Materialised path of office_id ('/1/5/'): whose sites an operator may watch.
     office_path: str = ""
+
+    @property
+    def guest(self) -> bool:
+        """A guest's link, not an office's or a user's token."""
+        return self.role == GUEST_ROLE
 
 
 @dataclass(frozen=True)
@@ -181,11 +189,14 @@ class DatabaseLiveGateway(LiveGateway):
         outcomes: dict[str, Principal | DomainError] = {}
         sign_ins: dict[str, str] = {}  # token -> its session's key
         joins: dict[str, auth.JoinClaims] = {}
+        guest_links: set[str] = set()
         for token in tokens:
-            if token in outcomes or token in sign_ins or token in joins:
+            if token in outcomes or token in sign_ins or token in joins or token in guest_links:
                 continue
             if not token:
                 outcomes[token] = Unauthorized("no token: pass auth.token or sign in first")
+            elif guests.looks_like_guest_token(token):
+                guest_links.add(token)
             elif token.startswith(auth.JOIN_TOKEN_PREFIX):
                 try:
                     joins[token] = auth.verify_join_token(self.secret_key, token)
@@ -193,10 +204,11 @@ class DatabaseLiveGateway(LiveGateway):
                     outcomes[token] = exc
             else:
                 sign_ins[token] = auth.session_key(token)
-        if not sign_ins and not joins:
+        if not sign_ins and not joins and not guest_links:
             return outcomes
         issuer_keys = {c.issuer_session for c in joins.values() if c.issuer_session is not None}
         async with self.db.transaction() as session:
+            invited = await guests.by_tokens(session, guest_links)
             found = await auth.sessions_by_key(session, {*sign_ins.values(), *issuer_keys})
             users = {user.id: user for _row, user, _office in found.values() if user}
             offices = {office.id: office for _row, _user, office in found.values() if office}
@@ -234,6 +246,13 @@ class DatabaseLiveGateway(LiveGateway):
                 outcomes[token] = _join_principal(claims, offices.get(claims.office_id), issuer)
             except DomainError as exc:
                 outcomes[token] = exc
+        for token in guest_links:
+            try:
+                guest, _hearing = guests.check_link(invited.get(token))
+            except DomainError as exc:
+                outcomes[token] = exc
+                continue
+            outcomes[token] = _guest_principal(guest)
         return outcomes
 
     async def admit(self, principal: Principal, hearing_id: int) -> HearingAccess:
@@ -298,8 +317,15 @@ class DatabaseLiveGateway(LiveGateway):
         """Append an event to the hearing's session log in its own transaction, with what it
         does to the site's admission (hub.services.admissions)."""
         async with self.db.transaction() as session:
+            logged_office, logged = office_id, detail
+            guest_id = guest_of_seat(office_id)
+            if guest_id is not None:
+                # A guest is no office: the entry names the guest (its row may be gone).
+                guest = await session.get(GuestRow, guest_id)
+                who = guests.log_detail(guest) if guest is not None else {"guest_id": guest_id}
+                logged_office, logged = None, {**(detail or {}), **who}
             await sessionlog.append_site_entry(
-                session, hearing_id, kind, office_id=office_id, user_id=user_id, detail=detail
+                session, hearing_id, kind, office_id=logged_office, user_id=user_id, detail=logged
             )
             await admissions.follow(session, hearing_id, kind, office_id, detail)
 
@@ -372,6 +398,19 @@ def _join_principal(
     )
 
 
+def _guest_principal(guest: GuestRow) -> Principal:
+    """The holder of a guest's link that still opens its hearing (guests.check_link)."""
+    return Principal(
+        user_id=None,
+        username=f"guest:{guest.id}",
+        display_name=guest.name,
+        role=GUEST_ROLE,
+        office_id=guest_seat(guest.id),
+        office_name=guest.agency,
+        hearing_id=guest.hearing_id,
+    )
+
+
 def _hearing_access(
     principal: Principal,
     hearing: HearingRow,
@@ -383,6 +422,19 @@ def _hearing_access(
     """admit()'s decision for one principal once the hearing's rows are loaded: its access,
     or NotFound / Conflict naming why not."""
     hearing_id = hearing.id
+    if principal.guest:
+        # Its link names this hearing (admit_many checked it) and still holds (authenticate):
+        # a seat of its own, never on the host side.
+        if hearing.status in (HearingStatus.ENDED, HearingStatus.CANCELLED):
+            raise Conflict(f"hearing {hearing_id} is {hearing.status}; it cannot be joined")
+        return HearingAccess(
+            hearing_id=hearing.id,
+            title=hearing.title,
+            status=hearing.status,
+            host_office_id=hearing.host_office_id,
+            site_offices={principal.office_id: principal.office_name},
+            chair_user_id=hearing.chair_user_id,
+        )
     above = own is not None and path_in_scope(own.path, host.path)
     if principal.hearing_id is None:
         # A sign-in token: the user must be allowed to run hearings.

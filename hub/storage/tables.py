@@ -281,6 +281,30 @@ class AdmissionRow(Base):
     admitted_at: Mapped[datetime]
 
 
+class GuestRow(Base):
+    """A person invited to a hearing by name and agency (hub.domain.guests), who joins with a
+    personal link: only its token's SHA-256 is kept (migration 0013). `admitted_at` is the
+    guest's admission to the live hearing, kept like an office's (hearing_admissions)."""
+
+    __tablename__ = "hearing_guests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hearing_id: Mapped[int] = mapped_column(
+        ForeignKey("hearings.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str] = mapped_column(String(200))
+    agency_kind: Mapped[str] = mapped_column(String(40))
+    position: Mapped[str] = mapped_column(String(200), default="")
+    # NULL until a link is issued; a new link replaces the old one's hash.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_issued_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    admitted_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
 class LogEventRow(Base):
     """One session-log event. Append-only: no code path updates or deletes a row."""
 

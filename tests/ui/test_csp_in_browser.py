@@ -4,6 +4,7 @@ it (no refused script, style, connection or image), and no other site can frame 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
@@ -16,6 +17,7 @@ from tests.ui.browser import (
     HubApi,
     OpenContext,
     ready,
+    vn_now,
 )
 
 pytestmark = pytest.mark.browser
@@ -74,6 +76,29 @@ async def _ids(api: HubApi) -> tuple[int, int]:
     return int(petitions["items"][0]["id"]), int(hearings["items"][0]["id"])
 
 
+async def _guest(api: HubApi) -> tuple[int, int, str]:
+    """(hearing id, guest id, the guest page's path) of a police guest of a new hearing."""
+    offices = await api.office_ids()
+    starts = vn_now().replace(microsecond=0) + timedelta(days=1)
+    hearing = await api.call(
+        "POST",
+        "/api/v1/hearings",
+        {
+            "title": "Phiên có khách mời",
+            "kind": "adhoc",
+            "host_office_id": offices["TW"],
+            "site_office_ids": [offices["HY"]],
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        },
+    )
+    guests = f"/api/v1/hearings/{hearing['id']}/guests"
+    police = {"name": "Trần Văn Bình", "agency": "Công an tỉnh Hưng Yên", "agency_kind": "police"}
+    guest = await api.call("POST", guests, police)
+    link = await api.call("POST", f"{guests}/{guest['id']}/link")
+    return int(hearing["id"]), int(guest["id"]), f"/guest/{link['token']}"
+
+
 async def _visit(page: Page, path: str, *, wait_ready: bool = True) -> None:
     await page.goto(path)
     if wait_ready:
@@ -101,8 +126,11 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             "petition_ids": [petition_id],
         },
     )
+    guest_hearing, guest_id, guest_page = await _guest(staff_api)
     pages = {
-        None: ["/schedule", "/login", "/no/such/page"],
+        # The guest's page (its link: a session of its own, no sign-in) last: it makes the
+        # context a guest's.
+        None: ["/schedule", "/login", "/no/such/page", guest_page],
         "staff": [
             "/staff",
             "/staff/deadlines",
@@ -117,6 +145,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             f"/staff/delegations/{delegation['id']}",
             "/self-test",
             "/site",
+            f"/staff/hearings/{guest_hearing}/guests/{guest_id}/card",
         ],
         "leader": ["/leader", "/reports", f"/hearings/{hearing_id}/join"],
         "operator": ["/operator", "/operator/sites/1"],
@@ -129,12 +158,12 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
         watch = CspWatch()
         page = watch.watch(await context.new_page())
         for path in paths:
-            live = path == "/site" or path.endswith("/join")
+            live = path == "/site" or path.endswith("/join") or path.startswith("/guest/")
             await _visit(page, path, wait_ready=not live)
             found += await watch.violations(page)
             visited += 1
         await context.close()
-    assert visited == 18
+    assert visited == 20
     assert found == []
 
 

@@ -8,6 +8,7 @@ import re
 import string
 from pathlib import Path
 
+from hub.domain.guests import AgencyKind, LinkState
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.offices import KNOWN_LEVELS
 from hub.domain.petitions import PetitionStatus, PetitionType, Source
@@ -55,6 +56,8 @@ def test_every_enum_value_has_a_label() -> None:
         + [f"paction.{v}" for v in PetitionStatus if v is not PetitionStatus.RECEIVED]
         + [f"source.{v}" for v in Source]
         + [f"log.{v}" for v in LogKind]
+        + [f"gagency.{v}" for v in AgencyKind]
+        + [f"glink.{v}" for v in LinkState]
         + [f"role.{v}" for v in Role]
         + [f"selftest.score.{v}" for v in Score]
         + [f"selftest.reason.{r}" for r in REASONS]

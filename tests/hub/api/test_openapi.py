@@ -282,6 +282,18 @@ async def test_real_answers_satisfy_the_documented_schemas(api: Api, hub: Thread
     link = f"{one}/petitions/{pid}"
     linking = "/api/v1/hearings/{id}/petitions/{petition_id}"
     check("POST", linking, await api.post(link, user=leader, json={"heard_from": "now"}))
+    invited = f"{one}/guests"
+    police = {"name": "Trần Văn Bình", "agency": "Công an tỉnh", "agency_kind": "police"}
+    added = await api.post(invited, user=staff, json=police)
+    guest = check("POST", "/api/v1/hearings/{id}/guests", added, 201)
+    check("GET", "/api/v1/hearings/{id}/guests", await api.get(invited, user=staff))
+    one_guest = f"{invited}/{guest['id']}"
+    issued = await api.post(f"{one_guest}/link", user=staff)
+    check("POST", "/api/v1/hearings/{id}/guests/{guest_id}/link", issued, 201)
+    revoked = await api.post(f"{one_guest}/revoke", user=staff)
+    check("POST", "/api/v1/hearings/{id}/guests/{guest_id}/revoke", revoked)
+    removed = await api.delete(one_guest, user=staff)
+    check("DELETE", "/api/v1/hearings/{id}/guests/{guest_id}", removed)
     check("POST", "/api/v1/hearings/{id}/start", await api.post(f"{one}/start", user=leader))
     note = await api.post(f"{one}/log", user=staff, json={"text": "Bắt đầu phiên"})
     check("POST", "/api/v1/hearings/{id}/log", note)

@@ -11,6 +11,10 @@
  * this one) in low-bandwidth mode, receiving sound and the spotlit site's video only, with its
  * "Băng thông thấp" badge; a moderator's tile buttons switch it. `window.tcdJoin` exposes the join timings so that
  * tests and people can read join-to-first-frame figures without devtools.
+ *
+ * A guest (a person invited by name and agency, /guest/{token}) gets the same page in guest
+ * mode: it joins with its link's token, waits to be admitted, and reads no record (the
+ * petitions panel stays hidden). Every page marks a guest's tile (data-guest, "Khách mời").
  */
 
 import { api, fmtTime, label, page, t } from "./common.js";
@@ -55,10 +59,15 @@ const petitionEmpty = document.getElementById("petition-empty");
 
 const rawHearingId = root.dataset.hearingId;
 const hearingId = /^\d+$/.test(rawHearingId) ? Number(rawHearingId) : rawHearingId;
+const guest = root.dataset.guest === "true";
 
 const client = new HearingClient({
   hearingId,
   iceServers: parseJson(root.dataset.iceServers, []),
+  // A guest has no sign-in cookie: its link's token opens the socket.
+  token: guest ? root.dataset.token : undefined,
+  // A guest's browser is no office's site: the hub keeps no figures of it.
+  statsIntervalMs: guest ? 0 : 3000,
   videoCodec: chosenVideoCodec(),
 });
 
@@ -188,6 +197,9 @@ function labelTile(tile, participant) {
   tile.dataset.state = participant.state ?? "admitted";
   tile.querySelector(".tile__office").textContent = officeName;
   tile.querySelector(".tile__note").textContent = participant.display_name || "";
+  const isGuest = participant.role === "guest";
+  tile.dataset.guest = String(isGuest);
+  tile.querySelector(".tile__guest").hidden = !isGuest;
   tile.querySelector(".tile__waiting").hidden = !waiting;
   tile.querySelector(".tile__admit").hidden = !(waiting && client.moderator);
   tile.classList.toggle("tile--waiting", waiting);
@@ -243,7 +255,9 @@ function setTileMuted(tile, audioMuted, videoMuted) {
 function showAdmission(state) {
   root.dataset.admission = state;
   if (client.state === "joined") {
-    setStatus(state === "waiting" ? STATUS_TEXT.waiting : STATUS_TEXT.joined);
+    // A guest waits as a person, not as a bridge point.
+    const waitingText = guest ? t("guest.waiting") : STATUS_TEXT.waiting;
+    setStatus(state === "waiting" ? waitingText : STATUS_TEXT.joined);
   }
 }
 
@@ -374,7 +388,9 @@ function renderWaitingList() {
   const items = [];
   for (const [participantId, participant] of client.participants) {
     if (participant.state !== "waiting") continue;
-    const office = participant.office_name || t("kiosk.own_site");
+    let office = participant.office_name || t("kiosk.own_site");
+    // A guest is named with its agency: the chair admits a person, not a bridge point.
+    if (participant.role === "guest") office = `${participant.display_name} · ${office} (${t("guest.badge")})`;
     const button = document.createElement("button");
     button.type = "button";
     button.className = "btn btn--small btn--primary";
@@ -423,6 +439,7 @@ function renderHearingStatus(status) {
 const petitions = new Map();
 
 async function loadPetitions() {
+  if (guest) return; // a guest reads no record, petitions' key fields included
   try {
     const hearing = await api(`/api/v1/hearings/${hearingId}`);
     petitions.clear();

@@ -193,6 +193,13 @@ function labelTile(tile, participant) {
   tile.dataset.officeName = participant.office_name ?? "";
   tile.dataset.state = participant.state ?? "admitted";
   tile.querySelector(".tile__office").textContent = participant.office_name ?? "";
+  // A guest is a person, named under its agency; a site's tile names its office only.
+  const guest = participant.role === "guest";
+  tile.dataset.guest = String(guest);
+  const note = tile.querySelector(".tile__note");
+  note.textContent = guest ? participant.display_name ?? "" : "";
+  note.hidden = !guest;
+  tile.querySelector(".tile__guest").hidden = !guest;
   tile.querySelector(".tile__muted").hidden = !participant.audio_muted;
   tile.querySelector(".tile__host-muted").hidden = !participant.muted_by_host;
   showLowBandwidth(tile, Boolean(participant.low_bandwidth));
