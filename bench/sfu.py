@@ -1,17 +1,17 @@
 """`tcd-hub bench sfu`: forwarded streams per CPU core, packet forwarding (the product) against
-frame forwarding (the earlier path) in the same run, and against stock MediaRelay on request;
-in the hub's own process (--workers 0) or on its media workers (--workers W).
+frame forwarding (the earlier path) in the same run, and against stock MediaRelay on request; in
+the hub's own process (--workers 0) or on its media workers (--workers W).
 
 The hub under test is the real one: `create_app` on a temporary SQLite database, migrated and
 seeded with the demo data, with --rooms live hearings hosted by the central office. It runs in
 its own process (its CPU is read from /proc/<pid>/stat), and so does each of its media workers
 (their pids come from the node's LocalWorkers). The site agents of each hearing run in other
 processes, AGENTS_PER_PROCESS each, with join tokens: the chair's seat first, then one seat per
-site office, which wait in the waiting room until the chair admits them. They publish pre-encoded VP8 (encoded
-once, replayed) and count the frames they receive without decoding, so the load generator stays
-light on a small machine. With workers, hearings are joined one after the other, each once the
-workers' load reports show the previous one, so that the hub's least-loaded placement sees
-them. Everything is on 127.0.0.1.
+site office, which wait in the waiting room until the chair admits them. They publish pre-
+encoded VP8 (encoded once, replayed) and count the frames they receive without decoding, so the
+load generator stays light on a small machine. With workers, hearings are joined one after the
+other, each once the workers' load reports show the previous one, so that the hub's least-loaded
+placement sees them. Everything is on 127.0.0.1.
 """
 
 from __future__ import annotations

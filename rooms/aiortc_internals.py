@@ -510,6 +510,8 @@ _SR_PACKETS = "_RTCRtpSender__packet_count"
 _SR_OCTETS = "_RTCRtpSender__octet_count"
 _SR_NTP = "_RTCRtpSender__ntp_timestamp"
 _SR_RTP = "_RTCRtpSender__rtp_timestamp"
+_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
 _MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 _ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 # RTP header (12) + one-byte extension block (4 + mid 17 + abs-send-time 4 + level 2, padded).
@@ -546,6 +548,8 @@ class PacketPath:
         self.rtx_ssrc: int = sender._rtx_ssrc
         self.rtx_payload_type: int | None = sender._RTCRtpSender__rtx_payload_type  # type: ignore[attr-defined]
         self._dtls: Any = sender.transport
+        # The transport's own counters (its stats' bytesSent, what the quality meter reads).
+        self._transport_counters: dict[str, Any] = self._dtls.__dict__
         mid: str | None = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
         ids = sender._RTCRtpSender__rtp_header_extensions_map._HeaderExtensionsMap__ids  # type: ignore[attr-defined]
         self._header, self._abs_offset, self._level_offset = _header_template(
@@ -654,6 +658,9 @@ class PacketPath:
             self._pair = None  # closed or unreachable: find the route again next time
             self.dropped += 1
             return False
+        transport = self._transport_counters
+        transport[_TX_BYTES] += length[0]
+        transport[_TX_PACKETS] += 1
         counters = self._counters
         counters[_SR_PACKETS] += 1
         counters[_SR_OCTETS] += end - start
@@ -701,6 +708,8 @@ class PacketPath:
         try:
             protected = self._dtls._tx_srtp.protect(bytes(header) + body)
             self._sock.sendto(protected, self._addr)  # type: ignore[union-attr,arg-type]
+            self._transport_counters[_TX_BYTES] += len(protected)
+            self._transport_counters[_TX_PACKETS] += 1
         except Exception:
             return False
         self.retransmitted += 1
@@ -1130,6 +1139,11 @@ def _check_packet_path() -> None:
         "header extension ids",
     )
     _require(hasattr(_rtcdtlstransport.State, "CONNECTED"), "RTCDtlsTransport State")
+    dtls_init = _source(_rtcdtlstransport.RTCDtlsTransport.__init__)
+    _require(
+        "self.__tx_bytes = 0" in dtls_init and "self.__tx_packets = 0" in dtls_init,
+        "RTCDtlsTransport's sent counters",
+    )
     recv_next = _source(_rtcdtlstransport.RTCDtlsTransport._recv_next)
     _require(
         "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in recv_next
