@@ -28,6 +28,9 @@ class LogKind(enum.StrEnum):
     PETITION_UNLINKED = "petition_unlinked"
     NOTE = "note"
     MINUTES = "minutes"
+    # A recording of the hearing started or stopped (the stop carries the file's SHA-256).
+    RECORDING_STARTED = "recording_started"
+    RECORDING_STOPPED = "recording_stopped"
 
 
 def admission_change(kind: str, detail: dict[str, Any] | None) -> bool | None:
