@@ -17,6 +17,7 @@ from hub.api import (  # noqa: F401
     link_routes,
     office_routes,
     petition_routes,
+    recording_routes,
     self_test_routes,
 )
 from hub.api.edge import auth_middleware, errors_middleware
@@ -27,6 +28,7 @@ from hub.api.keys import (
     METRICS,
     NOTIFIER,
     PASSWORDS,
+    RECORDINGS,
     SELF_TEST_HOOKS,
     SETTINGS,
 )
@@ -40,6 +42,7 @@ from hub.services import self_tests
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.recordings import RecordingSweeper
 from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 from signaling.link_history import open_link_history
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> web.Application:
         return web.json_response(spec)
 
     app.router.add_get("/api/v1/openapi.json", openapi)
+    recording_routes.add_recording_file_route(app)
     add_page_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)
@@ -100,6 +104,8 @@ def create_app(settings: Settings) -> web.Application:
         app, settings, DatabaseLiveGateway(app[DATABASE], settings.secret_key)
     )
     app[NOTIFIER] = signaling
+    app[RECORDINGS] = signaling
+    app.cleanup_ctx.append(_recording_sweep_ctx)
     signaling.link_monitor = monitor
     monitor.on_alert = signaling.deliver_alert
     app[SELF_TEST_HOOKS].announce = signaling.deliver_alert
@@ -115,6 +121,18 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
     media, held; what is frozen is never garbage anyway."""
     gc.collect()
     gc.freeze()
+
+
+async def _recording_sweep_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The task that deletes expired recordings (TCD_RECORDING_RETENTION_DAYS) and finishes
+    those whose room closed while recording; stopped before the database closes."""
+    settings = app[SETTINGS]
+    sweeper = RecordingSweeper(
+        app[DATABASE], settings.effective_recording_dir, settings.recording_retention_days
+    )
+    sweeper.start()
+    yield
+    await sweeper.close()
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -51,7 +51,10 @@ logger = logging.getLogger(__name__)
 
 VIDEO_RATE = 90000
 AUDIO_RATE = 48000
-_TIME_BASE = {"video": fractions.Fraction(1, VIDEO_RATE), "audio": fractions.Fraction(1, AUDIO_RATE)}
+_TIME_BASE = {
+    "video": fractions.Fraction(1, VIDEO_RATE),
+    "audio": fractions.Fraction(1, AUDIO_RATE),
+}
 # Packets waiting for the writer thread: about 8 s of three sites (30 video + 50 audio a second
 # each); beyond that the disk is not keeping up and packets are dropped, not waited for.
 QUEUE_PACKETS = 2000
@@ -81,7 +84,9 @@ def vp8_size(data: bytes) -> tuple[int, int] | None:
     """Width and height of a VP8 key frame (RFC 6386 section 9.1), None for another frame."""
     if len(data) < 10 or data[0] & 0x01 or data[3:6] != b"\x9d\x01\x2a":
         return None
-    return int.from_bytes(data[6:8], "little") & 0x3FFF, int.from_bytes(data[8:10], "little") & 0x3FFF
+    return int.from_bytes(data[6:8], "little") & 0x3FFF, int.from_bytes(
+        data[8:10], "little"
+    ) & 0x3FFF
 
 
 class _TrackClock:
@@ -250,7 +255,9 @@ class Recorder:
     def mark(self, chapter: Chapter) -> None:
         """A petition started or stopped being heard (the room's own chapters, used when the
         stop gives none)."""
-        self.marks = [c for c in self.marks if c.petition_id != chapter.petition_id or c.petition_id is None]
+        self.marks = [
+            c for c in self.marks if c.petition_id != chapter.petition_id or c.petition_id is None
+        ]
         self.marks.append(chapter)
         if chapter.end is None:
             self.keyframes_now()
@@ -282,10 +289,21 @@ class Recorder:
                 if not frame.keyframe:
                     now = time.monotonic()
                     if now - site.video_asked > KEYFRAME_RETRY:
+                        logger.info(
+                            "recording %s: office %s still waits for a keyframe",
+                            self.recording_id,
+                            site.office_id,
+                        )
                         site.video_asked = now
                         publication.request_keyframe("recording waits for a keyframe")
                     return
                 site.video_waiting = False
+                logger.info(
+                    "recording %s: office %s video from a keyframe at %.2f s",
+                    self.recording_id,
+                    site.office_id,
+                    pts / VIDEO_RATE,
+                )
             if not site.opened:
                 self._open(site, frame.data)
         elif not site.opened:
@@ -355,7 +373,9 @@ class Recorder:
             try:
                 if op == "open":
                     _, key, office_id, office_name, video, keyframe, audio = item
-                    parts[key] = self._open_part(key, office_id, office_name, video, keyframe, audio)
+                    parts[key] = self._open_part(
+                        key, office_id, office_name, video, keyframe, audio
+                    )
                 elif op == "packet":
                     part = parts.get(item[1])
                     if part is not None and not part.broken:
@@ -494,7 +514,9 @@ class Recorder:
             "packets_written": self.written,
             "packets_dropped": self.dropped,
         }
-        (self.directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        (self.directory / MANIFEST_FILE).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1)
+        )
         logger.info(
             "hearing %s: recording %s finished (%s sites, %.1f s, %s packets dropped)",
             self.hearing_id,
@@ -575,7 +597,9 @@ def _remux(
                         {
                             "id": n + 1,
                             "start": round(max(c.start, 0.0) * 1000),
-                            "end": round(min(c.end if c.end is not None else end_of, end_of) * 1000),
+                            "end": round(
+                                min(c.end if c.end is not None else end_of, end_of) * 1000
+                            ),
                             "time_base": millis,
                             "metadata": {"title": c.title},
                         }

@@ -120,10 +120,10 @@ class RemoteRoom:
         """Closed, or its worker died."""
         return self._closed
 
-    async def call(self, op: str, *, timeout: float = REQUEST_TIMEOUT, **args: Any) -> Any:
+    async def call(self, op: str, *, reply_within: float = REQUEST_TIMEOUT, **args: Any) -> Any:
         """One request to the room's worker."""
         return await self.backend.call(
-            self.worker_id, op, timeout=timeout, hearing_id=self.hearing_id, **args
+            self.worker_id, op, reply_within=reply_within, hearing_id=self.hearing_id, **args
         )
 
     def new_participant(
@@ -245,7 +245,7 @@ class RemoteRoom:
     ) -> dict[str, Any]:
         """Stop it on the worker; waits for its files to be finished (the manifest)."""
         result: dict[str, Any] = await self.call(
-            "record_stop", timeout=RECORDING_STOP_TIMEOUT, chapters=chapters, by=by
+            "record_stop", reply_within=RECORDING_STOP_TIMEOUT, chapters=chapters, by=by
         )
         return result
 
@@ -481,7 +481,7 @@ class WorkerBackend:
         return self._sid_of(participant_id)
 
     async def call(
-        self, worker_id: str, op: str, *, timeout: float = REQUEST_TIMEOUT, **args: Any
+        self, worker_id: str, op: str, *, reply_within: float = REQUEST_TIMEOUT, **args: Any
     ) -> Any:
         """Send a request to a worker and wait for its reply; worker errors come back as
         NegotiationError (RoomClosed when the worker has no such room)."""
@@ -499,7 +499,7 @@ class WorkerBackend:
                     "args": args,
                 },
             )
-            reply: Message = await asyncio.wait_for(future, timeout)
+            reply: Message = await asyncio.wait_for(future, reply_within)
         except TimeoutError:
             raise NegotiationError(
                 "internal", f"media worker {worker_id} did not answer {op}"

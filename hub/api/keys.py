@@ -11,6 +11,7 @@ from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.recordings import RecordingControl
 from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 
@@ -24,6 +25,8 @@ METRICS = web.AppKey("metrics", HubMetrics)
 LINK_READER = web.AppKey("link_reader", LinkReader)
 # Who hears of kept self-test results (a bad one: the alert to raise).
 SELF_TEST_HOOKS = web.AppKey("self_test_hooks", SelfTestHooks)
+# The media side's recording controls (signaling.server.SignalingServer).
+RECORDINGS = web.AppKey("recordings", RecordingControl)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)

@@ -16,7 +16,7 @@ from hub.domain.users import Action
 from hub.i18n import Translator
 from hub.pages.guard import page
 from hub.pages.render import language_of, render, vn_datetime, vn_time
-from hub.services import hearings, offices, petitions
+from hub.services import hearings, offices, petitions, recordings
 
 routes = web.RouteTableDef()
 
@@ -53,6 +53,12 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         view = await hearings.view(session, row, with_petitions=True)
         log = await hearings.log(session, actor, hearing_id)
         host = await offices.get_office(session, row.host_office_id)
+        # Its recordings, for who may play them (faces and voices: personal data).
+        recorded = (
+            await recordings.list_for_hearing(session, actor, hearing_id)
+            if actor.can(Action.READ_PETITIONS)
+            else []
+        )
     t = Translator(language_of(request))
     hosted = actor.sees(host.path)
     status = view["status"]
@@ -76,6 +82,7 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         "hearing.html",
         hearing=view,
         events=events,
+        recordings=recorded,
         hosted=hosted,
         weekday=datetime.fromisoformat(view["starts_at"]).weekday(),
         can=can,
@@ -97,6 +104,8 @@ def log_detail(t: Translator, event: dict[str, Any]) -> str:
             start=vn_time(detail.get("heard_from")),
             end=vn_time(detail.get("heard_to")),
         )
+    if kind == "recording_stopped" and detail.get("sha256"):
+        return f"SHA-256 {detail['sha256']}"
     if "case_code" in detail:
         return str(detail["case_code"])
     if detail.get("reason"):

@@ -8,6 +8,7 @@ import fractions
 import json
 import random
 from pathlib import Path
+
 import av
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -83,16 +84,34 @@ async def test_two_sites_recorded_with_chapters(tmp_path: Path) -> None:
     for tick in range(seconds * 50):  # 20 ms steps: audio every step, video every 3rd-ish
         for (video, sound, _r), (vbase, abase) in zip(sites, bases, strict=True):
             sound.on_frame(
-                EncodedFrame("audio", OPUS, audio[tick % 50], (abase + tick * 960) & 0xFFFFFFFF,
-                             True, False, ssrc=2)
+                EncodedFrame(
+                    "audio",
+                    OPUS,
+                    audio[tick % 50],
+                    (abase + tick * 960) & 0xFFFFFFFF,
+                    True,
+                    False,
+                    ssrc=2,
+                )
             )
             if tick % 5 in (0, 2, 4) and (tick * 3) // 5 < seconds * 30:
                 index = (tick * 3) // 5
                 first = index == 0
-                data = clip.key[index % len(clip.key)] if first else clip.delta[index % len(clip.delta)]
+                data = (
+                    clip.key[index % len(clip.key)]
+                    if first
+                    else clip.delta[index % len(clip.delta)]
+                )
                 video.on_frame(
-                    EncodedFrame("video", VP8, data, (vbase + index * 3000) & 0xFFFFFFFF,
-                                 first, first, ssrc=1)
+                    EncodedFrame(
+                        "video",
+                        VP8,
+                        data,
+                        (vbase + index * 3000) & 0xFFFFFFFF,
+                        first,
+                        first,
+                        ssrc=1,
+                    )
                 )
         if tick % 25 == 0:
             await asyncio.sleep(0)
@@ -101,7 +120,9 @@ async def test_two_sites_recorded_with_chapters(tmp_path: Path) -> None:
     # The stop is measured on the wall clock (the frames above came faster than real time).
     combined = tmp_path / "rec" / "recording.mkv"
     assert manifest["sha256"] == sha256_of(combined)
-    assert json.loads((tmp_path / "rec" / "manifest.json").read_text())["sha256"] == manifest["sha256"]
+    assert (
+        json.loads((tmp_path / "rec" / "manifest.json").read_text())["sha256"] == manifest["sha256"]
+    )
     spans = track_spans(combined)
     kinds = sorted(kind for kind, *_ in spans.values())
     assert kinds == ["audio", "audio", "video", "video"]
