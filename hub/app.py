@@ -89,7 +89,6 @@ def create_app(settings: Settings) -> web.Application:
         return web.json_response(spec)
 
     app.router.add_get("/api/v1/openapi.json", openapi)
-    recording_routes.add_recording_file_route(app)
     add_page_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static", follow_symlinks=False)
     app.cleanup_ctx.append(_database_ctx)

@@ -812,6 +812,11 @@ class SignalingServer:
         except NegotiationError as exc:
             raise Conflict(exc.message) from None
 
+    def recording_of(self, hearing_id: int) -> dict[str, Any] | None:
+        """The running recording the hearing's room announced, if it has a room."""
+        room = self.rooms.get(hearing_id)
+        return room.recording if room is not None else None
+
     async def stop_recording(
         self, hearing_id: int, chapters: list[dict[str, Any]], by: dict[str, Any]
     ) -> dict[str, Any] | None:

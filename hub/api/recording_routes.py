@@ -1,5 +1,5 @@
-"""Recordings of live hearings: start and stop (the host side), list, one recording, its files
-(each playback audited)."""
+"""Recordings of live hearings: start and stop (the host side), list, one recording (its files
+are served, and each playback audited, by hub/pages/recordings.py)."""
 
 from __future__ import annotations
 
@@ -67,25 +67,3 @@ async def get_recording(request: web.Request) -> web.Response:
         row = await recordings.visible(session, actor_of(request), path_id(request, "id"))
         out = await recordings.view(session, row)
     return reply(Recording, out)
-
-
-async def recording_file(request: web.Request) -> web.StreamResponse:
-    """GET /api/v1/recordings/{id}/files/{name}: a file of a recording, with byte ranges (what
-    a <video> element seeks with). A read from its first byte is a playback (or download) and
-    is audited; the ranges a player asks for next are not (one row per playback, not per
-    seek). Not in the OpenAPI registry: the answer is the file, not JSON."""
-    actor = actor_of(request)
-    name = request.match_info["name"]
-    async with request.app[DATABASE].transaction() as session:
-        row = await recordings.visible(session, actor, path_id(request, "id"))
-        path = recordings.file_of(row, request.app[SETTINGS].effective_recording_dir, name)
-        ranges = request.http_range
-        if ranges.start in (None, 0):
-            await recordings.audit(session, actor, row, f"play {name}")
-    kind = "video/webm" if name.endswith(".webm") else "video/x-matroska"
-    return web.FileResponse(path, headers={"Content-Type": kind, "Cache-Control": "private"})
-
-
-def add_recording_file_route(app: web.Application) -> None:
-    """The file route (see recording_file)."""
-    app.router.add_get(r"/api/v1/recordings/{id}/files/{name:[A-Za-z0-9._-]+}", recording_file)

@@ -63,6 +63,9 @@ class RecordingControl(Protocol):
     ) -> dict[str, Any] | None:
         """Stop it once its files are finished: the manifest (None: no room records it)."""
 
+    def recording_of(self, hearing_id: int) -> dict[str, Any] | None:
+        """The recording the hearing's room announced as running ({recording_id, ...})."""
+
 
 def _by(actor: Actor) -> dict[str, Any]:
     return {"name": actor.display_name, "user_id": actor.user_id}
@@ -87,8 +90,15 @@ async def start(
         hearing = await hearings.hosted(session, actor, hearing_id)
         if hearing.status != HearingStatus.LIVE:
             raise Conflict(f"hearing {hearing_id} is not live: only a live hearing is recorded")
-        if await _active(session, hearing_id) is not None:
-            raise Conflict(f"hearing {hearing_id} is already being recorded")
+        active = await _active(session, hearing_id)
+        if active is not None:
+            running = control.recording_of(hearing_id)
+            if running is not None and running.get("recording_id") == active.id:
+                raise Conflict(f"hearing {hearing_id} is already being recorded")
+            # Its room is gone without a word (its media worker died, the hub restarted): what
+            # its media side finished, if anything, closes the row; then a new one may start.
+            manifest = await asyncio.to_thread(read_manifest, root / active.folder)
+            await finish(session, active, manifest, user_id=None, office_id=None)
         row = RecordingRow(
             hearing_id=hearing_id,
             status=RECORDING,
@@ -237,7 +247,7 @@ async def view(session: AsyncSession, row: RecordingRow) -> dict[str, Any]:
     }
     manifest = row.manifest or {}
     available = row.status == FINISHED
-    base = f"/api/v1/recordings/{row.id}/files/"
+    base = f"/recordings/{row.id}/files/"
     return {
         "id": row.id,
         "hearing_id": row.hearing_id,
@@ -337,34 +347,46 @@ async def sweep(
     db: Database, root: Path, retention_days: int, at: datetime | None = None
 ) -> dict[str, int]:
     """Finish recordings whose room closed on its own, then delete the files of those stopped
-    more than `retention_days` ago (their rows are kept, marked expired). Returns counts."""
+    more than `retention_days` ago (their rows are kept, marked expired). Returns counts.
+    One short read finds them; the files are read and deleted outside any transaction, and
+    each row is changed in a transaction of its own."""
     moment = at or now()
     limit = moment - timedelta(days=retention_days)
-    finished = expired = 0
     async with db.transaction() as session:
-        for row in (
-            await session.execute(select(RecordingRow).where(RecordingRow.status == RECORDING))
-        ).scalars():
-            manifest = await asyncio.to_thread(read_manifest, root / row.folder)
-            if manifest is not None:
-                await finish(session, row, manifest, user_id=None, office_id=None)
-                finished += 1
+        pending = (
+            await session.execute(
+                select(RecordingRow.id, RecordingRow.folder).where(RecordingRow.status == RECORDING)
+            )
+        ).all()
         old = (
             await session.execute(
-                select(RecordingRow).where(
+                select(RecordingRow.id, RecordingRow.folder).where(
                     RecordingRow.status.in_([FINISHED, FAILED]),
                     RecordingRow.stopped_at.is_not(None),
                     RecordingRow.stopped_at < limit,
                 )
             )
-        ).scalars()
-        for row in old:
-            folder = root / row.folder
-            if row.folder and folder.is_relative_to(root):
-                await asyncio.to_thread(shutil.rmtree, folder, True)
-            row.status = EXPIRED
-            row.deleted_at = moment
-            expired += 1
+        ).all()
+    finished = expired = 0
+    for recording_id, folder in pending:
+        manifest = await asyncio.to_thread(read_manifest, root / folder)
+        if manifest is None:
+            continue  # still recording (or its media side died: nothing to finish it with)
+        async with db.transaction() as session:
+            row = await session.get(RecordingRow, recording_id)
+            if row is not None and row.status == RECORDING:
+                await finish(session, row, manifest, user_id=None, office_id=None)
+                finished += 1
+    for recording_id, folder in old:
+        where = root / folder
+        if folder and where.is_relative_to(root) and where != root:
+            await asyncio.to_thread(shutil.rmtree, where, True)
+        async with db.transaction() as session:
+            row = await session.get(RecordingRow, recording_id)
+            if row is not None and row.status in (FINISHED, FAILED):
+                row.status = EXPIRED
+                row.deleted_at = moment
+                expired += 1
     if finished or expired:
         logger.info("recordings: %s finished from their manifest, %s expired", finished, expired)
     return {"finished": finished, "expired": expired}
@@ -383,16 +405,16 @@ class RecordingSweeper:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Begin sweeping (first pass at once)."""
+        """Begin sweeping (the first pass after one interval: not in the start-up rush)."""
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         while True:
+            await asyncio.sleep(self.every)
             try:
                 await sweep(self.db, self.root, self.retention_days)
             except Exception:
                 logger.exception("recordings: sweep failed")
-            await asyncio.sleep(self.every)
 
     async def close(self) -> None:
         """Stop the task."""

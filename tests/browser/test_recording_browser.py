@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import av
 import pytest
+from jsonschema import Draft202012Validator
 from playwright.async_api import expect
 from sqlalchemy import select
 
@@ -27,6 +28,27 @@ from tests.fixtures_hub import HubServer
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 HOST, PROVINCE_1, PROVINCE_2 = "leader", "leader.hungyen", "staff.bacgiang"
+
+
+async def documented(
+    http: aiohttp.ClientSession,
+    base_url: str,
+    method: str,
+    template: str,
+    body: Any,
+    status: int = 200,
+) -> None:
+    """The answer fits its schema in the hub's OpenAPI document (these two operations answer
+    2xx only with a live room: tests/hub/api/test_openapi.py leaves them to this test)."""
+    async with http.get(base_url + "/api/v1/openapi.json") as response:
+        doc = await response.json()
+    schema = doc["paths"][template][method]["responses"][str(status)]["content"][
+        "application/json"
+    ]["schema"]
+    errors = list(
+        Draft202012Validator({**schema, "components": doc["components"]}).iter_errors(body)
+    )
+    assert not errors, [e.message for e in errors[:3]]
 
 
 def track_spans(path: Path) -> dict[int, tuple[str, str, float, float]]:
@@ -45,14 +67,15 @@ def track_spans(path: Path) -> dict[int, tuple[str, str, float, float]]:
 
 
 def first_frame_after_seek(path: Path, seconds: float) -> list[float]:
-    """Seek every video track to `seconds` (as a player does: to the keyframe at or before it)
-    and return the time of the first frame each decodes."""
+    """Seek every video track to `seconds`, to the first keyframe at or after it (the Cues of
+    the file: no decoding of what lies before), and return the time of the first frame each
+    decodes from there."""
     out = []
     with av.open(str(path)) as container:
         for stream in container.streams.video:
-            container.seek(round(seconds / stream.time_base), stream=stream, backward=True)
+            container.seek(round(seconds / stream.time_base), stream=stream, backward=False)
             frame = next(container.decode(stream))
-            assert frame.time is not None
+            assert frame.time is not None and frame.key_frame, frame
             out.append(float(frame.time))
     return out
 
@@ -109,15 +132,21 @@ async def test_three_chromium_sites_recorded_and_played_back(
     )
     await asyncio.sleep(2.0)
 
-    # Stopped again from the page: the answer comes once the files are finished.
-    await leader.click("#btn-record")
+    # Stopped through the API by the host office's staff: the answer comes once the files are
+    # finished, and it is the documented one; every page hears of it.
+    async with aiohttp.ClientSession() as http:
+        stop = f"{hub.url}/api/v1/hearings/{hearing_id}/recordings/stop"
+        headers = {"Authorization": f"Bearer {api.token}"}
+        async with http.post(stop, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            recording = await response.json()
+        await documented(http, hub.url, "post", "/api/v1/hearings/{id}/recordings/stop", recording)
     for site in sites:
         await site.page.wait_for_selector("#hearing[data-recording=off]", timeout=60_000)
         assert not await site.page.is_visible("#recording-badge"), site.username
 
     listed = await api.get(f"/api/v1/hearings/{hearing_id}/recordings")
-    assert len(listed["items"]) == 1
-    recording = listed["items"][0]
+    assert [r["id"] for r in listed["items"]] == [recording["id"]]
     assert recording["status"] == "finished", recording
     duration = float(recording["duration_s"])
     assert 8.0 < duration < 40.0, duration
@@ -213,6 +242,20 @@ async def test_three_chromium_sites_recorded_and_played_back(
     assert (api.user["id"], "play recording.mkv") in actions, actions
     site_files = {a for user, a in actions if user == sites[0].user["id"] and a.endswith(".webm")}
     assert len(site_files) == 3, actions
+
+    # A second recording started through the API (the documented answer), stopped on the page.
+    async with aiohttp.ClientSession() as http:
+        start = f"{hub.url}/api/v1/hearings/{hearing_id}/recordings"
+        async with http.post(start, headers=headers) as response:
+            assert response.status == 201, await response.text()
+            second = await response.json()
+        await documented(http, hub.url, "post", "/api/v1/hearings/{id}/recordings", second, 201)
+    await leader.goto(f"/hearings/{hearing_id}/join")
+    await leader.wait_for_selector("#hearing[data-recording=on]", timeout=20_000)
+    await leader.click("#btn-record")
+    await leader.wait_for_selector("#hearing[data-recording=off]", timeout=60_000)
+    second_done = await api.get(f"/api/v1/recordings/{second['id']}")
+    assert second_done["status"] == "finished" and second_done["sha256"] != recording["sha256"]
 
     # A user outside the hearing's scope (a district under Bắc Giang, not invited): 404.
     admin = HubApi(hub.url, aiohttp.ClientSession())

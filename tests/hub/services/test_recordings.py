@@ -104,7 +104,7 @@ async def test_read_only_in_scope_and_every_playback_audited(
         row = await recordings.visible(session, tree.staff_hy, recording_id)
         view = await recordings.view(session, row)
         assert view["status"] == "finished" and view["sha256"] == "ab" * 32
-        assert view["sites"][0]["url"] == f"/api/v1/recordings/{recording_id}/files/site-1-0.webm"
+        assert view["sites"][0]["url"] == f"/recordings/{recording_id}/files/site-1-0.webm"
         assert view["chapters"][0]["title"] == "HY-1"
         assert recordings.file_of(row, tmp_path, "site-1-0.webm").read_bytes().startswith(b"webm")
         # Only the manifest's own files are served.
