@@ -19,6 +19,7 @@ from rooms.recorder import Chapter, Recorder, sha256_of, vp8_size
 from signaling.site_agent import encode_clip
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+H264 = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
 
 
@@ -177,3 +178,45 @@ async def test_full_queue_drops_frames_and_resumes_on_a_keyframe(tmp_path: Path)
     for before, after, packet in zip(indices, indices[1:], packets[1:], strict=False):
         if after != before + 1:
             assert packet.is_keyframe and after == 30, (before, after)
+
+
+def h264_frames(count: int) -> list[bytes]:
+    """Constrained-baseline H.264 access units in Annex B, as a receiver depayloads them; the
+    first carries SPS, PPS and an IDR."""
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 320, 240, "yuv420p"
+    encoder.time_base = fractions.Fraction(1, 90000)
+    encoder.options = {"preset": "ultrafast", "tune": "zerolatency", "profile": "baseline"}
+    out: list[bytes] = []
+    for index in range(count):
+        frame = av.VideoFrame(320, 240, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([index % 200 + 20]) * plane.buffer_size)
+        frame.pts = index * 3000
+        out.extend(bytes(p) for p in encoder.encode(frame))
+    return out
+
+
+async def test_h264_is_copied_with_its_parameter_sets(tmp_path: Path) -> None:
+    """H.264 goes into Matroska as it came (its avcC built from the first keyframe's SPS and
+    PPS), and its site's playback file is Matroska, not WebM."""
+    frames = h264_frames(60)
+    recorder = Recorder(9, 3, tmp_path / "rec")
+    recorder.start()
+    video = Publication("p", "video", PliReceiver(), tap=False)  # type: ignore[arg-type]
+    recorder.attach(video, 4, "Office 4", lambda: True)
+    for index, data in enumerate(frames):
+        video.on_frame(
+            EncodedFrame("video", H264, data, 1000 + index * 3000, index == 0, index == 0, ssrc=1)
+        )
+        if index % 10 == 0:
+            await asyncio.sleep(0)
+    manifest = await recorder.stop([])
+    assert [s["file"] for s in manifest["sites"]] == ["site-4-0.mkv"]
+    assert manifest["sites"][0]["codecs"] == {"video": "h264"}
+    with av.open(str(tmp_path / "rec" / manifest["file"])) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+        decoded = sum(1 for _ in container.decode(stream))
+    assert decoded == len(frames)
