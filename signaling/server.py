@@ -806,11 +806,16 @@ class SignalingServer:
         if room is None or not room.joinable:
             raise Conflict(f"hearing {hearing_id} has no live room: nobody is connected")
         try:
-            return await room.start_recording(recording_id, directory, by)
+            started = await room.start_recording(recording_id, directory, by)
         except (RecordingConflict, RoomClosed) as exc:
             raise Conflict(str(exc)) from None
         except NegotiationError as exc:
             raise Conflict(exc.message) from None
+        if room.closed:
+            # Its worker was given up for lost meanwhile: the room moves (and the worker drops
+            # it, recording and all); the sites rejoin, and the leader may start again.
+            raise Conflict(f"hearing {hearing_id}'s media moved while starting; start again")
+        return started
 
     def recording_of(self, hearing_id: int) -> dict[str, Any] | None:
         """The running recording the hearing's room announced, if it has a room."""

@@ -25,7 +25,7 @@ from tests.browser.sites import PASSWORD, HubApi, OpenSite
 from tests.browser.test_hearing_page import _all_playing, _assert_console_clean, _join_in_turn
 from tests.fixtures_hub import HubServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 HOST, PROVINCE_1, PROVINCE_2 = "leader", "leader.hungyen", "staff.bacgiang"
 
