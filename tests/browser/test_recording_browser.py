@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from hub.storage.db import Database
 from hub.storage.tables import RecordingAccessRow
+from signaling.site_agent import SiteAgent, encode_clip
 from tests.browser.serve import hub_settings
-from tests.browser.sites import PASSWORD, HubApi, OpenSite
+from tests.browser.sites import PASSWORD, HubApi, OpenSite, SitePage
 from tests.browser.test_hearing_page import _all_playing, _assert_console_clean, _join_in_turn
 from tests.fixtures_hub import HubServer
 
@@ -80,10 +81,48 @@ def first_frame_after_seek(path: Path, seconds: float) -> list[float]:
     return out
 
 
-async def test_three_chromium_sites_recorded_and_played_back(
-    open_site: OpenSite, api: HubApi, hub: HubServer, tmp_path: Path
+async def _agents(
+    hub: HubServer, api: HubApi, hearing_id: int, codes: list[str]
+) -> list[SiteAgent]:
+    """Site agents (aiortc, a pre-encoded VP8 clip and a tone) joined with join tokens."""
+    offices = await api.offices_by_code()
+    clip = await asyncio.to_thread(encode_clip, 1.0)
+    agents = []
+    for code in codes:
+        token = await api.join_token(hearing_id, offices[code]["id"])
+        agent = SiteAgent(hub.url, token, hearing_id, clip=clip)
+        await agent.start()
+        agents.append(agent)
+    return agents
+
+
+async def _shown_everywhere(sites: list[SitePage], agents: list[SiteAgent], on: bool) -> None:
+    """Every site shows (a browser: its badge) or was told (an agent: the event) that the
+    recording is on, or off."""
+    for site in sites:
+        state = "on" if on else "off"
+        await site.page.wait_for_selector(f"#hearing[data-recording={state}]", timeout=60_000)
+        assert await site.page.is_visible("#recording-badge") == on, site.username
+    for agent in agents:
+        for _ in range(600):
+            told = [d for e, d in agent.events if e == "recording"]
+            if told and told[-1]["recording"] == on:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"agent {agent.participant_id} was not told: {told}")
+
+
+@pytest.mark.parametrize(
+    "with_agents", [False, True], ids=["three-chromium", "chromium-and-agents"]
+)
+async def test_three_sites_recorded_and_played_back(
+    open_site: OpenSite, api: HubApi, hub: HubServer, tmp_path: Path, with_agents: bool
 ) -> None:
-    sites = [await open_site(u) for u in (HOST, PROVINCE_1, PROVINCE_2)]
+    """Three Chromium sites; or, lighter on a loaded machine, the host's Chromium and two site
+    agents publishing a pre-encoded clip (the brief allows it): the same checks."""
+    users = (HOST,) if with_agents else (HOST, PROVINCE_1, PROVINCE_2)
+    sites = [await open_site(u) for u in users]
     offices = await api.offices_by_code()
     hearing_id = await api.live_hearing(
         "Phiên tiếp công dân ghi hình",
@@ -104,14 +143,39 @@ async def test_three_chromium_sites_recorded_and_played_back(
     )
     await api.call("POST", f"/api/v1/hearings/{hearing_id}/petitions/{petition['id']}")
     await _join_in_turn(sites, hearing_id, lambda _timing: None)
-    await _all_playing(sites)
+    agents = await _agents(hub, api, hearing_id, ["HY", "BG"]) if with_agents else []
+    try:
+        for agent in agents:
+            for _ in range(200):
+                if agent.participant_id:
+                    break
+                await asyncio.sleep(0.1)
+            await sites[0].admit(str(agent.participant_id), timeout_ms=30_000)
+        if agents:
+            await sites[0].wait_playing([str(a.participant_id) for a in agents], 30_000)
+        else:
+            await _all_playing(sites)
+        await _record_and_check(sites, agents, api, hub, tmp_path, hearing_id, petition, offices)
+    finally:
+        for agent in agents:
+            await agent.close()
+
+
+async def _record_and_check(
+    sites: list[SitePage],
+    agents: list[SiteAgent],
+    api: HubApi,
+    hub: HubServer,
+    tmp_path: Path,
+    hearing_id: int,
+    petition: dict[str, Any],
+    offices: dict[str, dict[str, Any]],
+) -> None:
     leader = sites[0].page
 
     # The leader starts recording with the page's button; every site shows it.
     await leader.click("#btn-record")
-    for site in sites:
-        await site.page.wait_for_selector("#hearing[data-recording=on]", timeout=15_000)
-        assert await site.page.is_visible("#recording-badge"), site.username
+    await _shown_everywhere(sites, agents, True)
     await asyncio.sleep(2.5)
 
     # Petition X is heard for a while (the leader's "now hearing" control).
@@ -141,9 +205,7 @@ async def test_three_chromium_sites_recorded_and_played_back(
             assert response.status == 200, await response.text()
             recording = await response.json()
         await documented(http, hub.url, "post", "/api/v1/hearings/{id}/recordings/stop", recording)
-    for site in sites:
-        await site.page.wait_for_selector("#hearing[data-recording=off]", timeout=60_000)
-        assert not await site.page.is_visible("#recording-badge"), site.username
+    await _shown_everywhere(sites, agents, False)
 
     listed = await api.get(f"/api/v1/hearings/{hearing_id}/recordings")
     assert [r["id"] for r in listed["items"]] == [recording["id"]]
