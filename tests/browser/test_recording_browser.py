@@ -316,7 +316,12 @@ async def _record_and_check(
     await leader.wait_for_selector("#hearing[data-recording=on]", timeout=20_000)
     await leader.click("#btn-record")
     await leader.wait_for_selector("#hearing[data-recording=off]", timeout=60_000)
-    second_done = await api.get(f"/api/v1/recordings/{second['id']}")
+    # The room tells the sites before the stop's answer has written the row: wait for it.
+    for _ in range(100):
+        second_done = await api.get(f"/api/v1/recordings/{second['id']}")
+        if second_done["status"] != "recording":
+            break
+        await asyncio.sleep(0.1)
     assert second_done["status"] == "finished" and second_done["sha256"] != recording["sha256"]
 
     # A user outside the hearing's scope (a district under Bắc Giang, not invited): 404.
