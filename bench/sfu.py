@@ -1,12 +1,13 @@
-"""`tcd-hub bench sfu`: forwarded streams per CPU core, passthrough against stock MediaRelay,
+"""`tcd-hub bench sfu`: forwarded streams per CPU core, packet forwarding (the product) against
+frame forwarding (the earlier path) in the same run, and against stock MediaRelay on request;
 in the hub's own process (--workers 0) or on its media workers (--workers W).
 
 The hub under test is the real one: `create_app` on a temporary SQLite database, migrated and
 seeded with the demo data, with --rooms live hearings hosted by the central office. It runs in
 its own process (its CPU is read from /proc/<pid>/stat), and so does each of its media workers
-(their pids come from the node's LocalWorkers). The site agents of each hearing run together in
-another process with join tokens: the chair's seat first, then one seat per site office, which
-wait in the waiting room until the chair admits them. They publish pre-encoded VP8 (encoded
+(their pids come from the node's LocalWorkers). The site agents of each hearing run in other
+processes, AGENTS_PER_PROCESS each, with join tokens: the chair's seat first, then one seat per
+site office, which wait in the waiting room until the chair admits them. They publish pre-encoded VP8 (encoded
 once, replayed) and count the frames they receive without decoding, so the load generator stays
 light on a small machine. With workers, hearings are joined one after the other, each once the
 workers' load reports show the previous one, so that the hub's least-loaded placement sees
@@ -21,6 +22,7 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import secrets
 import sys
 import tempfile
@@ -39,12 +41,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WARMUP_TIMEOUT = 30.0
+# Site agents per load-generator process: one Python process receiving every stream of an
+# 8-site room (56 at about 115 packets/s each) saturates its core and loses packets itself.
+AGENTS_PER_PROCESS = 3
 
 
 def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `tcd-hub bench sfu` (and the command it runs: args.func)."""
     parser.set_defaults(func=cmd_bench_sfu)
-    parser.add_argument("--sites", type=int, default=6, help="sites in each passthrough room")
+    parser.add_argument("--sites", type=int, default=6, help="sites in each forwarding room")
     parser.add_argument("--rooms", type=int, default=1, help="live hearings at once")
     parser.add_argument(
         "--workers",
@@ -62,9 +67,10 @@ def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument(
         "--mode",
-        choices=("both", "passthrough", "mediarelay"),
-        default=None,
-        help="which media modes to measure (default: both in-process, passthrough on workers)",
+        choices=("both", "packet", "frame", "mediarelay", "all"),
+        default="both",
+        help="which media modes to measure: both = packet and frame forwarding (default); "
+        "all = both and the MediaRelay baseline",
     )
 
 
@@ -91,6 +97,9 @@ def _bench_settings(data_dir: Path, secret_key: str, mode: str, workers: int = 0
         log_level="WARNING",
         media_mode=mode,
         media_workers=workers,
+        # Every stream forwarded all the time: the load generator on the same machine lags now
+        # and then, which the hub would read as bad links and answer with low-bandwidth mode.
+        low_bandwidth_after_seconds=0,
     )
 
 
@@ -100,7 +109,7 @@ async def _prepare(data_dir: Path, sites: int, rooms: int) -> _Prepared:
     from hub.storage.db import Database
 
     secret_key = secrets.token_urlsafe(32)
-    settings = _bench_settings(data_dir, secret_key, "passthrough")
+    settings = _bench_settings(data_dir, secret_key, "packet")
     await fresh_database(settings, secrets.token_urlsafe(12))
     db = Database.from_settings(settings)
     try:
@@ -243,39 +252,58 @@ def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
     try:
         port = int(hub.read()["port"])
         joined = 0
+        rooms: list[list[Child]] = []  # each hearing's agent processes, the chair's first
         for hearing in prepared.hearings:
-            child = Child(
-                "bench.sfu",
-                [
-                    "--agents",
-                    "--hub",
-                    f"http://127.0.0.1:{port}",
-                    "--hearing",
-                    str(hearing.hearing_id),
-                    "--tokens-file",
-                    str(hearing.tokens_file),
-                    "--clip-file",
-                    str(prepared.data_dir / "clip.json"),
-                ],
-            )
-            agents.append(child)
-            joined += int(child.read()["joined"])  # all its sites joined and admitted
+            tokens = json.loads(hearing.tokens_file.read_text(encoding="utf-8"))
+            room: list[Child] = []
+            for index in range(0, len(tokens), AGENTS_PER_PROCESS):
+                group = hearing.tokens_file.with_name(f"{hearing.tokens_file.stem}-{index}.json")
+                group.write_text(json.dumps(tokens[index : index + AGENTS_PER_PROCESS]))
+                child = Child(
+                    "bench.sfu",
+                    [
+                        "--agents",
+                        "--hub",
+                        f"http://127.0.0.1:{port}",
+                        "--hearing",
+                        str(hearing.hearing_id),
+                        "--tokens-file",
+                        str(group),
+                        "--clip-file",
+                        str(prepared.data_dir / "clip.json"),
+                        *(["--chair"] if index == 0 else []),
+                    ],
+                )
+                agents.append(child)
+                room.append(child)
+                joined += int(child.read()["joined"])  # its sites joined and were admitted
+            rooms.append(room)
             if run.workers:
                 _wait_for_reports(hub, joined, run.workers)
         deadline = time.monotonic() + WARMUP_TIMEOUT
         while True:
-            snaps = [child.ask("snap") for child in agents]
+            snaps = [_merged([child.ask("snap") for child in room]) for room in rooms]
             # Each room on its own: sites hear the sites of their own hearing only.
             if all(_all_flowing(snap, minimum=30) for snap in snaps):
                 break
             if time.monotonic() > deadline:
                 if run.workers:
                     _live_loads(hub.ask("stats"), run.workers)  # the likelier cause, named
+                totals = {
+                    k: v
+                    for k, v in hub.ask("stats").get("rooms", {}).items()
+                    if not isinstance(v, dict | list)
+                }
                 raise RuntimeError(
-                    f"{run.mode}: media did not flow between all sites: {_merged(snaps)}"
+                    f"{run.mode}: media did not flow between all sites: {_merged(snaps)}; "
+                    f"the hub's figures: {totals}"
                 )
             time.sleep(0.5)
         hub0 = hub.ask("stats")
+        ready_file = os.environ.get("TCD_BENCH_SFU_READY_FILE")
+        if ready_file:
+            # For a profiler to attach to the hub while it is measured (and only then).
+            Path(ready_file).write_text(f"{hub.pid}\n")
         pids = {"hub": hub.pid, **{f"agents-{i}": a.pid for i, a in enumerate(agents)}}
         pids.update({f"worker:{w}": int(s["pid"]) for w, s in hub0.get("workers", {}).items()})
         cpu0, t0 = _cpu(pids), time.monotonic()
@@ -323,7 +351,7 @@ def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
         result["subscriber_frame_share"] = shares["by_subscriber"]
     else:
         # The hub's own count (RoomManager.stats()) over the measured seconds, beside the
-        # agents' count above: passthrough only (MediaRelay forwards no encoded frames).
+        # agents' count above: forwarding modes only (MediaRelay forwards no encoded frames).
         result["hub_rooms"] = _forwarding(hub0["rooms"], hub1["rooms"])
     return result
 
@@ -335,6 +363,10 @@ def _forwarding(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         "frames_received": after["frames_received"] - before["frames_received"],
         "frames_forwarded": after["frames_forwarded"] - before["frames_forwarded"],
         "max_queue_depth": after["max_queue_depth"],
+        **{
+            name: after.get(name, 0) - before.get(name, 0)
+            for name in ("packets_retransmitted", "packets_dropped", "nacks_unanswered")
+        },
     }
 
 
@@ -421,23 +453,25 @@ def cmd_bench_sfu(args: argparse.Namespace) -> int:
 
 
 def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the benchmark; returns {"passthrough": {...}, "mediarelay": {...}, "ratio"}."""
+    """Run the benchmark; returns {"packet": {...}, "frame": {...}, "mediarelay": {...},
+    "packet_over_frame", "ratio"} for the modes measured."""
     if args.workers < 0 or args.rooms < 1 or args.sites < 2:
         raise SystemExit("bench sfu: --workers >= 0, --rooms >= 1 and --sites >= 2")
-    mode = args.mode or ("passthrough" if args.workers else "both")
+    modes = {
+        "both": ("packet", "frame"),
+        "all": ("packet", "frame", "mediarelay"),
+    }.get(args.mode, (args.mode,))
     result: dict[str, Any] = {}
-    if mode in ("both", "passthrough"):
-        result["passthrough"] = _measure(
-            _Run("passthrough", args.sites, args.rooms, args.workers, args.seconds)
-        )
-    if mode in ("both", "mediarelay"):
-        result["mediarelay"] = _measure(
-            _Run("mediarelay", args.relay_sites, args.rooms, args.workers, args.seconds)
-        )
-    if "passthrough" in result and "mediarelay" in result:
-        fast = result["passthrough"]["streams_per_core"]
-        slow = result["mediarelay"]["streams_per_core"]
-        result["ratio"] = round(fast / slow, 1) if fast and slow else None
+    for mode in modes:
+        sites = args.relay_sites if mode == "mediarelay" else args.sites
+        result[mode] = _measure(_Run(mode, sites, args.rooms, args.workers, args.seconds))
+    packet = result.get("packet", {}).get("streams_per_core")
+    frame = result.get("frame", {}).get("streams_per_core")
+    relay = result.get("mediarelay", {}).get("streams_per_core")
+    if packet and frame:
+        result["packet_over_frame"] = round(packet / frame, 2)
+    if relay and (packet or frame):
+        result["ratio"] = round((packet or frame) / relay, 1)
     if args.json:
         print(json.dumps(result))
     else:
@@ -514,21 +548,33 @@ def _clip(path: Path | None) -> EncodedClip:
     return clip
 
 
-async def _agents(hub_url: str, hearing_id: int, tokens: list[str], clip_file: Path | None) -> None:
-    """Site agents in this one process: the chair joins first and admits the others as they
-    wait; all publish replayed VP8, count frames and answer 'snap'."""
+async def _agents(
+    hub_url: str, hearing_id: int, tokens: list[str], clip_file: Path | None, chair_here: bool
+) -> None:
+    """Site agents in this one process; with the chair (its token first), which joins first
+    and admits every site that waits, from this process or another; all publish replayed VP8,
+    count frames and answer 'snap'."""
     from signaling.site_agent import SiteAgent
 
     clip = _clip(clip_file)
     agents = [SiteAgent(hub_url, t, hearing_id, clip=clip, audio=False) for t in tokens]
-    chair = agents[0]
+    admitting: asyncio.Task[None] | None = None
+
+    async def admit_waiting(chair: SiteAgent) -> None:
+        admitted: set[str] = set()
+        while True:
+            for pid, described in list(chair.participants.items()):
+                if described.get("state") == "waiting" and pid not in admitted:
+                    reply = await chair.call("admit", {"participant_id": pid})
+                    if reply.get("ok"):
+                        admitted.add(pid)
+            await asyncio.sleep(0.05)
+
     try:
         for agent in agents:
             await agent.start()
-            if agent.state == "waiting":
-                reply = await chair.call("admit", {"participant_id": agent.participant_id})
-                if not reply.get("ok"):
-                    raise RuntimeError(f"the chair could not admit a site: {reply}")
+            if chair_here and admitting is None:
+                admitting = asyncio.get_running_loop().create_task(admit_waiting(agent))
         deadline = time.monotonic() + WARMUP_TIMEOUT
         while any(a.state != "admitted" for a in agents):
             if time.monotonic() > deadline:
@@ -548,6 +594,10 @@ async def _agents(hub_url: str, hearing_id: int, tokens: list[str], clip_file: P
                 snap["received"][pid] = stats.received_video
             print(json.dumps(snap), flush=True)
     finally:
+        if admitting is not None:
+            admitting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await admitting
         for agent in agents:
             with contextlib.suppress(Exception):
                 await agent.close()
@@ -559,8 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     add_bench_sfu_arguments(parser)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--agents", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--chair", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--hub", help=argparse.SUPPRESS)
-    parser.add_argument("--media-mode", default="passthrough", help=argparse.SUPPRESS)
+    parser.add_argument("--media-mode", default="packet", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--secret-key-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--hearing", type=int, help=argparse.SUPPRESS)
@@ -573,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(args.media_mode, args.workers, args.data_dir, secret))
     elif args.agents:
         tokens = json.loads(args.tokens_file.read_text(encoding="utf-8"))
-        asyncio.run(_agents(args.hub, args.hearing, tokens, args.clip_file))
+        asyncio.run(_agents(args.hub, args.hearing, tokens, args.clip_file, args.chair))
     else:
         run_bench_sfu(args)
     return 0

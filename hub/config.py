@@ -14,6 +14,7 @@ from hub.domain.errors import ValidationFailed
 from hub.domain.link_grade import GradeThresholds
 
 DEFAULT_DATA_DIR = Path("var")
+MEDIA_MODES = ("packet", "frame", "mediarelay")
 
 
 class SettingsError(ValueError):
@@ -85,9 +86,11 @@ class Settings:
     max_signaling_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024
     log_level: str = "INFO"
-    # "passthrough": forward encoded frames (the product). "mediarelay": aiortc's stock
-    # decode-and-re-encode relay, kept only as the benchmark's baseline.
-    media_mode: str = "passthrough"
+    # "packet": forward RTP packets, rewritten (the product). "frame": forward reassembled
+    # encoded frames through aiortc's pack() (the earlier path, kept as the fallback and the
+    # benchmark's comparison). "mediarelay": aiortc's stock decode-and-re-encode relay, kept
+    # only as the benchmark's baseline.
+    media_mode: str = "packet"
     # Media worker processes `serve` starts (0: rooms in the serving process, as in unit tests;
     # `tcd-hub serve`'s default is one per core, default_media_workers()). media_remote: also use
     # workers registered in Redis (`tcd-hub media-worker --redis-url`), placing rooms on any.
@@ -314,7 +317,12 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if "TCD_TRUST_PROXY" in env:
         kwargs["trust_proxy"] = env["TCD_TRUST_PROXY"].lower() in ("1", "true", "yes")
     if "TCD_MEDIA_MODE" in env:
-        kwargs["media_mode"] = env["TCD_MEDIA_MODE"]
+        mode = env["TCD_MEDIA_MODE"].strip()
+        if mode not in MEDIA_MODES:
+            raise SettingsError(
+                f"TCD_MEDIA_MODE must be one of {', '.join(MEDIA_MODES)}, not {mode!r}"
+            )
+        kwargs["media_mode"] = mode
     if "TCD_MEDIA_REMOTE" in env:
         kwargs["media_remote"] = env["TCD_MEDIA_REMOTE"].lower() in ("1", "true", "yes")
     for name in (

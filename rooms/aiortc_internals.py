@@ -1,5 +1,6 @@
-"""The one module that touches aiortc 1.16 / aioice 0.13 private internals (frame tap,
-keyframes, ICE host candidates and their UDP port range, SDP).
+"""The one module that touches aiortc 1.16 / aioice 0.13 / pylibsrtp 1.0 private internals
+(frame and packet taps, the packet send path, keyframes, NACKs, ICE host candidates and their UDP
+port range, SDP).
 
 aiortc has no public API for forwarding encoded frames, and aioice none for choosing the ports of
 its host candidates. Everything below relies on names that are private to aiortc 1.16.0 and
@@ -16,7 +17,9 @@ import inspect
 import ipaddress
 import logging
 import random
+import re
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,15 +31,23 @@ import aioice.turn as _aioice_turn
 import aiortc
 from aioice.candidate import candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import rtcdtlstransport as _rtcdtlstransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import sdp as aiortc_sdp
 from aiortc.codecs import vpx as _vpx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from pylibsrtp import _binding as _srtp_binding
+
+from rooms.rtp_packets import vp8_rewrite_picture_id
 
 logger = logging.getLogger(__name__)
 
 AIORTC_VERSION = "1.16.0"
 AIOICE_VERSION = "0.13.0"
+PYLIBSRTP_VERSION = "1.0.0"
+# Video packets of a known SSRC take the short receive path (False: all of aiortc's, for
+# comparison in tests/rooms/test_packet_path.py).
+FAST_VIDEO_RECEIVE = True
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 # A sequence-number window wider than any plausible reordering: beyond it a packet is stale.
 _HALF_SEQ = 1 << 15
@@ -291,6 +302,455 @@ def tap_stats(receiver: RTCRtpReceiver) -> int:
     """How many times a tapped video receiver cut a stall short (0 for audio)."""
     assembler = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
     return int(getattr(assembler, "stalls_bounded", 0))
+
+
+PacketSink = Callable[[Any], None]
+
+
+class PacketTap:
+    """Stands in for a receiver's JitterBuffer in packet mode: every RTP packet, as aiortc parsed
+    it (RTX already unwrapped, NACKs to the publisher already sent), goes to `sink` at once.
+
+    Frames are rebuilt only while a frame sink is set (a recording): the packet path needs none.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver, kind: str, sink: PacketSink, stall: float) -> None:
+        self._receiver = receiver
+        self._kind = kind
+        self._sink = sink
+        self._stall = stall
+        self._frames: _VideoAssembler | _AudioAssembler | None = None
+        self.capacity = 16 if kind == "audio" else _MAX_FRAME_PACKETS
+        self.closed = False
+        self._routed: set[int] = set()
+        # Video packets of a known SSRC skip most of aiortc's receive path (_FastVideoRoute).
+        self.fast = kind == "video" and FAST_VIDEO_RECEIVE
+
+    def feed_frames(self, sink: FrameSink | None) -> None:
+        """Also reassemble frames for `sink` (None: stop)."""
+        if sink is None:
+            self._frames = None
+        elif self._kind == "video":
+            self._frames = _VideoAssembler(self._receiver, sink, self._stall)
+        else:
+            self._frames = _AudioAssembler(self._receiver, sink)
+
+    def add(self, packet: Any) -> tuple[bool, None]:
+        self._sink(packet)
+        if self._frames is not None:
+            self._frames.add(packet)
+        elif self.fast and packet.ssrc not in self._routed and not self.closed:
+            self._route(packet)
+        return False, None
+
+    def _route(self, packet: Any) -> None:
+        codec = _receiver_codec(self._receiver, packet.payload_type)
+        streams = self._receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        if codec is None or codec.mimeType.lower().endswith("/rtx") or packet.ssrc not in streams:
+            return
+        self._routed.add(packet.ssrc)
+        route = _FastVideoRoute(self, packet.ssrc, packet.payload_type)
+        _fast_routes(self._receiver.transport)[packet.ssrc] = route.handle
+
+    def close(self) -> None:
+        """Stop routing: the receiver's packets go aiortc's way (and then nowhere) again."""
+        self.closed = True
+        routes = getattr(self._receiver.transport, "_tcd_routes", None)
+        if routes is not None:
+            for ssrc in self._routed:
+                routes.pop(ssrc, None)
+
+
+class ForwardedPacket:
+    """A video packet as the fast receive path reads it: the fields of aiortc's RtpPacket that
+    the forwarder and aiortc's receiver statistics use, nothing parsed beyond them."""
+
+    __slots__ = ("marker", "payload", "payload_type", "sequence_number", "ssrc", "timestamp")
+
+    def __init__(
+        self,
+        sequence_number: int,
+        timestamp: int,
+        marker: int,
+        payload_type: int,
+        ssrc: int,
+        payload: bytes,
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.timestamp = timestamp
+        self.marker = marker
+        self.payload_type = payload_type
+        self.ssrc = ssrc
+        self.payload = payload
+
+
+# The REMB the fast path sends each publisher, once a second, in place of aiortc's per-packet
+# estimator (as Janus's videoroom caps its publishers): loss-based control in the browser does
+# the rest. 0 turns the cap off (no REMB at all).
+REMB_CAP_BPS = 2_000_000
+_REMB_INTERVAL = 1.0
+_TIMESTAMP = struct.Struct("!I")
+
+
+class _FastVideoRoute:
+    """One publisher's video SSRC taken off aiortc's receive path after DTLS/SRTP: the header
+    read with a few byte operations, aiortc's own statistics (for its receiver reports) and NACK
+    generator fed, the packet handed to the tap's sink. RTX, other payload types and anything
+    malformed still go the whole way through aiortc (which also sees each SSRC's first packet).
+    """
+
+    def __init__(self, tap: PacketTap, ssrc: int, payload_type: int) -> None:
+        receiver = tap._receiver
+        self._tap = tap
+        self._receiver = receiver
+        self._ssrc = ssrc
+        self._payload_type = payload_type
+        self._stats = receiver._RTCRtpReceiver__remote_streams[ssrc]  # type: ignore[attr-defined]
+        self._nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        self._remb_at = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.packets = 0
+
+    def handle(self, data: bytes) -> bool:
+        """Take one decrypted RTP datagram; False hands it back to aiortc's path."""
+        tap = self._tap
+        if tap._frames is not None or tap.closed:
+            return False  # frames are being rebuilt (a recording): aiortc's path depayloads
+        second = data[1]
+        if second & 0x7F != self._payload_type:
+            return False
+        first = data[0]
+        size = len(data)
+        start = 12 + 4 * (first & 0x0F)
+        if first & 0x10:
+            if size < start + 4:
+                return False
+            start += 4 + 4 * ((data[start + 2] << 8) | data[start + 3])
+        end = size - data[-1] if first & 0x20 else size
+        if start >= end:
+            return False
+        packet = ForwardedPacket(
+            (data[2] << 8) | data[3],
+            _TIMESTAMP.unpack_from(data, 4)[0],
+            second >> 7,
+            self._payload_type,
+            self._ssrc,
+            data[start:end],
+        )
+        self._stats.add(packet)
+        nacks = self._nacks
+        if nacks is not None and nacks.add(packet):
+            self._spawn(self._receiver._send_rtcp_nack(self._ssrc, sorted(nacks.missing)))
+        self.packets += 1
+        if REMB_CAP_BPS and self.packets & 63 == 0:
+            now = time.monotonic()
+            if now - self._remb_at >= _REMB_INTERVAL:
+                self._remb_at = now
+                self._spawn(self._send_remb())
+        tap._sink(packet)
+        return True
+
+    async def _send_remb(self) -> None:
+        from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
+
+        rtcp_ssrc = self._receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+        if rtcp_ssrc is None:
+            return
+        fci = pack_remb_fci(REMB_CAP_BPS, [self._ssrc])
+        packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+        await self._receiver._send_rtcp(packet)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _fast_routes(dtls: Any) -> dict[int, Callable[[bytes], bool]]:
+    """The SSRC -> route table of a DTLS transport, dispatching in front of aiortc's
+    _handle_rtp_data (installed on first use)."""
+    routes: dict[int, Callable[[bytes], bool]] | None = getattr(dtls, "_tcd_routes", None)
+    if routes is not None:
+        return routes
+    table: dict[int, Callable[[bytes], bool]] = {}
+    original = dtls._handle_rtp_data
+
+    async def dispatch(data: bytes, arrival_time_ms: int) -> None:
+        if len(data) >= 12:
+            route = table.get(int.from_bytes(data[8:12], "big"))
+            if route is not None and route(data):
+                return
+        await original(data, arrival_time_ms)
+
+    dtls._handle_rtp_data = dispatch
+    dtls._tcd_routes = table
+    return table
+
+
+def tap_receiver_packets(
+    receiver: RTCRtpReceiver, kind: str, sink: PacketSink, *, stall_timeout: float = 0.4
+) -> PacketTap:
+    """Route a receiver's RTP packets to `sink` instead of its jitter buffer and decoder (call it
+    where tap_receiver would be called). Each packet is aiortc's RtpPacket: sequence_number,
+    timestamp, marker, payload_type, ssrc, payload (still with its payload descriptor),
+    extensions.audio_level."""
+    tap = PacketTap(receiver, kind, sink, stall_timeout)
+    receiver._RTCRtpReceiver__jitter_buffer = tap  # type: ignore[attr-defined]
+    return tap
+
+
+def packet_codec(receiver: RTCRtpReceiver, payload_type: int) -> RTCRtpCodecParameters | None:
+    """The codec a receiver negotiated for a payload type."""
+    return _receiver_codec(receiver, payload_type)
+
+
+# Seconds between 1900 (NTP) and 1970 (Unix).
+_NTP_EPOCH = 2208988800
+_SR_PACKETS = "_RTCRtpSender__packet_count"
+_SR_OCTETS = "_RTCRtpSender__octet_count"
+_SR_NTP = "_RTCRtpSender__ntp_timestamp"
+_SR_RTP = "_RTCRtpSender__rtp_timestamp"
+_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+_MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+_ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+# RTP header (12) + one-byte extension block (4 + mid 17 + abs-send-time 4 + level 2, padded).
+_MAX_PACKET = 1500 + 12 + 32
+_HEAD = struct.Struct("!BHI")  # second byte (marker, payload type), sequence number, timestamp
+_WORD = struct.Struct("!I")
+_SRTP_OK = 0
+
+
+def ntp_now() -> int:
+    """The current time as a 64-bit NTP timestamp (what aiortc's sender reports use)."""
+    return int((time.time() + _NTP_EPOCH) * 4294967296.0)
+
+
+class PacketPath:
+    """The way out for packets forwarded to one subscriber-side sender, around aiortc's sender
+    loop: the RTP header is built once (the sender's SSRC, payload type and header extensions in
+    the subscriber's numbering) in a buffer that SRTP protects in place, and the packet goes to
+    the ICE pair's UDP socket with one sendto.
+
+    aiortc's sender keeps running for RTCP: its sender reports read the packet and octet counts
+    and the NTP/RTP timestamp pair that send() keeps up to date on it. Continuity of the
+    outgoing stream (sequence number, timestamp, VP8 picture id) lives here, because a slot's
+    sender outlives the publications that feed it.
+    """
+
+    def __init__(self, sender: RTCRtpSender, payload_type: int, clock_rate: int) -> None:
+        self._sender = sender
+        self._counters: dict[str, Any] = sender.__dict__
+        self.kind = sender.kind
+        self.payload_type = payload_type
+        self.clock_rate = clock_rate
+        self.ssrc: int = sender._ssrc
+        self.rtx_ssrc: int = sender._rtx_ssrc
+        self.rtx_payload_type: int | None = sender._RTCRtpSender__rtx_payload_type  # type: ignore[attr-defined]
+        self._dtls: Any = sender.transport
+        # The transport's own counters (its stats' bytesSent, what the quality meter reads).
+        self._transport_counters: dict[str, Any] = self._dtls.__dict__
+        mid: str | None = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
+        ids = sender._RTCRtpSender__rtp_header_extensions_map._HeaderExtensionsMap__ids  # type: ignore[attr-defined]
+        self._header, self._abs_offset, self._level_offset = _header_template(
+            self.ssrc,
+            mid,
+            ids.mid,
+            ids.abs_send_time,
+            ids.audio_level if self.kind == "audio" else None,
+        )
+        self._rtx_header = _header_template(self.rtx_ssrc, mid, ids.mid, ids.abs_send_time, None)[0]
+        self._abs_word = (self._header[self._abs_offset - 1] << 24) if self._abs_offset else 0
+        self.header_size = len(self._header)
+        # The header's second byte by marker bit (aiortc's RtpPacket.marker is 0 or 1).
+        self._second_byte = (payload_type, 0x80 | payload_type)
+        self._buffer = _srtp_binding.ffi.new("unsigned char[]", _MAX_PACKET)
+        self._view = memoryview(_srtp_binding.ffi.buffer(self._buffer))
+        self._view[: self.header_size] = self._header
+        self._length = _srtp_binding.ffi.new("int *")
+        self._protect = _srtp_binding.lib.srtp_protect
+        self._pair: Any = None
+        self._sock: socket.socket | None = None
+        self._addr: tuple[str, int] | None = None
+        self._srtp: Any = None
+        self._rtx_sequence = random.getrandbits(16)
+        # Continuity of what this sender has sent (None: nothing yet).
+        self.last_sequence: int | None = None
+        self.last_timestamp = 0
+        self.last_ntp = 0
+        self.last_payload: bytes = b""
+        self.last_source: object = None
+        self.picture_id_delta = 0
+        self.packets = 0
+        self.frames = 0
+        self.dropped = 0
+        self.retransmitted = 0
+        self.closed = False
+
+    def _route(self) -> bool:
+        """Find the nominated ICE pair's socket and the SRTP context; False when not connected."""
+        dtls = self._dtls
+        if dtls._state is not _rtcdtlstransport.State.CONNECTED:
+            return False
+        connection = dtls.transport._connection
+        pair = connection._nominated.get(1)
+        if pair is None:
+            return False
+        transport = pair.protocol.transport
+        if transport is None or transport.is_closing():
+            return False
+        self._pair = pair
+        self._sock = transport._sock
+        self._addr = pair.remote_addr
+        self._srtp = dtls._tx_srtp._srtp[0]
+        self._connection = connection
+        return True
+
+    def send(
+        self,
+        marker: int,
+        sequence: int,
+        timestamp: int,
+        payload: bytes,
+        ntp: int,
+        level: int,
+        picture_id_offset: int = -1,
+    ) -> bool:
+        """Send one packet; False (and counted) when it could not go out.
+
+        `level` is the RFC 6464 byte for audio (ignored for video); `picture_id_offset`, when
+        not -1, is where in `payload` the VP8 picture id sits, rewritten by picture_id_delta."""
+        if self._pair is None or self._connection._nominated.get(1) is not self._pair:
+            if self.closed or not self._route():
+                self.dropped += 1
+                return False
+        view = self._view
+        _HEAD.pack_into(
+            view,
+            1,
+            (0x80 | self.payload_type) if marker else self.payload_type,
+            sequence,
+            timestamp,
+        )
+        if self._abs_offset:
+            _WORD.pack_into(view, self._abs_offset - 1, self._abs_word | ((ntp >> 14) & 0xFFFFFF))
+        if self._level_offset:
+            view[self._level_offset] = level
+        start = self.header_size
+        end = start + len(payload)
+        if end > _MAX_PACKET - 32:
+            self.dropped += 1
+            return False
+        view[start:end] = payload
+        if picture_id_offset >= 0:
+            vp8_rewrite_picture_id(view, start + picture_id_offset, self.picture_id_delta)
+        length = self._length
+        length[0] = end
+        if self._protect(self._srtp, self._buffer, length) != _SRTP_OK:
+            self.dropped += 1
+            return False
+        try:
+            self._sock.sendto(view[: length[0]], self._addr)  # type: ignore[union-attr,arg-type]
+        except (BlockingIOError, InterruptedError):
+            self.dropped += 1  # the socket's buffer is full: UDP drops, the subscriber NACKs
+            return False
+        except OSError:
+            self._pair = None  # closed or unreachable: find the route again next time
+            self.dropped += 1
+            return False
+        transport = self._transport_counters
+        transport[_TX_BYTES] += length[0]
+        transport[_TX_PACKETS] += 1
+        counters = self._counters
+        counters[_SR_PACKETS] += 1
+        counters[_SR_OCTETS] += end - start
+        if marker or self.kind == "audio":
+            counters[_SR_NTP] = ntp
+            counters[_SR_RTP] = timestamp
+            self.frames += 1
+        if self.last_sequence is None or ((sequence - self.last_sequence) & 0xFFFF) < 0x8000:
+            self.last_sequence = sequence
+            self.last_timestamp = timestamp
+            self.last_ntp = ntp
+            self.last_payload = payload
+        self.packets += 1
+        return True
+
+    def send_rtx(
+        self, sequence: int, timestamp: int, payload: bytes, ntp: int, marker: int
+    ) -> bool:
+        """Retransmit the packet this sender sent as `sequence`: over RTX when negotiated
+        (RFC 4588: own SSRC and sequence, the original sequence number first in the payload),
+        else again as it was."""
+        if self._pair is None or self._connection._nominated.get(1) is not self._pair:
+            if self.closed or not self._route():
+                return False
+        if self.rtx_payload_type is None:
+            header = bytearray(self._header)
+            _HEAD.pack_into(
+                header,
+                1,
+                (0x80 | self.payload_type) if marker else self.payload_type,
+                sequence,
+                timestamp,
+            )
+            body = payload
+        else:
+            header = bytearray(self._rtx_header)
+            rtx_pt = self.rtx_payload_type
+            _HEAD.pack_into(
+                header, 1, (0x80 | rtx_pt) if marker else rtx_pt, self._rtx_sequence, timestamp
+            )
+            self._rtx_sequence = (self._rtx_sequence + 1) & 0xFFFF
+            body = sequence.to_bytes(2, "big") + payload
+        if self._abs_offset:
+            _WORD.pack_into(header, self._abs_offset - 1, self._abs_word | ((ntp >> 14) & 0xFFFFFF))
+        try:
+            protected = self._dtls._tx_srtp.protect(bytes(header) + body)
+            self._sock.sendto(protected, self._addr)  # type: ignore[union-attr,arg-type]
+            self._transport_counters[_TX_BYTES] += len(protected)
+            self._transport_counters[_TX_PACKETS] += 1
+        except Exception:
+            return False
+        self.retransmitted += 1
+        return True
+
+
+def _header_template(
+    ssrc: int, mid: str | None, mid_id: int | None, abs_id: int | None, level_id: int | None
+) -> tuple[bytes, int, int]:
+    """An RTP header with a one-byte-header extension block (RFC 8285) for mid, abs-send-time
+    and audio level as negotiated; returns it and the offsets of the abs-send-time value and of
+    the level byte (0 when absent)."""
+    body = bytearray()
+    abs_offset = level_offset = 0
+    if mid_id and mid and 0 < len(mid) <= 16:
+        body.append((mid_id << 4) | (len(mid) - 1))
+        body += mid.encode("ascii")
+    if abs_id:
+        body.append((abs_id << 4) | 2)
+        abs_offset = 16 + len(body)
+        body += b"\0\0\0"
+    if level_id:
+        body.append(level_id << 4)
+        level_offset = 16 + len(body)
+        body.append(0x7F)
+    if not body:
+        return struct.pack("!BBHII", 0x80, 0, 0, 0, ssrc), 0, 0
+    while len(body) % 4:
+        body.append(0)
+    header = struct.pack("!BBHII", 0x90, 0, 0, 0, ssrc) + struct.pack("!HH", 0xBEDE, len(body) // 4)
+    return header + bytes(body), abs_offset, level_offset
+
+
+def on_nack(sender: RTCRtpSender, callback: Callable[[int], None]) -> None:
+    """Answer the NACKs of the subscriber behind `sender` with `callback(sequence_number)`
+    instead of aiortc's own history (which the packet path does not fill)."""
+
+    async def retransmit(sequence_number: int) -> None:
+        callback(sequence_number)
+
+    sender._retransmit = retransmit  # type: ignore[method-assign]
 
 
 async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
@@ -633,6 +1093,7 @@ def check_internals() -> None:
         "self._protocols: list[StunProtocol] = []" in _source(aioice.Connection.__init__),
         "aioice _protocols",
     )
+    _check_packet_path()
     from aiortc.codecs import HEADER_EXTENSIONS
 
     _require(
@@ -642,3 +1103,87 @@ def check_internals() -> None:
     from aiortc.rtp import HeaderExtensions
 
     _require(hasattr(HeaderExtensions(), "audio_level"), "RtpPacket audio_level extension")
+
+
+def _check_packet_path() -> None:
+    """What PacketPath, PacketTap and on_nack rely on."""
+    import pylibsrtp
+
+    _require(
+        pylibsrtp.__version__ == PYLIBSRTP_VERSION,
+        f"pylibsrtp version is {pylibsrtp.__version__}, this module was written for "
+        f"{PYLIBSRTP_VERSION}",
+    )
+    _require(hasattr(_srtp_binding.lib, "srtp_protect"), "pylibsrtp binding srtp_protect")
+    process = _source(pylibsrtp.Session._Session__process)  # type: ignore[attr-defined]
+    _require("func(self._srtp[0], self._cdata, len_p)" in process, "pylibsrtp srtp_t in _srtp[0]")
+    sender_init = _source(RTCRtpSender.__init__)
+    for name in ("__packet_count", "__octet_count", "__ntp_timestamp", "__rtp_timestamp"):
+        _require(f"self.{name} = 0" in sender_init, f"RTCRtpSender.{name}")
+    for name in ("__mid", "__rtx_payload_type", "__rtp_header_extensions_map"):
+        _require(f"self.{name}" in sender_init, f"RTCRtpSender.{name}")
+    run_rtcp = _source(RTCRtpSender._run_rtcp)
+    _require(
+        "ntp_timestamp=self.__ntp_timestamp" in run_rtcp
+        and "packet_count=self.__packet_count" in run_rtcp,
+        "sender reports read the sender's counters",
+    )
+    _require(
+        "await self._retransmit(seq)" in _source(RTCRtpSender._handle_rtcp_packet),
+        "NACKs answered through RTCRtpSender._retransmit",
+    )
+    from aiortc.rtp import HeaderExtensionsMap
+
+    _require(
+        "self.__ids = HeaderExtensions()" in _source(HeaderExtensionsMap.__init__),
+        "header extension ids",
+    )
+    _require(hasattr(_rtcdtlstransport.State, "CONNECTED"), "RTCDtlsTransport State")
+    dtls_init = _source(_rtcdtlstransport.RTCDtlsTransport.__init__)
+    _require(
+        "self.__tx_bytes = 0" in dtls_init and "self.__tx_packets = 0" in dtls_init,
+        "RTCDtlsTransport's sent counters",
+    )
+    recv_next = _source(_rtcdtlstransport.RTCDtlsTransport._recv_next)
+    _require(
+        "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in recv_next
+        or "await self._handle_rtp_data(data, arrival_time_ms)" in recv_next,
+        "decrypted RTP handed to RTCDtlsTransport._handle_rtp_data",
+    )
+    receiver_init = _source(RTCRtpReceiver.__init__)
+    for needle in ("self.__remote_streams", "self.__nack_generator", "self.__rtcp_ssrc"):
+        _require(needle in receiver_init, f"RTCRtpReceiver {needle}")
+    _require(
+        list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters)
+        == ["self", "media_ssrc", "lost"],
+        "RTCRtpReceiver._send_rtcp_nack signature",
+    )
+    stats_add = _source(_rtcrtpreceiver.StreamStatistics.add)
+    _require(
+        set(re.findall(r"packet\.(\w+)", stats_add)) <= {"sequence_number", "timestamp"},
+        "receiver statistics read only sequence numbers and timestamps",
+    )
+    nack_add = _source(_rtcrtpreceiver.NackGenerator.add)
+    _require(
+        set(re.findall(r"packet\.(\w+)", nack_add)) <= {"sequence_number"},
+        "NACK generator reads only sequence numbers",
+    )
+    dtls_srtp = _source(_rtcdtlstransport.RTCDtlsTransport._setup_srtp)
+    _require("self._tx_srtp = Session(tx_policy)" in dtls_srtp, "RTCDtlsTransport._tx_srtp")
+    _require("tx_policy.allow_repeat_tx = True" in dtls_srtp, "SRTP repeat transmissions allowed")
+    _require(
+        "active_pair.protocol.send_data(data, active_pair.remote_addr)"
+        in _source(aioice.Connection.sendto),
+        "aioice sends on the nominated pair's protocol",
+    )
+    _require(
+        "self.transport.sendto(data, addr)" in _source(_aioice_ice.StunProtocol.send_data),
+        "aioice StunProtocol.send_data",
+    )
+    import asyncio.selector_events as _selector_events
+
+    _require(
+        "self._sock.sendto(data, addr)"
+        in _source(_selector_events._SelectorDatagramTransport.sendto),  # type: ignore[attr-defined]
+        "asyncio datagram transports keep their socket in _sock",
+    )

@@ -1,10 +1,20 @@
-"""Frame-level passthrough: publishers' encoded frames reach subscribers via pack(), no encoding."""
+"""Forwarding without transcoding: publishers' RTP packets to subscribers (packet mode, the
+default), or their reassembled encoded frames through aiortc's pack() (frame mode).
+
+Packet mode: each incoming packet goes to every subscriber with its SSRC, sequence number,
+timestamp (and, where a stream is cut over to another source, the VP8 picture id) rewritten,
+through PacketPath (rooms/aiortc_internals.py). A subscriber starts on a keyframe; after that
+the offsets stay fixed, so a packet lost upstream and not repaired by the hub's NACKs shows as a
+gap downstream and the subscriber's decoder asks for a keyframe itself (PLI, sent upstream,
+throttled). Subscribers' NACKs are answered from the publication's PacketHistory.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import fractions
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -14,7 +24,18 @@ from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from rooms.aiortc_internals import EncodedFrame, request_keyframe, tap_receiver
+from rooms.aiortc_internals import (
+    EncodedFrame,
+    PacketPath,
+    PacketTap,
+    ntp_now,
+    on_nack,
+    packet_codec,
+    request_keyframe,
+    tap_receiver,
+    tap_receiver_packets,
+)
+from rooms.rtp_packets import PacketHistory, keyframe_start, vp8_picture_id, vp8_picture_id_offset
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +44,15 @@ logger = logging.getLogger(__name__)
 KEYFRAME_REQUEST_INTERVAL = 0.5
 # A subscriber still waiting for a keyframe after this long asks again (a PLI can be lost).
 KEYFRAME_RETRY_AFTER = 1.0
+# A packet resent to a subscriber is not resent again for its NACKs within this time (about a
+# round trip and a half on the links a hearing uses): a subscriber repeats its whole list of
+# missing packets on every new gap, and answering each repetition feeds a storm under load.
+RESEND_HOLDOFF = 0.1
+# And at most this share of what the subscriber was sent in the last second is sent again (plus
+# RESEND_BURST): a subscriber whose own machine drops packets under load NACKs more the more it
+# is sent, and resending without a bound turns its overload into the hub's.
+RESEND_SHARE = 0.25
+RESEND_BURST = 30
 # Frames queued for a subscriber's sender before it counts as stuck (about 1 s of video).
 VIDEO_QUEUE_FRAMES = 30
 AUDIO_QUEUE_FRAMES = 50
@@ -75,6 +105,8 @@ class ForwardedTrack(MediaStreamTrack):
         self._time_base = fractions.Fraction(1, clock_rate)
         maxsize = VIDEO_QUEUE_FRAMES if kind == "video" else AUDIO_QUEUE_FRAMES
         self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(maxsize=maxsize)
+        # Packet mode: the sender's way out, made when it starts, kept across publications.
+        self.path: PacketPath | None = None
         self._source: object = None
         self._last_in = 0
         self._last_out = 0
@@ -200,8 +232,170 @@ class Subscription:
         self.waiting_since = self.publication.clock.now()
 
 
+class PacketSubscription:
+    """One publisher track forwarded packet by packet into one subscriber's sender.
+
+    The slot's ForwardedTrack stays idle in packet mode; its `started` flag says the sender
+    runs (the subscriber's answer applied, DTLS up) and it carries the sender's PacketPath.
+    """
+
+    def __init__(
+        self, publication: Publication, track: ForwardedTrack, sender: Any, payload_type: int
+    ) -> None:
+        self.publication = publication
+        self.track = track
+        self.waiting_keyframe = publication.kind == "video"
+        self.waiting_since = publication.clock.now()
+        self.frames = 0
+        self._sender = sender
+        self._payload_type = payload_type
+        self._sequence_delta = 0
+        self._timestamp_delta = 0
+        self._picture_ids = False
+        # The first outgoing sequence number of the current cut: older ones were never sent
+        # by this subscription, so NACKs for them cannot be mapped back.
+        self._first_out: int | None = None
+        self._resent: dict[int, float] = {}  # outgoing sequence number -> when last resent
+        self._budget_at = 0.0  # start of the current one-second retransmission window
+        self._budget_sent = 0  # path.packets at that start
+        self._budget_used = 0
+        self.resends_refused = 0
+        self.path: PacketPath | None = None
+        if track.started:
+            self._open()
+        else:
+            track.on_started = self._sender_started
+
+    def _open(self) -> None:
+        path = self.track.path
+        codec = self.publication.codec
+        clock_rate = codec.clockRate if codec is not None else 90000
+        if path is None or path.payload_type != self._payload_type:
+            path = PacketPath(self._sender, self._payload_type, clock_rate)
+            self.track.path = path
+        self.path = path
+        on_nack(self._sender, self._nack)
+
+    def _sender_started(self) -> None:
+        """The subscriber's sender runs: open the path; make sure a keyframe is on its way."""
+        if self not in self.publication.packet_subscriptions:
+            return
+        self._open()
+        if (
+            self.waiting_keyframe
+            and self.publication.last_request_age() > KEYFRAME_REQUEST_INTERVAL
+        ):
+            self.waiting_since = self.publication.clock.now()
+            self.publication.request_keyframe("subscriber sender started")
+
+    def forward(self, packet: Any, ntp: int, level: int, key: bool) -> None:
+        """Send one publisher packet on, rewritten; hot path (once per packet per subscriber)."""
+        path = self.path
+        if path is None:
+            return
+        if self.waiting_keyframe:
+            if not key:
+                now = self.publication.clock.now()
+                if now - self.waiting_since > KEYFRAME_RETRY_AFTER:
+                    self.waiting_since = now
+                    self.publication.request_keyframe("subscriber still waiting")
+                return
+            self._cut(path, packet, ntp)
+        marker = packet.marker
+        if (
+            path.send(
+                marker,
+                (packet.sequence_number + self._sequence_delta) & 0xFFFF,
+                (packet.timestamp + self._timestamp_delta) & 0xFFFFFFFF,
+                packet.payload,
+                ntp,
+                level,
+                vp8_picture_id_offset(packet.payload) if self._picture_ids else -1,
+            )
+            and marker
+        ):
+            self.frames += 1
+
+    def _cut(self, path: PacketPath, packet: Any, ntp: int) -> None:
+        """Start (or restart) this stream on `packet`, seamlessly after what the sender sent."""
+        self.waiting_keyframe = False
+        publication = self.publication
+        if path.last_sequence is None:
+            first = random.getrandbits(16)
+            self._timestamp_delta = random.getrandbits(32)
+        else:
+            first = (path.last_sequence + 1) & 0xFFFF
+            # Keep the subscriber's clock running at the pace of real time across the cut.
+            elapsed = max(1, ((ntp - path.last_ntp) * path.clock_rate) >> 32)
+            self._timestamp_delta = (path.last_timestamp + elapsed - packet.timestamp) & 0xFFFFFFFF
+        self._sequence_delta = (first - packet.sequence_number) & 0xFFFF
+        self._first_out = first
+        self._picture_ids = False
+        codec = publication.codec
+        if codec is not None and codec.name.lower() == "vp8":
+            offset = vp8_picture_id_offset(packet.payload)
+            if offset >= 0 and path.last_source is not publication:
+                last = path.last_payload
+                last_offset = vp8_picture_id_offset(last) if last else -1
+                if last_offset >= 0:
+                    # Another source on this sender: its picture ids continue the last ones.
+                    sent = (vp8_picture_id(last, last_offset) + path.picture_id_delta) & 0x7FFF
+                    path.picture_id_delta = (
+                        sent + 1 - vp8_picture_id(packet.payload, offset)
+                    ) & 0x7FFF
+                else:
+                    path.picture_id_delta = 0
+            self._picture_ids = offset >= 0 and path.picture_id_delta != 0
+        path.last_source = publication
+        logger.debug(
+            "sub %s %s from %s: cut at seq %d",
+            id(self.track),
+            publication.kind,
+            publication.participant_id,
+            packet.sequence_number,
+        )
+
+    def _nack(self, sequence_number: int) -> None:
+        """A subscriber's NACK: answer from the publication's history, rewritten for it."""
+        path = self.path
+        first = self._first_out
+        if path is None or first is None or ((sequence_number - first) & 0xFFFF) >= 0x8000:
+            return
+        now = self.publication.clock.now()
+        resent = self._resent.get(sequence_number)
+        if resent is not None and now - resent < RESEND_HOLDOFF:
+            return
+        original = (sequence_number - self._sequence_delta) & 0xFFFF
+        packet = self.publication.history.get(original)
+        if packet is None:
+            self.publication.nacks_unanswered += 1
+            return
+        if now - self._budget_at >= 1.0:
+            self._budget_at, self._budget_sent, self._budget_used = now, path.packets, 0
+        allowed = RESEND_BURST + RESEND_SHARE * (path.packets - self._budget_sent)
+        if self._budget_used >= allowed:
+            self.resends_refused += 1
+            return
+        self._budget_used += 1
+        if len(self._resent) > 512:
+            self._resent.clear()
+        self._resent[sequence_number] = now
+        path.send_rtx(
+            sequence_number,
+            (packet.timestamp + self._timestamp_delta) & 0xFFFFFFFF,
+            packet.payload,
+            ntp_now(),
+            packet.marker,
+        )
+
+    def _hold(self) -> None:
+        self.waiting_keyframe = True
+        self.waiting_since = self.publication.clock.now()
+
+
 class Publication:
-    """One published remote track on the hub: taps its receiver and fans frames out."""
+    """One published remote track on the hub: taps its receiver and fans packets (packet mode)
+    or frames (frame mode) out."""
 
     def __init__(
         self,
@@ -213,6 +407,7 @@ class Publication:
         on_first_frame: Callable[[Publication], None] | None = None,
         on_audio_level: Callable[[Publication, int], None] | None = None,
         tap: bool = True,
+        packets: bool = False,
         clock: Clock = LOOP_CLOCK,
     ) -> None:
         self.participant_id = participant_id
@@ -222,6 +417,10 @@ class Publication:
         # The codec negotiated with the publisher (set by the participant after negotiation).
         self.codec: RTCRtpCodecParameters | None = None
         self.subscriptions: list[Subscription] = []
+        self.packet_subscriptions: list[PacketSubscription] = []
+        self.history = PacketHistory()
+        self.packets = 0
+        self.nacks_unanswered = 0
         self.frames = 0
         self.last_frame_at: float | None = None
         self.keyframe_requests_sent = 0
@@ -238,8 +437,73 @@ class Publication:
         self._deferred: Timer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        if tap:
+        self.packet_mode = packets
+        self._packet_tap: PacketTap | None = None
+        self._frame_sinks: list[Callable[[EncodedFrame], None]] = []
+        self._codec_name = ""
+        self._last_timestamp: int | None = None
+        if packets:
+            self._packet_tap = tap_receiver_packets(
+                receiver, kind, self.on_packet, stall_timeout=stall_timeout
+            )
+        elif tap:
             tap_receiver(receiver, kind, self.on_frame, stall_timeout=stall_timeout)
+
+    def add_frame_sink(self, sink: Callable[[EncodedFrame], None]) -> None:
+        """Also hand every reassembled encoded frame to `sink` (a recorder), in either mode."""
+        self._frame_sinks.append(sink)
+        if self._packet_tap is not None and len(self._frame_sinks) == 1:
+            self._packet_tap.feed_frames(self._frames_to_sinks)
+
+    def remove_frame_sink(self, sink: Callable[[EncodedFrame], None]) -> None:
+        """Stop handing frames to `sink`."""
+        if sink in self._frame_sinks:
+            self._frame_sinks.remove(sink)
+        if self._packet_tap is not None and not self._frame_sinks:
+            self._packet_tap.feed_frames(None)
+
+    def _frames_to_sinks(self, frame: EncodedFrame) -> None:
+        for sink in list(self._frame_sinks):
+            sink(frame)
+
+    def on_packet(self, packet: Any) -> None:
+        """Packet tap sink: runs on the event loop for every RTP packet of this publication."""
+        if self._closed:
+            return
+        video = self.kind == "video"
+        if video and not self.history.add(packet):
+            return  # a duplicate (a retransmission that raced the original)
+        self.packets += 1
+        self._ssrc = packet.ssrc
+        self.last_frame_at = self.clock.now()
+        if not video or packet.marker:
+            self.frames += 1
+        if self.frames == 1 and self._on_first_frame is not None and (not video or packet.marker):
+            self._on_first_frame(self)
+        if self.held:
+            return
+        level = 0x7F
+        if not video:
+            extension = packet.extensions.audio_level
+            if extension is not None:
+                level = (0x80 if extension[0] else 0) | (extension[1] & 0x7F)
+                if self._on_audio_level is not None:
+                    self._on_audio_level(self, -int(extension[1]))
+        subscriptions = self.packet_subscriptions
+        if not subscriptions:
+            return
+        key = not video  # every audio packet can start (or restart) a subscriber's stream
+        if video:
+            if not self._codec_name:
+                codec = packet_codec(self.receiver, packet.payload_type)
+                self._codec_name = codec.name.lower() if codec is not None else "?"
+            for subscription in subscriptions:
+                if subscription.waiting_keyframe:
+                    key = keyframe_start(self._codec_name, packet.payload)
+                    break
+        ntp = ntp_now()
+        for subscription in subscriptions:
+            subscription.forward(packet, ntp, level, key)
 
     def on_frame(self, frame: EncodedFrame) -> None:
         """Tap sink: runs on the event loop for every reassembled frame."""
@@ -255,6 +519,8 @@ class Publication:
             return
         if frame.audio_level is not None and self._on_audio_level is not None:
             self._on_audio_level(self, frame.audio_level)
+        for sink in self._frame_sinks:
+            sink(frame)
         if frame.discontinuity and self.kind == "video" and self.subscriptions:
             self.request_keyframe("upstream gap")
         for subscription in self.subscriptions:
@@ -267,12 +533,18 @@ class Publication:
         if held == self.held:
             return
         self.held = held
-        if not held and self.kind == "video" and self.subscriptions:
-            # The subscribers missed frames: restart them on a keyframe.
-            for subscription in self.subscriptions:
+        everyone: list[Subscription | PacketSubscription] = [
+            *self.subscriptions,
+            *self.packet_subscriptions,
+        ]
+        if not held and everyone:
+            # The subscribers missed frames: restart them on a keyframe (audio restarts at
+            # once, its stream cut seamlessly after what was last sent).
+            for subscription in everyone:
                 subscription.waiting_keyframe = True
                 subscription.waiting_since = self.clock.now()
-            self.request_keyframe("forwarding resumed")
+            if self.kind == "video":
+                self.request_keyframe("forwarding resumed")
 
     def subscribe(self, track: ForwardedTrack) -> Subscription:
         """Start forwarding into `track`; asks the publisher for a keyframe."""
@@ -282,8 +554,23 @@ class Publication:
             self.request_keyframe("new subscriber")
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
+    def subscribe_packets(
+        self, track: ForwardedTrack, sender: Any, payload_type: int
+    ) -> PacketSubscription:
+        """Start forwarding packets to `sender` (the slot carrying `track`); asks the publisher
+        for a keyframe."""
+        subscription = PacketSubscription(self, track, sender, payload_type)
+        self.packet_subscriptions.append(subscription)
+        if self.kind == "video":
+            self.request_keyframe("new subscriber")
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription | PacketSubscription) -> None:
         """Stop forwarding into a subscription's track."""
+        if isinstance(subscription, PacketSubscription):
+            if subscription in self.packet_subscriptions:
+                self.packet_subscriptions.remove(subscription)
+            return
         if subscription in self.subscriptions:
             self.subscriptions.remove(subscription)
             subscription.track.flush()
@@ -327,6 +614,10 @@ class Publication:
             self._deferred = None
         for subscription in list(self.subscriptions):
             self.unsubscribe(subscription)
+        self.packet_subscriptions.clear()
+        self._frame_sinks.clear()
+        if self._packet_tap is not None:
+            self._packet_tap.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -23,7 +23,7 @@ MAX_REMEMBERED_HEARINGS = 1000
 
 @dataclass(frozen=True)
 class ForwardingStats:
-    """One publisher's track forwarded to one subscriber (passthrough mode)."""
+    """One publisher's track forwarded to one subscriber (packet or frame mode)."""
 
     publisher_id: str
     subscriber_id: str
@@ -33,6 +33,11 @@ class ForwardingStats:
     frames_dropped: int  # dropped because the sender fell behind
     queue_depth: int  # waiting for the sender now
     waiting_keyframe: bool
+    # Packet mode: packets sent, retransmitted for the subscriber's NACKs, and dropped
+    # (socket full or not connected); 0 in frame mode.
+    packets_sent: int = 0
+    packets_retransmitted: int = 0
+    packets_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class PublicationStats:
     keyframe_requests: int  # PLIs sent upstream to the publisher
     held: bool  # not forwarded (host-muted, or in the waiting room)
     subscribers: int
+    packets_received: int = 0  # packet mode
+    nacks_unanswered: int = 0  # subscribers' NACKs for packets no longer (or never) held
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,21 @@ class ManagerStats:
         return sum(f.frames_forwarded for r in self.rooms for f in r.forwarding)
 
     @property
+    def packets_retransmitted(self) -> int:
+        """Packets sent again for subscribers' NACKs (packet mode)."""
+        return sum(f.packets_retransmitted for r in self.rooms for f in r.forwarding)
+
+    @property
+    def packets_dropped(self) -> int:
+        """Packets that could not be sent to a subscriber (packet mode)."""
+        return sum(f.packets_dropped for r in self.rooms for f in r.forwarding)
+
+    @property
+    def nacks_unanswered(self) -> int:
+        """Subscribers' NACKs the history could not answer (packet mode)."""
+        return sum(p.nacks_unanswered for r in self.rooms for p in r.publications)
+
+    @property
     def max_queue_depth(self) -> int:
         """The deepest subscriber queue right now."""
         return max((f.queue_depth for r in self.rooms for f in r.forwarding), default=0)
@@ -98,6 +120,9 @@ class ManagerStats:
             "forwarded_tracks": self.forwarded_tracks,
             "frames_received": self.frames_received,
             "frames_forwarded": self.frames_forwarded,
+            "packets_retransmitted": self.packets_retransmitted,
+            "packets_dropped": self.packets_dropped,
+            "nacks_unanswered": self.nacks_unanswered,
             "max_queue_depth": self.max_queue_depth,
             "by_room": [_plain(dataclasses.asdict(r)) for r in self.rooms],
         }
@@ -122,7 +147,9 @@ def room_stats(room: Room) -> RoomStats:
             frames_received=publication.frames,
             keyframe_requests=publication.keyframe_requests_sent,
             held=publication.held,
-            subscribers=len(publication.subscriptions),
+            subscribers=len(publication.subscriptions) + len(publication.packet_subscriptions),
+            packets_received=publication.packets,
+            nacks_unanswered=publication.nacks_unanswered,
         )
         for p in participants
         for kind, publication in p.publications.items()
@@ -133,10 +160,15 @@ def room_stats(room: Room) -> RoomStats:
             subscriber_id=p.id,
             kind=slot.kind,
             frames_forwarded=slot.subscription.frames,
-            frames_sent=slot.track.frames_sent,
-            frames_dropped=slot.track.frames_dropped,
+            frames_sent=slot.track.path.frames if slot.track.path else slot.track.frames_sent,
+            frames_dropped=(
+                slot.track.path.dropped if slot.track.path else slot.track.frames_dropped
+            ),
             queue_depth=slot.track.queued,
             waiting_keyframe=slot.subscription.waiting_keyframe,
+            packets_sent=slot.track.path.packets if slot.track.path else 0,
+            packets_retransmitted=slot.track.path.retransmitted if slot.track.path else 0,
+            packets_dropped=slot.track.path.dropped if slot.track.path else 0,
         )
         for p in participants
         for slot in p.slots

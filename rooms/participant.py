@@ -35,7 +35,7 @@ from rooms.aiortc_internals import (
     set_stream_id,
 )
 from rooms.bandwidth import BandwidthPolicy
-from rooms.forwarder import ForwardedTrack, Publication, Subscription
+from rooms.forwarder import ForwardedTrack, PacketSubscription, Publication, Subscription
 from rooms.quality import QualityMeter
 
 logger = logging.getLogger(__name__)
@@ -61,9 +61,10 @@ class NegotiationError(Exception):
 
 @dataclass(frozen=True)
 class MediaOptions:
-    """How a room handles media: passthrough (default) or stock MediaRelay transcoding."""
+    """How a room handles media: packet forwarding (default), frame forwarding, or stock
+    MediaRelay transcoding (the benchmark's baseline)."""
 
-    mode: str = "passthrough"  # passthrough | mediarelay
+    mode: str = "packet"  # packet | frame | mediarelay
     ice_announced_ips: tuple[str, ...] = ()
     ice_servers: tuple[str, ...] = ()
     # Inclusive UDP port range of the hub's host candidates (None: any port the OS picks).
@@ -90,9 +91,9 @@ class Slot:
     transceiver: RTCRtpTransceiver
     kind: str
     codec_key: str
-    track: Any  # ForwardedTrack (passthrough) or a MediaRelay proxy
+    track: Any  # ForwardedTrack (packet and frame modes) or a MediaRelay proxy
     publication: Publication | None = None
-    subscription: Subscription | None = None
+    subscription: Subscription | PacketSubscription | None = None
     attached: bool = False
     # Codecs and header extensions last offered on the m-line: an emptied (inactive) slot keeps
     # them, or createOffer's defaults would clash with the client's numbering in the BUNDLE.
@@ -229,11 +230,12 @@ class Participant:
         self.pc = pc
         pc.on("connectionstatechange", self._on_connection_state)
         # Pre-create receive-only transceivers, one per offered m-line, so the answer never
-        # sends on the client's own m-lines and VP8 is preferred (every site can decode it).
+        # sends on the client's own m-lines. No codec preference of the hub's: the answer keeps
+        # the site's own order, so a site sends the first codec of its offer that the hub
+        # forwards (VP8, or H.264 constrained baseline in packetization mode 1); every site
+        # receives each other site's video in the codec it was sent in (browsers decode both).
         for kind in kinds:
-            transceiver = pc.addTransceiver(kind, direction="recvonly")
-            if kind == "video":
-                transceiver.setCodecPreferences(_video_preferences())
+            pc.addTransceiver(kind, direction="recvonly")
         restrict_host_candidates(pc, self.options.ice_announced_ips, self.options.ice_udp_ports)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -284,7 +286,7 @@ class Participant:
         if kind in self.publications:
             return  # one track of each kind per site
         receiver = transceiver.receiver
-        tap = self.options.mode == "passthrough"
+        tap = self.options.mode != "mediarelay"
         publication = Publication(
             self.id,
             kind,
@@ -293,6 +295,7 @@ class Participant:
             on_first_frame=self.on_first_frame,
             on_audio_level=self.on_audio_level,
             tap=tap,
+            packets=self.options.mode == "packet",
         )
         codecs = negotiated_codecs(transceiver)
         publication.codec = codecs[0] if codecs else None
@@ -488,7 +491,7 @@ class Participant:
         return changed
 
     def _free_slot(self, kind: str, key: str) -> Slot | None:
-        if self.options.mode != "passthrough":
+        if self.options.mode == "mediarelay":
             return None  # a MediaRelay proxy cannot be swapped under a running sender
         for slot in self.slots:
             if slot.publication is None and slot.kind == kind and slot.codec_key == key:
@@ -498,7 +501,7 @@ class Participant:
     def _new_slot(self, publication: Publication, codec: RTCRtpCodecParameters) -> Slot:
         assert self.pc is not None
         track: Any
-        if self.options.mode == "passthrough":
+        if self.options.mode != "mediarelay":
             track = ForwardedTrack(publication.kind, codec.clockRate)
         else:
             assert self._relay is not None
@@ -561,7 +564,14 @@ class Participant:
                 slot.publication.participant_id,
                 slot.kind,
             )
-            slot.subscription = slot.publication.subscribe(slot.track)
+            if self.options.mode == "packet":
+                payload_type = self._slot_media(slot)[0][0].payloadType
+                assert payload_type is not None
+                slot.subscription = slot.publication.subscribe_packets(
+                    slot.track, slot.transceiver.sender, payload_type
+                )
+            else:
+                slot.subscription = slot.publication.subscribe(slot.track)
 
     def _detach(self, slot: Slot) -> None:
         if slot.publication is not None and slot.subscription is not None:
@@ -616,14 +626,3 @@ class Participant:
         if self.pc is not None:
             await self.pc.close()
 
-
-def _video_preferences() -> list[Any]:
-    from aiortc import RTCRtpReceiver
-
-    capabilities = RTCRtpReceiver.getCapabilities("video")
-    assert capabilities is not None
-    codecs = capabilities.codecs
-    vp8 = [c for c in codecs if c.mimeType.lower() == "video/vp8"]
-    h264 = [c for c in codecs if c.mimeType.lower() == "video/h264"]
-    rtx = [c for c in codecs if c.mimeType.lower() == "video/rtx"]
-    return vp8 + h264 + rtx

@@ -165,7 +165,10 @@ def _read(stats: Any) -> tuple[_Counters, list[float], float | None]:
             sent[sender_stats_key(stat)] = int(stat.packetsSent)
         elif kind == "remote-inbound-rtp":
             reported_lost[sender_stats_key(stat)] = int(stat.packetsLost)
-            if stat.roundTripTime is not None:
+            # aiortc pairs a receiver report with the last sender report by its NTP middle bits;
+            # two reports with the same timestamp (nothing sent between them) pair it with the
+            # later one and give a negative round trip: such a sample says nothing.
+            if stat.roundTripTime is not None and stat.roundTripTime >= 0:
                 rtts.append(float(stat.roundTripTime))
     counters = _Counters(
         time.monotonic(),

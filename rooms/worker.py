@@ -411,7 +411,7 @@ def add_media_worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ice-server", action="append", default=None, help="STUN URL")
     parser.add_argument("--worker-id", help="unique name (default: host name and process id)")
     parser.add_argument("--capacity", type=int, default=None, help="participants it takes")
-    parser.add_argument("--media-mode", choices=["passthrough", "mediarelay"], default=None)
+    parser.add_argument("--media-mode", choices=["packet", "frame", "mediarelay"], default=None)
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (TCD_LOG_LEVEL)")
     parser.add_argument(
         "--nice",

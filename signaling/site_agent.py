@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import fractions
 import ipaddress
+import json
 import logging
 import random
 import time
@@ -191,6 +193,12 @@ class _Remote:
     frames: int = 0
     keyframes: int = 0
     first_frame_at: float | None = None
+    last_frame_at: float | None = None
+    longest_gap: float = 0.0  # seconds between two frames in a row, the longest so far
+    # RTP timestamps of the first and the last frame (unwrapped): with a publisher whose frames
+    # step evenly (a site agent's clip), how many frames were sent meanwhile.
+    first_timestamp: int | None = None
+    last_timestamp: int = 0
 
 
 @dataclass
@@ -202,6 +210,10 @@ class SiteStats:
     received_video: dict[str, int] = field(default_factory=dict)
     received_audio: dict[str, int] = field(default_factory=dict)
     first_remote_frame_after: float | None = None  # seconds from join to first remote frame
+    # participant_id -> the longest time between two video frames from that site (a freeze)
+    longest_video_gap: dict[str, float] = field(default_factory=dict)
+    # participant_id -> RTP clock units between its first and last video frame received
+    video_timestamp_span: dict[str, int] = field(default_factory=dict)
 
 
 # The ways to reach a TURN server, by --turn-transport name: the URL scheme and transport.
@@ -580,10 +592,20 @@ class SiteAgent:
         if remote.participant_id is None:
             return  # our own m-lines echo nothing; unlabelled tracks are not counted
         remote.frames += 1
+        now = time.monotonic()
+        if remote.last_frame_at is not None:
+            remote.longest_gap = max(remote.longest_gap, now - remote.last_frame_at)
+        remote.last_frame_at = now
+        if remote.first_timestamp is None:
+            remote.first_timestamp = remote.last_timestamp = frame.timestamp
+        else:
+            step = (frame.timestamp - remote.last_timestamp) & 0xFFFFFFFF
+            if step < 1 << 31:  # later than the last one (reordered ones are not counted)
+                remote.last_timestamp += step
         if frame.keyframe:
             remote.keyframes += 1
         if remote.first_frame_at is None:
-            remote.first_frame_at = time.monotonic()
+            remote.first_frame_at = now
             if remote.kind == "video" and self._first_remote is None:
                 self._first_remote = remote.first_frame_at
 
@@ -606,6 +628,15 @@ class SiteAgent:
                 continue
             target = result.received_video if remote.kind == "video" else result.received_audio
             target[remote.participant_id] = target.get(remote.participant_id, 0) + remote.frames
+            if remote.kind == "video" and remote.first_timestamp is not None:
+                pid = remote.participant_id
+                result.longest_video_gap[pid] = max(
+                    result.longest_video_gap.get(pid, 0.0), round(remote.longest_gap, 3)
+                )
+                span = remote.last_timestamp - remote.first_timestamp
+                result.video_timestamp_span[pid] = max(
+                    result.video_timestamp_span.get(pid, 0), span
+                )
         if self._first_remote is not None:
             result.first_remote_frame_after = self._first_remote - self._joined_at
         return result
@@ -722,6 +753,11 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audio", action="store_true", help="publish video only")
     parser.add_argument("--seconds", type=float, help="leave after this many seconds")
     parser.add_argument(
+        "--stats-json",
+        action="store_true",
+        help="at the end, also print what was received as one JSON line after 'stats '",
+    )
+    parser.add_argument(
         "--ice-ip",
         action="append",
         default=None,
@@ -764,4 +800,6 @@ async def site_main(args: argparse.Namespace) -> int:
         f"sent {stats.sent_video_frames} video frames; received "
         + ", ".join(f"{pid}: {n}" for pid, n in stats.received_video.items())
     )
+    if args.stats_json:
+        print("stats " + json.dumps(dataclasses.asdict(stats)), flush=True)
     return 0

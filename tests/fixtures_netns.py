@@ -17,7 +17,7 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,11 +172,13 @@ def site_agent_in(
     *,
     log: Path | None = None,
     seconds: float = 170,
+    extra: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`tcd-hub site` inside the namespace, publishing a test pattern into the hearing from the
     site's address; its output goes to `log` (nowhere without one). Killed on exit."""
     argv = [sys.executable, "-m", "hub.cli", "site", "--hub", hub_url, "--token", token]
     argv += ["--hearing", str(hearing_id), "--seconds", str(seconds), "--ice-ip", network.site_ip]
+    argv += extra
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(log.open("wb")) if log is not None else subprocess.DEVNULL

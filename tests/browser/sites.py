@@ -151,9 +151,10 @@ class SitePage:
         if message.type == "error":
             self.console_errors.append(f"console.error: {message.text} ({message.location})")
 
-    async def join(self, hearing_id: int, timeout_ms: float = 15_000) -> None:
-        """Open the join page and wait until the hub has admitted this site."""
-        await self.page.goto(f"/hearings/{hearing_id}/join")
+    async def join(self, hearing_id: int, timeout_ms: float = 15_000, query: str = "") -> None:
+        """Open the join page (with `query`, e.g. "?video_codec=h264") and wait until the hub
+        has admitted this site."""
+        await self.page.goto(f"/hearings/{hearing_id}/join{query}")
         await self.page.wait_for_function(
             "() => ['joined', 'failed'].includes(document.getElementById('hearing').dataset.state)",
             timeout=timeout_ms,
@@ -180,6 +181,11 @@ class SitePage:
         """The remote tiles as shown: participant id, office label, video size, frames decoded."""
         tiles: list[dict[str, Any]] = await self.page.evaluate(_REMOTE_TILES_JS)
         return tiles
+
+    async def video_codecs(self) -> dict[str, list[str]]:
+        """The video codecs this page's peer connection sends and decodes, by its stats."""
+        codecs: dict[str, list[str]] = await self.page.evaluate(_VIDEO_CODECS_JS)
+        return codecs
 
     async def wait_playing(self, participant_ids: list[str], timeout_ms: float = 10_000) -> None:
         """Wait until each of these participants' tiles has shown a decoded frame."""
@@ -357,3 +363,17 @@ class HubApi:
 
 # Opens a browser context signed in as the given demo user (the `open_site` fixture).
 OpenSite = Callable[[str], Awaitable["SitePage"]]
+
+
+_VIDEO_CODECS_JS = """async () => {
+  const report = await window.tcdJoin.client._pc.getStats();
+  const mime = {};
+  report.forEach((s) => { if (s.type === "codec") mime[s.id] = s.mimeType.toLowerCase(); });
+  const out = { sent: [], decoded: [] };
+  report.forEach((s) => {
+    if (s.kind !== "video" || !s.codecId) return;
+    if (s.type === "outbound-rtp" && s.framesEncoded > 0) out.sent.push(mime[s.codecId]);
+    if (s.type === "inbound-rtp" && s.framesDecoded > 0) out.decoded.push(mime[s.codecId]);
+  });
+  return out;
+}"""

@@ -268,3 +268,21 @@ async def test_the_chair_switches_a_site_to_low_bandwidth_from_its_tile(
     assert ("low_bandwidth_on", "moderator") in events, events
     assert ("low_bandwidth_off", "moderator") in events, events
     _assert_console_clean(sites)
+
+
+async def test_a_vp8_site_and_an_h264_site_see_each_other(open_site: OpenSite, api: HubApi) -> None:
+    """The hub forwards each site's video in the codec the site sends: one site sends VP8
+    (Chromium's own first choice), the other asks for H.264 (`?video_codec=h264`, as a device
+    with a hardware encoder would), and each decodes the other's."""
+    host, other = [await open_site(u) for u in (HOST, PROVINCE_1)]
+    hearing_id = await _live_hearing(api, [host, other])
+    await host.join(hearing_id)
+    await other.join(hearing_id, query="?video_codec=h264")
+    if other.admission == "waiting":
+        await host.admit(str(other.participant_id))
+        await other.wait_admitted()
+    await _all_playing([host, other])
+    host_codecs, other_codecs = await host.video_codecs(), await other.video_codecs()
+    assert host_codecs == {"sent": ["video/vp8"], "decoded": ["video/h264"]}, host_codecs
+    assert other_codecs == {"sent": ["video/h264"], "decoded": ["video/vp8"]}, other_codecs
+    _assert_console_clean([host, other])

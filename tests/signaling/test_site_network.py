@@ -11,8 +11,10 @@ site` started inside the namespace.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,7 @@ from hub.config import Settings
 from rooms.manager import room_stats
 from rooms.quality import QUALITY_INTERVAL
 from signaling.server import SIGNALING_KEY, setup_signaling
-from signaling.site_agent import SiteAgent
+from signaling.site_agent import FPS, VIDEO_CLOCK, SiteAgent
 from tests.fixtures_netns import SiteNetwork, site_agent_in
 from tests.signaling.conftest import FakeGateway, Hub
 from tests.signaling.test_media_exchange import clip
@@ -311,4 +313,55 @@ async def test_a_thin_link_puts_the_site_in_low_bandwidth_mode_and_back(
     finally:
         for other in others:
             await other.close()
+        await chair.close()
+
+
+async def test_a_subscriber_on_a_lossy_link_gets_its_frames_back_by_nack(
+    hub: Hub, network: SiteNetwork, tmp_path: Path
+) -> None:
+    """5 % of the packets dropped at random each way on the site's link (nftables, netdev
+    ingress): the packets the site misses of the chair's video are asked for again (NACK) and
+    resent by the hub from its history (RTX), so the site still gets 97 % of the frames and
+    never waits a second for one."""
+    server = hub.app[SIGNALING_KEY]
+    chair = SiteAgent(hub.url, "site1", 1, clip=clip(), ice_ips=(network.host_ip,))
+    await chair.start()
+    log = tmp_path / "site.log"
+    try:
+        network.loss(5)
+        with site_agent_in(
+            network, hub.url, f"site{SITE_OFFICE}", 1, seconds=30, log=log, extra=["--stats-json"]
+        ) as site:
+            await admitted_and_playing(chair)
+            started = time.monotonic()
+            stats = None
+            while site.poll() is None and time.monotonic() - started < 40:
+                await asyncio.sleep(0.2)
+                room = server.rooms.get(1)
+                now = room_stats(room) if room is not None else None
+                if now is not None and any(f.kind == "video" for f in now.forwarding):
+                    stats = now  # the last figures while the site was there
+            assert site.poll() is not None, "the site did not end"
+            assert stats is not None
+        lines = [line for line in log.read_text().splitlines() if line.startswith("stats ")]
+        assert lines, log.read_text()[-2000:]
+        received = json.loads(lines[-1][len("stats ") :])
+        chair_pid = str(chair.participant_id)
+        frames = received["received_video"][chair_pid]
+        span = received["video_timestamp_span"][chair_pid]
+        expected = span // (VIDEO_CLOCK // FPS) + 1  # the chair's clip steps one frame a time
+        share = frames / expected
+        gap = received["longest_video_gap"][chair_pid]
+        to_site = [f for f in stats.forwarding if f.publisher_id == chair_pid and f.kind == "video"]
+        retransmitted = sum(f.packets_retransmitted for f in to_site)
+        print(
+            f"\n5 % loss: {frames}/{expected} frames ({share:.3f}), longest gap {gap:.2f} s, "
+            f"{retransmitted} packets resent"
+        )
+        assert expected > 15 * FPS, expected  # at least 15 s of the chair's video reached it
+        assert share >= 0.97, (frames, expected)
+        assert gap <= 1.0, gap
+        assert retransmitted > 0, to_site  # recovered by the hub's retransmissions
+    finally:
+        network.loss(0)
         await chair.close()

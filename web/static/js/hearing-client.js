@@ -69,6 +69,32 @@ export function normalizeIceServers(servers) {
     .filter((server) => server && server.urls);
 }
 
+/** Put `codec` ("vp8", "h264": its constrained-baseline, packetization-mode 1 profile, the one
+ * the hub speaks) first in the video section's codecs; the others stay, in Chromium's order. */
+function preferVideoCodec(transceiver, codec) {
+  const capabilities = RTCRtpReceiver.getCapabilities?.("video");
+  if (!capabilities || !transceiver.setCodecPreferences) return;
+  const wanted = (c) => {
+    const mime = c.mimeType.toLowerCase();
+    if (codec === "h264") {
+      const fmtp = (c.sdpFmtpLine || "").toLowerCase();
+      return mime === "video/h264" && fmtp.includes("packetization-mode=1")
+        && fmtp.includes("profile-level-id=42e01f");
+    }
+    return mime === `video/${codec}`;
+  };
+  const first = capabilities.codecs.filter(wanted);
+  if (!first.length) return;
+  transceiver.setCodecPreferences([...first, ...capabilities.codecs.filter((c) => !wanted(c))]);
+}
+
+/** The video codec a site asks to send by its page's address (`?video_codec=h264`, for a
+ * device whose camera or encoder wants H.264), or undefined for the browser's own choice. */
+export function chosenVideoCodec() {
+  const asked = new URLSearchParams(window.location.search).get("video_codec");
+  return asked === "h264" || asked === "vp8" ? asked : undefined;
+}
+
 export class HearingClient extends EventTarget {
   /**
    * @param {object} options
@@ -81,6 +107,9 @@ export class HearingClient extends EventTarget {
    * @param {number} [options.ackTimeoutMs]
    * @param {boolean} [options.autoRejoin]  join again after the signaling connection comes back
    * @param {number} [options.statsIntervalMs]  how often client_stats go to the hub (0: never)
+   * @param {string} [options.videoCodec]  "vp8" or "h264": offer it first, so this site sends
+   *   it (a device with a hardware H.264 encoder); it still receives both (the hub forwards
+   *   each site's video in the codec it was sent in)
    * @param {number} [options.selfTest]  seconds of a self-test instead of a hearing: the hub
    *   sends this site's own media straight back (`self_test` instead of `join`; the echoed
    *   tracks arrive as a remotestream of this site's own participantId)
@@ -96,8 +125,10 @@ export class HearingClient extends EventTarget {
     autoRejoin = true,
     statsIntervalMs = 3000,
     selfTest = 0,
+    videoCodec = undefined,
   }) {
     super();
+    this.videoCodec = videoCodec;
     this.selfTest = selfTest;
     this.hearingId = hearingId;
     this.url = url;
@@ -516,6 +547,9 @@ export class HearingClient extends EventTarget {
     this._senders = {};
     for (const transceiver of pc.getTransceivers()) {
       this._senders[transceiver.receiver.track.kind] = transceiver.sender;
+      if (transceiver.receiver.track.kind === "video" && this.videoCodec) {
+        preferVideoCodec(transceiver, this.videoCodec);
+      }
     }
     pc.addEventListener("icecandidate", (event) => {
       if (pc !== this._pc) return;

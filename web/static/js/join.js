@@ -14,7 +14,7 @@
  */
 
 import { api, fmtTime, label, page, t } from "./common.js";
-import { HearingClient } from "./hearing-client.js";
+import { HearingClient, chosenVideoCodec } from "./hearing-client.js";
 
 const STATUS_TEXT = {
   idle: "Đang chuẩn bị…",
@@ -62,6 +62,7 @@ const hearingId = /^\d+$/.test(rawHearingId) ? Number(rawHearingId) : rawHearing
 const client = new HearingClient({
   hearingId,
   iceServers: parseJson(root.dataset.iceServers, []),
+  videoCodec: chosenVideoCodec(),
 });
 
 /** Join timings in ms since navigation start (performance.now()), per remote participant too. */

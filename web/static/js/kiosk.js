@@ -17,7 +17,7 @@
  */
 
 import { api, fmtDateTime, fmtTime, t } from "./common.js";
-import { HearingClient } from "./hearing-client.js";
+import { HearingClient, chosenVideoCodec } from "./hearing-client.js";
 
 const POLL_MS = 3000;
 
@@ -119,7 +119,11 @@ function startClient(hearing) {
   lastNote = "";
   hearingLine.textContent = hearing.title;
   setPhase("joining", t("kiosk.joining"));
-  const current = new HearingClient({ hearingId: hearing.id, iceServers });
+  const current = new HearingClient({
+    hearingId: hearing.id,
+    iceServers,
+    videoCodec: chosenVideoCodec(),
+  });
   client = current;
   bind(current);
   current.join().catch((error) => {
