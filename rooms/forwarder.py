@@ -429,9 +429,6 @@ class Publication:
         self.held = False
         self._on_first_frame = on_first_frame
         self._on_audio_level = on_audio_level
-        # The frame feed for recorders (rooms/recorder.py): called with every frame this
-        # publication forwards (not while held), whether or not anyone subscribes.
-        self.frame_listeners: list[Callable[[EncodedFrame], None]] = []
         self._ssrc: int | None = None
         self._last_request = -KEYFRAME_REQUEST_INTERVAL
         self._deferred: Timer | None = None
@@ -525,8 +522,6 @@ class Publication:
             self.request_keyframe("upstream gap")
         for subscription in self.subscriptions:
             subscription.deliver(frame)
-        for listener in self.frame_listeners:
-            listener(frame)
 
     def hold(self, held: bool) -> None:
         """Stop (True) or resume (False) forwarding to every subscriber, without renegotiating."""

@@ -1,10 +1,12 @@
 """Recording a hearing's room: the forwarded encoded frames written as they are, never decoded.
 
-Where the frames come from (the one hook into forwarding): every site's Publication calls its
-`frame_listeners` (rooms/forwarder.py, Publication.on_frame) with each reassembled EncodedFrame
-of its receiver, the same frames it fans out to subscribers, after the host-mute hold (a site
-the host muted is not recorded either). The Room adds the listener of its Recorder to each
-publication of an admitted participant while a recording runs (Room._record_publication).
+Where the frames come from (the one hook into forwarding): Publication.add_frame_sink
+(rooms/forwarder.py) hands the sink every reassembled EncodedFrame of the site's receiver (in
+frame mode the frames it forwards; in packet mode the packet tap reassembles them for its sinks
+only while one is added). The Room adds its Recorder's sink to each publication of an admitted
+participant while a recording runs (Room._record_publication) and removes it at the stop; the
+sink skips frames while the publication is held (a site the host muted is not recorded) or its
+participant is in the waiting room.
 
 How it is written:
 - On the event loop (per frame, cheap): the frame's RTP timestamp becomes a presentation time
@@ -227,13 +229,13 @@ class Recorder:
         site.kinds.add(publication.kind)
 
         def listener(frame: EncodedFrame) -> None:
-            if admitted():
+            if admitted() and not publication.held:
                 self._on_frame(site, publication, frame)
             elif publication.kind == "video":
                 site.video_waiting = True  # back from the waiting room: start on a keyframe
 
         self._listeners[publication] = listener
-        publication.frame_listeners.append(listener)
+        publication.add_frame_sink(listener)
         if publication.kind == "video":
             site.video_waiting = True
             site.video_asked = time.monotonic()
@@ -242,8 +244,8 @@ class Recorder:
     def detach(self, publication: Publication) -> None:
         """Stop recording a publication (its site left or went to the waiting room)."""
         listener = self._listeners.pop(publication, None)
-        if listener is not None and listener in publication.frame_listeners:
-            publication.frame_listeners.remove(listener)
+        if listener is not None:
+            publication.remove_frame_sink(listener)
 
     def keyframes_now(self) -> None:
         """Ask every recorded video publisher for a keyframe (a chapter starts: seeking to it

@@ -397,9 +397,10 @@ class Room:
         return manifest
 
     def _record_publication(self, participant: Participant, publication: Publication) -> None:
-        """Hand a publication to the running recorder. The hook: the recorder listens on
-        Publication.frame_listeners (rooms/forwarder.py), the publication's own feed of the
-        frames it forwards; a participant in the waiting room is skipped frame by frame."""
+        """Hand a publication to the running recorder. The hook: the recorder adds a frame sink
+        (Publication.add_frame_sink, rooms/forwarder.py: the receiver's reassembled encoded
+        frames in either forwarding mode); a participant in the waiting room, or held by the
+        host, is skipped frame by frame."""
         if self.recorder is None or self.echo:
             return
         self.recorder.attach(
