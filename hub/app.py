@@ -22,6 +22,7 @@ from hub.api import (  # noqa: F401
     national_routes,
     office_routes,
     petition_routes,
+    recording_routes,
     report_routes,
     self_test_routes,
 )
@@ -37,6 +38,7 @@ from hub.api.keys import (
     METRICS,
     NOTIFIER,
     PASSWORDS,
+    RECORDINGS,
     SELF_TEST_HOOKS,
     SETTINGS,
 )
@@ -52,6 +54,7 @@ from hub.services.documents import DocumentWorkers
 from hub.services.live import DatabaseLiveGateway
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.recordings import RecordingSweeper
 from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 from signaling.link_history import open_link_history
@@ -119,6 +122,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[NOTIFIER] = signaling
     app[DELEGATION_NOTIFIER] = signaling
+    app[RECORDINGS] = signaling
+    app.cleanup_ctx.append(_recording_sweep_ctx)
     signaling.link_monitor = monitor
     monitor.on_alert = signaling.deliver_alert
     app[SELF_TEST_HOOKS].announce = signaling.deliver_alert
@@ -134,6 +139,18 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
     media, held; what is frozen is never garbage anyway."""
     gc.collect()
     gc.freeze()
+
+
+async def _recording_sweep_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The task that deletes expired recordings (TCD_RECORDING_RETENTION_DAYS) and finishes
+    those whose room closed while recording; stopped before the database closes."""
+    settings = app[SETTINGS]
+    sweeper = RecordingSweeper(
+        app[DATABASE], settings.effective_recording_dir, settings.recording_retention_days
+    )
+    sweeper.start()
+    yield
+    await sweeper.close()
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

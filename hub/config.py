@@ -129,6 +129,16 @@ class Settings:
     # ... and full video again after this many seconds under the poor thresholds (doubled, up
     # to 8 times, each time it falls back soon after: its link carried audio but not video).
     low_bandwidth_recover_seconds: float = 20.0
+    # Recordings of hearings (hub/services/recordings.py): the folder their files go to (None:
+    # data_dir/recordings; with media workers on other machines, storage they share with the
+    # hub) and how long they are kept after they stop before the hub deletes them.
+    recording_dir: Path | None = None
+    recording_retention_days: int = 365
+
+    @property
+    def effective_recording_dir(self) -> Path:
+        """Where recordings go, absolute (a media worker child may run in another folder)."""
+        return (self.recording_dir or self.data_dir / "recordings").resolve()
 
     @property
     def effective_database_url(self) -> str:
@@ -196,6 +206,11 @@ class Settings:
                 else f"link_{which}_poor/bad (TCD_LINK_{which.upper()}_POOR_*, _BAD_*)"
             )
             raise SettingsError(f"{names}: {which} {problem}") from None
+        if not 1 <= self.recording_retention_days <= 36500:
+            raise SettingsError(
+                "recording_retention_days must be 1 to 36500 days, not "
+                f"{self.recording_retention_days}"
+            )
         if not (math.isfinite(self.alert_degraded_seconds) and self.alert_degraded_seconds > 0):
             raise SettingsError(
                 f"alert_degraded_seconds must be positive, not {self.alert_degraded_seconds}"
@@ -271,6 +286,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["port"] = int(env["TCD_PORT"])
     if "TCD_DATA_DIR" in env:
         kwargs["data_dir"] = Path(env["TCD_DATA_DIR"])
+    if env.get("TCD_RECORDING_DIR", "").strip():
+        kwargs["recording_dir"] = Path(env["TCD_RECORDING_DIR"])
     if "TCD_DATABASE_URL" in env:
         kwargs["database_url"] = env["TCD_DATABASE_URL"]
     if "TCD_REDIS_URL" in env:
@@ -320,6 +337,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "password_workers",
         "password_queue",
         "link_grade_window",
+        "recording_retention_days",
     ):
         _number(env, kwargs, name, int, "a whole number")
     for name in (

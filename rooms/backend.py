@@ -40,6 +40,8 @@ class MediaRoom(Protocol):
     spotlight: str | None
     now_hearing: dict[str, Any] | None
     admitted_offices: set[int]
+    # The running recording as announced to every site (the `recording` event), or None.
+    recording: dict[str, Any] | None
 
     @property
     def participants(self) -> Mapping[str, MediaParticipant]:
@@ -97,6 +99,16 @@ class MediaRoom(Protocol):
 
     async def set_now_hearing(self, heard: dict[str, Any]) -> None:
         """The petition being heard."""
+
+    async def start_recording(
+        self, recording_id: int, directory: str, by: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Start recording the room into `directory`: {started_at} (Unix time of its zero)."""
+
+    async def stop_recording(
+        self, chapters: list[dict[str, Any]] | None = None, by: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Stop it once its files are finished: its manifest (rooms/recorder.py)."""
 
     async def end(self) -> list[Any]:
         """The hearing ended: everyone leaves, the room closes."""

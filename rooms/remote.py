@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # A request the worker has not answered in this long fails (the worker is likely gone).
 REQUEST_TIMEOUT = 15.0
+# Stopping a recording remuxes its files on the worker first (minutes for hours of video).
+RECORDING_STOP_TIMEOUT = 900.0
 # How long a join waits for a first live worker (local children are still starting).
 WAIT_FOR_WORKER = 20.0
 MONITOR_EVERY = 0.5
@@ -96,6 +98,8 @@ class RemoteRoom:
         self.admitted_offices = admitted_offices
         self.spotlight: str | None = None
         self.now_hearing: dict[str, Any] | None = None
+        # The running recording as the worker announced it (the `recording` event), or None.
+        self.recording: dict[str, Any] | None = None
         # A self-test's room (rooms.self_test): the worker echoes its participant's media.
         self.self_test = is_self_test_room(hearing_id)
         self._participants: dict[str, RemoteParticipant] = {}
@@ -116,9 +120,11 @@ class RemoteRoom:
         """Closed, or its worker died."""
         return self._closed
 
-    async def call(self, op: str, **args: Any) -> Any:
+    async def call(self, op: str, *, reply_within: float = REQUEST_TIMEOUT, **args: Any) -> Any:
         """One request to the room's worker."""
-        return await self.backend.call(self.worker_id, op, hearing_id=self.hearing_id, **args)
+        return await self.backend.call(
+            self.worker_id, op, reply_within=reply_within, hearing_id=self.hearing_id, **args
+        )
 
     def new_participant(
         self,
@@ -224,6 +230,25 @@ class RemoteRoom:
         """The petition being heard, on the worker."""
         await self.call("now_hearing", heard=heard)
 
+    async def start_recording(
+        self, recording_id: int, directory: str, by: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Start recording on the worker (it writes to `directory`, shared storage for a
+        worker on another machine)."""
+        result: dict[str, Any] = await self.call(
+            "record_start", recording_id=recording_id, directory=directory, by=by
+        )
+        return result
+
+    async def stop_recording(
+        self, chapters: list[dict[str, Any]] | None = None, by: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Stop it on the worker; waits for its files to be finished (the manifest)."""
+        result: dict[str, Any] = await self.call(
+            "record_stop", reply_within=RECORDING_STOP_TIMEOUT, chapters=chapters, by=by
+        )
+        return result
+
     async def end(self) -> list[Any]:
         """The hearing ended: the worker takes everyone out and closes the room."""
         gone = list(self._participants.values())
@@ -239,6 +264,8 @@ class RemoteRoom:
             self.spotlight = data.get("participant_id")
         elif event == "now_hearing":
             self.now_hearing = data if data.get("heard_to") is None else None
+        elif event == "recording":
+            self.recording = data if data.get("recording") else None
 
     def apply_state(self, described: dict[str, Any], change: str) -> RemoteParticipant:
         """A state event from the worker: the mirror follows; returns the participant."""
@@ -453,7 +480,9 @@ class WorkerBackend:
         """The socket a participant of this node sits on."""
         return self._sid_of(participant_id)
 
-    async def call(self, worker_id: str, op: str, **args: Any) -> Any:
+    async def call(
+        self, worker_id: str, op: str, *, reply_within: float = REQUEST_TIMEOUT, **args: Any
+    ) -> Any:
         """Send a request to a worker and wait for its reply; worker errors come back as
         NegotiationError (RoomClosed when the worker has no such room)."""
         request_id = f"{self.channel.address}:{next(self._ids)}"
@@ -470,7 +499,7 @@ class WorkerBackend:
                     "args": args,
                 },
             )
-            reply: Message = await asyncio.wait_for(future, REQUEST_TIMEOUT)
+            reply: Message = await asyncio.wait_for(future, reply_within)
         except TimeoutError:
             raise NegotiationError(
                 "internal", f"media worker {worker_id} did not answer {op}"

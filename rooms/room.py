@@ -9,6 +9,8 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiortc.contrib.media import MediaRelay
@@ -20,6 +22,7 @@ from rooms.bandwidth import BandwidthGuard
 from rooms.forwarder import Publication
 from rooms.participant import MediaOptions, Participant
 from rooms.quality import QUALITY_INTERVAL, Quality
+from rooms.recorder import Chapter, Recorder
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,15 @@ EmptyHook = Callable[["Room"], Awaitable[None]]
 
 class RoomClosed(RuntimeError):
     """The room is ending or closed: nobody joins it any more."""
+
+
+class RecordingConflict(RuntimeError):
+    """A recording is already running (start) or none is (stop)."""
+
+
+# How long closing a room waits for its recording's files to be finished; past it the writer
+# thread finishes them on its own (the process waits for it at exit).
+RECORDING_CLOSE_WAIT = 10.0
 
 
 async def ignore_state(_participant: Participant, _change: str) -> None:
@@ -124,6 +136,9 @@ class Room:
         self._quality_task: asyncio.Task[None] | None = None
         self._ending = False
         self._closed = False
+        # The running recording (rooms/recorder.py), and what every site was told of it.
+        self.recorder: Recorder | None = None
+        self.recording: dict[str, Any] | None = None
 
     @property
     def closed(self) -> bool:
@@ -163,6 +178,9 @@ class Room:
         participant.on_failed = self._on_failed
         participant.on_first_frame = self._on_first_frame
         participant.on_audio_level = self._on_audio_level
+        participant.on_publication = lambda publication: self._record_publication(
+            participant, publication
+        )
         return participant
 
     async def join(self, participant: Participant) -> list[dict[str, Any]]:
@@ -315,7 +333,82 @@ class Room:
     async def set_now_hearing(self, heard: dict[str, Any]) -> None:
         """Tell everyone which petition is being heard (heard_to set: no longer)."""
         self.now_hearing = heard if heard.get("heard_to") is None else None
+        if self.recorder is not None:
+            chapter = chapter_of(heard, self.recorder.started_at)
+            if chapter is not None:
+                self.recorder.mark(chapter)
         await self._broadcast("now_hearing", heard, None)
+
+    # -- recording --------------------------------------------------------------------------
+
+    async def start_recording(
+        self, recording_id: int, directory: str, by: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Start writing every admitted site's forwarded frames (rooms/recorder.py) and tell
+        everyone; returns the recording's start (Unix time of its zero)."""
+        if not self.joinable:
+            raise RoomClosed(f"hearing {self.hearing_id} is over; its room is closing")
+        if self.recorder is not None:
+            raise RecordingConflict(f"hearing {self.hearing_id} is already being recorded")
+        recorder = Recorder(recording_id, self.hearing_id, Path(directory))
+        recorder.start()
+        self.recorder = recorder
+        for participant in self.participants.values():
+            for publication in participant.publications.values():
+                self._record_publication(participant, publication)
+        if self.now_hearing is not None:
+            chapter = chapter_of(self.now_hearing, recorder.started_at)
+            if chapter is not None:
+                recorder.mark(chapter)
+        self.recording = {
+            "hearing_id": self.hearing_id,
+            "recording": True,
+            "recording_id": recording_id,
+            "started_at": recorder.started_at,
+            "by": (by or {}).get("name"),
+        }
+        await self._broadcast("recording", self.recording, None)
+        return {"started_at": recorder.started_at}
+
+    async def stop_recording(
+        self, chapters: list[dict[str, Any]] | None = None, by: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Stop the recording, finish its files (off the loop) and tell everyone; returns its
+        manifest. `chapters` ({title, start, end, petition_id}, seconds from the start) come
+        from the records side; None: the petitions this room saw heard."""
+        recorder = self.recorder
+        if recorder is None:
+            raise RecordingConflict(f"hearing {self.hearing_id} is not being recorded")
+        self.recorder = None
+        told = {
+            "hearing_id": self.hearing_id,
+            "recording": False,
+            "recording_id": recorder.recording_id,
+            "started_at": recorder.started_at,
+            "by": (by or {}).get("name"),
+        }
+        self.recording = None
+        marks = None if chapters is None else [Chapter(**c) for c in chapters]
+        try:
+            manifest = await recorder.stop(marks)
+        finally:
+            if not self._closed:
+                await self._broadcast("recording", told, None)
+        return manifest
+
+    def _record_publication(self, participant: Participant, publication: Publication) -> None:
+        """Hand a publication to the running recorder. The hook: the recorder adds a frame sink
+        (Publication.add_frame_sink, rooms/forwarder.py: the receiver's reassembled encoded
+        frames in either forwarding mode); a participant in the waiting room, or held by the
+        host, is skipped frame by frame."""
+        if self.recorder is None or self.echo:
+            return
+        self.recorder.attach(
+            publication,
+            participant.office_id,
+            participant.office_name,
+            lambda: participant.admitted and participant.id in self.participants,
+        )
 
     async def accept_offer(self, participant: Participant, sdp: str) -> str:
         """Answer a participant's first offer, then offer its media to everyone else."""
@@ -336,6 +429,9 @@ class Room:
             return None
         self._withdraw(participant)
         self._levels.pop(participant_id, None)
+        if self.recorder is not None:
+            for publication in participant.publications.values():
+                self.recorder.detach(publication)
         await participant.close()
         logger.info("hearing %s: participant %s %s", self.hearing_id, participant_id, reason)
         kind = {
@@ -624,6 +720,15 @@ class Room:
         if self._closed:
             return
         self._closed = True
+        recorder, self.recorder, self.recording = self.recorder, None, None
+        if recorder is not None:
+            # Nobody asked to stop (the hearing ended, the room emptied, the hub stops): the
+            # files are finished with the room's own chapters and manifest.json tells the
+            # records side (hub.services.recordings reconciles it).
+            try:
+                await asyncio.wait_for(asyncio.shield(recorder.stop(None)), RECORDING_CLOSE_WAIT)
+            except Exception:
+                logger.exception("hearing %s: recording not finished on close", self.hearing_id)
         for loop_task in (self._speaker_task, self._quality_task, self._link_task):
             if loop_task is not None and loop_task is not asyncio.current_task():
                 loop_task.cancel()
@@ -643,3 +748,17 @@ class Room:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         logger.info("hearing %s: room closed", self.hearing_id)
+
+
+def chapter_of(heard: dict[str, Any], started_at: float) -> Chapter | None:
+    """A now_hearing payload (ISO times) as a chapter of a recording started at `started_at`."""
+    start = heard.get("heard_from")
+    if not start:
+        return None
+    end = heard.get("heard_to")
+    return Chapter(
+        title=str(heard.get("case_code") or heard.get("petition_id")),
+        start=datetime.fromisoformat(start).timestamp() - started_at,
+        end=datetime.fromisoformat(end).timestamp() - started_at if end else None,
+        petition_id=heard.get("petition_id"),
+    )

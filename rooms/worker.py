@@ -30,7 +30,7 @@ from rooms.channel import (
 from rooms.manager import RoomManager
 from rooms.participant import MediaOptions, NegotiationError, Participant
 from rooms.quality import Quality
-from rooms.room import Room, RoomClosed
+from rooms.room import RecordingConflict, Room, RoomClosed
 from rooms.sdp_guard import SdpRejected
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,8 @@ class MediaWorker:
             reply.update(ok=False, code="invalid_sdp", message=str(exc))
         except RoomClosed as exc:
             reply.update(ok=False, code="room_closed", message=str(exc))
+        except RecordingConflict as exc:
+            reply.update(ok=False, code="conflict", message=str(exc))
         except KeyError as exc:
             reply.update(ok=False, code="not_found", message=f"no participant {exc.args[0]}")
         except Exception:
@@ -215,6 +217,12 @@ class MediaWorker:
         if op == "now_hearing":
             await room.set_now_hearing(args["heard"])
             return None
+        if op == "record_start":
+            return await room.start_recording(
+                int(args["recording_id"]), str(args["directory"]), args.get("by")
+            )
+        if op == "record_stop":
+            return await room.stop_recording(args.get("chapters"), args.get("by"))
         participant = self._participant(room, args["participant_id"])
         if op == "offer":
             return await room.accept_offer(participant, str(args["sdp"]))

@@ -276,6 +276,17 @@ class NowHearingOut(_Out):
     heard_to: str | None
 
 
+class RecordingOut(_Out):
+    """recording: a recording of the hearing started (recording true) or stopped; also in the
+    join ack while one runs, so that every site shows it."""
+
+    hearing_id: int
+    recording: bool
+    recording_id: int
+    started_at: float  # Unix seconds
+    by: str | None = None
+
+
 class JoinAck(_Out):
     """Ack of join."""
 
@@ -291,6 +302,7 @@ class JoinAck(_Out):
     ice_servers: list[IceServerOut]
     spotlight: str | None = None
     now_hearing: NowHearingOut | None = None
+    recording: RecordingOut | None = None
 
 
 class SelfTestAck(_Out):
@@ -591,6 +603,7 @@ OUTGOING: dict[str, type[_Out]] = {
     "hearing_status": HearingStatusOut,
     "spotlight": SpotlightOut,
     "now_hearing": NowHearingOut,
+    "recording": RecordingOut,
     "site_status": SiteStatusOut,
     "media_moved": MediaMovedOut,
     "media_reset": MediaResetOut,

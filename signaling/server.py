@@ -44,7 +44,7 @@ from rooms.remote import (
     local_socket_dir,
     remove_socket_dir,
 )
-from rooms.room import RoomClosed
+from rooms.room import RecordingConflict, RoomClosed
 from rooms.sdp_guard import SdpRejected
 from rooms.self_test import is_self_test_room
 from signaling import client_stats, host_controls, protocol, socketio_internals
@@ -733,6 +733,8 @@ class SignalingServer:
         out = ack.model_dump(exclude_none=True, exclude={"ok"})
         if room.now_hearing is not None:
             out["now_hearing"] = protocol.encode("now_hearing", room.now_hearing)
+        if room.recording is not None:
+            out["recording"] = protocol.encode("recording", room.recording)
         if self.link_monitor is not None and not principal.guest:
             await self.link_monitor.clear_alert(
                 AlertKind.SITE_OFFLINE, principal.office_id, hearing_id, {"back": True}
@@ -823,6 +825,50 @@ class SignalingServer:
         await room.end()
         await self.rooms.close_room(hearing_id)
         self.rooms.forget_hearing(hearing_id)
+
+    # -- recording (hub.services.recordings.RecordingControl) ------------------------------
+
+    async def start_recording(
+        self, hearing_id: int, recording_id: int, directory: str, by: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Start recording the hearing's room where it lives (this process or its media
+        worker); Conflict when it has no room or is recorded already."""
+        room = self.rooms.get(hearing_id)
+        if room is None or not room.joinable:
+            raise Conflict(f"hearing {hearing_id} has no live room: nobody is connected")
+        try:
+            started = await room.start_recording(recording_id, directory, by)
+        except (RecordingConflict, RoomClosed) as exc:
+            raise Conflict(str(exc)) from None
+        except NegotiationError as exc:
+            raise Conflict(exc.message) from None
+        if room.closed:
+            # Its worker was given up for lost meanwhile: the room moves (and the worker drops
+            # it, recording and all); the sites rejoin, and the leader may start again.
+            raise Conflict(f"hearing {hearing_id}'s media moved while starting; start again")
+        return started
+
+    def recording_of(self, hearing_id: int) -> dict[str, Any] | None:
+        """The running recording the hearing's room announced, if it has a room."""
+        room = self.rooms.get(hearing_id)
+        return room.recording if room is not None else None
+
+    async def stop_recording(
+        self, hearing_id: int, chapters: list[dict[str, Any]], by: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Stop it and wait for its files: the manifest; None when the room is gone (it
+        finished the files itself when it closed)."""
+        room = self.rooms.get(hearing_id)
+        if room is None:
+            return None
+        try:
+            return await room.stop_recording(chapters, by)
+        except (RecordingConflict, RoomClosed):
+            return None
+        except NegotiationError as exc:
+            if exc.code == "conflict":
+                return None
+            raise Conflict(exc.message) from None
 
     # -- operators --------------------------------------------------------------------------
 

@@ -165,6 +165,7 @@ class ReplayVideoTrack(MediaStreamTrack):
 # Server events a site agent keeps in `events` (offers are handled, not recorded).
 RECORDED_EVENTS = (
     "participant_joined",
+    "recording",
     "participant_left",
     "participant_state",
     "mute_state",

@@ -14,6 +14,7 @@ from hub.services.link_report import LinkReader
 from hub.services.live import HearingNotifier
 from hub.services.login_limiter import LoginRateLimiter
 from hub.services.passwords import PasswordWorkers
+from hub.services.recordings import RecordingControl
 from hub.services.self_tests import SelfTestHooks
 from hub.storage.db import Database
 
@@ -34,6 +35,8 @@ DOCUMENTS = web.AppKey("document_workers", DocumentWorkers)
 
 # The daily deadline run (alerts the day before a handling deadline).
 DEADLINE_TASK = web.AppKey("deadline_task", DeadlineTask)
+# The media side's recording controls (signaling.server.SignalingServer).
+RECORDINGS = web.AppKey("recordings", RecordingControl)
 
 # Request keys (set by the auth middleware).
 ACTOR = web.RequestKey("actor", Actor)

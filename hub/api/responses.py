@@ -364,6 +364,51 @@ class SelfTestList(Out):
     total: int
 
 
+# --- recordings --------------------------------------------------------------------------------
+
+
+class RecordingSite(Out):
+    office_id: int
+    office_name: str
+    offset_s: float = Field(description="where the site's file starts on the recording's timeline")
+    duration_s: float
+    codecs: dict[str, str] = Field(description="kind -> codec as recorded (vp8, h264, opus)")
+    sha256: str | None
+    url: str | None = Field(
+        description="the site's playback file (WebM for VP8); null once deleted"
+    )
+
+
+class RecordingChapter(Out):
+    title: str = Field(description="the petition's case code")
+    petition_id: int | None
+    start_s: float
+    end_s: float
+
+
+class Recording(Out):
+    id: int
+    hearing_id: int
+    status: Literal["recording", "finished", "failed", "expired"]
+    started_at: DateTime
+    started_by: str | None
+    stopped_at: DateTime | None
+    stopped_by: str | None
+    duration_s: float | None
+    sha256: str | None = Field(description="SHA-256 of the combined file (also in the session log)")
+    size_bytes: int | None
+    file_url: str | None = Field(
+        description="the combined Matroska file: every site's tracks, chapters"
+    )
+    sites: list[RecordingSite]
+    chapters: list[RecordingChapter]
+    deleted_at: DateTime | None
+
+
+class RecordingList(Out):
+    items: list[Recording]
+
+
 # --- petitions ---------------------------------------------------------------------------------
 
 

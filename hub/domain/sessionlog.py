@@ -33,6 +33,9 @@ class LogKind(enum.StrEnum):
     GUEST_LINK_ISSUED = "guest_link_issued"
     GUEST_REVOKED = "guest_revoked"
     GUEST_REMOVED = "guest_removed"
+    # A recording of the hearing started or stopped (the stop carries the file's SHA-256).
+    RECORDING_STARTED = "recording_started"
+    RECORDING_STOPPED = "recording_stopped"
 
 
 def admission_change(kind: str, detail: dict[str, Any] | None) -> bool | None:

@@ -7,14 +7,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.pages import delegations, guest, leader, live, operator, public, reports, staff
+from hub.pages import (
+    delegations,
+    guest,
+    leader,
+    live,
+    operator,
+    public,
+    recordings,
+    reports,
+    staff,
+)
 from hub.pages.guard import fallback_routes, html_errors_middleware
 from hub.pages.render import TEMPLATES, WEB_DIR, make_templates
 
 
 def add_page_routes(app: web.Application) -> None:
     """Register every page; the namespaces' catch-all 404s come last so they match last."""
-    for module in (public, staff, delegations, leader, operator, reports, live, guest):
+    for module in (public, staff, delegations, leader, operator, reports, live, guest, recordings):
         app.router.add_routes(module.routes)
     app.router.add_routes(fallback_routes)
 

@@ -13,6 +13,7 @@ from hub.pages.guard import error_page, page, to_login
 from hub.pages.render import render, signed_in
 from hub.services import hearings
 from hub.services.ice_servers import client_ice_servers, client_identity
+from hub.storage.tables import OfficeRow
 
 routes = web.RouteTableDef()
 
@@ -29,9 +30,12 @@ async def join_page(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         row = await hearings.get(session, actor, path_id(request, "id"))
         invited = await hearings.invited_offices(session, row)
+        host = await session.get(OfficeRow, row.host_office_id)
     return render(
         request,
         "join.html",
+        # Leaders and staff of the host side start and stop recordings (hub.services.recordings).
+        can_record=actor.can(Action.RUN_HEARINGS) and host is not None and actor.sees(host.path),
         hearing_id=row.id,
         hearing_title=row.title,
         office_name=actor.office_name,

@@ -26,6 +26,7 @@ from hub.services import (
     minutes,
     offices,
     petitions,
+    recordings,
     sessionlog,
 )
 
@@ -115,6 +116,12 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         host = await offices.get_office(session, row.host_office_id)
         guest_rows, _ = await guests.list_(session, actor, hearing_id)
         guest_views = [guests.view(g, row) for g in guest_rows]
+        # Its recordings, for who may play them (faces and voices: personal data).
+        recorded = (
+            await recordings.list_for_hearing(session, actor, hearing_id)
+            if actor.can(Action.READ_PETITIONS)
+            else []
+        )
     t = Translator(language_of(request))
     hosted = actor.sees(host.path)
     status = view["status"]
@@ -141,6 +148,7 @@ async def hearing_page(request: web.Request) -> web.StreamResponse:
         hearing=view,
         events=events,
         integrity=integrity,
+        recordings=recorded,
         hosted=hosted,
         weekday=datetime.fromisoformat(view["starts_at"]).weekday(),
         can=can,
@@ -200,6 +208,8 @@ def log_detail(t: Translator, event: dict[str, Any]) -> str:
     if detail.get("guest_name"):
         # A guest is no office: the entry names the person and the agency.
         return t("logd.guest", name=detail["guest_name"], agency=detail.get("agency", ""))
+    if kind == "recording_stopped" and detail.get("sha256"):
+        return f"SHA-256 {detail['sha256']}"
     if "case_code" in detail:
         return str(detail["case_code"])
     if detail.get("reason"):

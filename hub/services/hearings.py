@@ -137,6 +137,12 @@ async def _hosted(session: AsyncSession, actor: Actor, hearing_id: int) -> Heari
     return row
 
 
+async def hosted(session: AsyncSession, actor: Actor, hearing_id: int) -> HearingRow:
+    """A hearing the actor's office hosts or is above (NotFound out of scope, Forbidden for a
+    site's own office): who may run its room, e.g. record it."""
+    return await _hosted(session, actor, hearing_id)
+
+
 async def _check_offices(
     session: AsyncSession,
     actor: Actor,

@@ -391,6 +391,43 @@ class SelfTestRow(Base):
     __table_args__ = (Index("ix_self_tests_office_at", "office_id", "at"),)
 
 
+class RecordingRow(Base):
+    """A recording of a live hearing (migration 0011): who started and stopped it, when, where
+    its files are (a folder under the recording directory), the combined file's SHA-256 and
+    the manifest the media worker wrote (rooms/recorder.py). Status: recording, finished,
+    failed, expired (its files deleted once the retention period passed)."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    folder: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stopped_at: Mapped[datetime | None]
+    stopped_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    duration_s: Mapped[float | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deleted_at: Mapped[datetime | None]
+
+
+class RecordingAccessRow(Base):
+    """A playback or download of a recording: who, when, which recording, what (migration
+    0011). Kept past the recording's deletion."""
+
+    __tablename__ = "recording_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    action: Mapped[str] = mapped_column(String(80))
+
+
 class SequenceRow(Base):
     """Per-office, per-year counters for human-readable case codes."""
 

@@ -161,6 +161,8 @@ export class HearingClient extends EventTarget {
     // This site's own low-bandwidth mode (participant_mode).
     this.lowBandwidth = false;
     this.nowHearing = null;
+    /** The running recording ({recording_id, started_at, by}) or null. */
+    this.recording = null;
     /** performance.now() stamps of the join steps, for measuring join-to-first-frame. */
     this.timings = {};
 
@@ -433,6 +435,11 @@ export class HearingClient extends EventTarget {
       this.nowHearing = msg ?? null;
       this._emit("nowhearing", { ...(msg ?? {}) });
     });
+    // A recording of the hearing started or stopped (every site shows it while it runs).
+    socket.on("recording", (msg) => {
+      this.recording = msg?.recording ? msg : null;
+      this._emit("recording", { recording: this.recording });
+    });
     // The hub is done with this site: leaving on our side too stops the camera and the socket.
     socket.on("media_moved", () => this._onMediaMoved());
     // The hub heard nothing from our peer connection for a few seconds while the socket held
@@ -476,6 +483,7 @@ export class HearingClient extends EventTarget {
     this.moderator = Boolean(ack.moderator);
     this.spotlight = ack.spotlight ?? null;
     this.nowHearing = ack.now_hearing ?? null;
+    this.recording = ack.recording ?? null;
     this.mutedByHost = false;
     this.lowBandwidth = false;
     this.participants.clear();
@@ -507,6 +515,7 @@ export class HearingClient extends EventTarget {
       moderator: this.moderator,
       spotlight: this.spotlight,
       nowHearing: this.nowHearing,
+      recording: this.recording,
       lowBandwidth: this.lowBandwidth,
     });
     if (this.audioMuted || this.videoMuted) {

@@ -56,6 +56,9 @@ const waitingEmpty = document.getElementById("waiting-empty");
 const petitionPanel = document.getElementById("petition-panel");
 const petitionList = document.getElementById("petition-list");
 const petitionEmpty = document.getElementById("petition-empty");
+// Recording: the badge every site sees while it runs, the button of who may record.
+const recordingBadge = document.getElementById("recording-badge");
+const recordButton = document.getElementById("btn-record");
 
 const rawHearingId = root.dataset.hearingId;
 const hearingId = /^\d+$/.test(rawHearingId) ? Number(rawHearingId) : rawHearingId;
@@ -604,6 +607,7 @@ client.addEventListener("joined", ({ detail }) => {
   showAdmission(detail.admission);
   applySpotlight(detail.spotlight);
   renderHearingStatus(detail.hearing?.status ?? null);
+  renderRecording(detail.recording);
   renderWaitingList();
   syncOfficeTiles();
   loadPetitions();
@@ -612,7 +616,33 @@ client.addEventListener("joined", ({ detail }) => {
 
 client.addEventListener("spotlight", ({ detail }) => applySpotlight(detail.participantId));
 
-client.addEventListener("hearingstatus", ({ detail }) => renderHearingStatus(detail.status));
+/** Every site shows that the hearing is being recorded; who may record gets the button. */
+function renderRecording(recording) {
+  root.dataset.recording = recording ? "on" : "off";
+  recordingBadge.hidden = !recording;
+  if (!recordButton) return;
+  recordButton.hidden = false;
+  recordButton.textContent = recording ? t("live.record_stop") : t("live.record_start");
+  recordButton.setAttribute("aria-pressed", String(Boolean(recording)));
+  recordButton.disabled =
+    client.state !== "joined" || (!recording && client.hearing?.status !== "live");
+}
+
+recordButton?.addEventListener("click", () =>
+  control(recordButton, async () => {
+    const path = `/api/v1/hearings/${hearingId}/recordings${client.recording ? "/stop" : ""}`;
+    setStatus(client.recording ? t("live.record_stopping") : t("live.record_starting"));
+    await api(path, { method: "POST" });
+    setStatus(STATUS_TEXT[client.state] ?? client.state);
+  }).finally(() => renderRecording(client.recording)),
+);
+
+client.addEventListener("recording", ({ detail }) => renderRecording(detail.recording));
+
+client.addEventListener("hearingstatus", ({ detail }) => {
+  renderHearingStatus(detail.status);
+  renderRecording(client.recording);
+});
 
 client.addEventListener("nowhearing", ({ detail }) => {
   updatePetition(detail);
