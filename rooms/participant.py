@@ -625,4 +625,3 @@ class Participant:
             await drain.stop()
         if self.pc is not None:
             await self.pc.close()
-
