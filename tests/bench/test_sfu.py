@@ -14,27 +14,32 @@ from hub.cli import main
 def test_the_benchmark_reports_forwarding_from_the_agents_and_the_hub(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["bench", "sfu", "--mode", "passthrough", "--sites", "2", "--seconds", "1"]) == 0
+    # The default: packet forwarding and frame forwarding, one after the other, in one run.
+    assert main(["bench", "sfu", "--sites", "2", "--seconds", "1"]) == 0
     result = json.loads(capsys.readouterr().out)
-    run = result["passthrough"]
-    assert run["sites"] == 2 and run["forwarded_video_streams"] == run["flowing_streams"] == 2
-    assert run["hub_cpu_cores"] > 0 and run["min_frame_share"] > 0
-    # The hub's own figures (RoomManager.stats()): each site's video goes to the other one.
-    rooms = run["hub_rooms"]
-    assert rooms["forwarded_tracks"] >= 2
-    assert rooms["frames_received"] > 0 and rooms["frames_forwarded"] > 0
-    assert "mediarelay" not in result and "ratio" not in result
-    assert run["rooms"] == 1 and "workers" not in run and "by_worker" not in run
+    assert set(result) == {"packet", "frame", "packet_over_frame"}
+    for mode in ("packet", "frame"):
+        run = result[mode]
+        assert run["sites"] == 2 and run["forwarded_video_streams"] == run["flowing_streams"] == 2
+        assert run["hub_cpu_cores"] > 0 and run["min_frame_share"] > 0
+        # The hub's own figures (RoomManager.stats()): each site's video goes to the other one.
+        rooms = run["hub_rooms"]
+        assert rooms["forwarded_tracks"] >= 2
+        assert rooms["frames_received"] > 0 and rooms["frames_forwarded"] > 0
+        assert run["rooms"] == 1 and "workers" not in run and "by_worker" not in run
+    assert result["packet_over_frame"] == round(
+        result["packet"]["streams_per_core"] / result["frame"]["streams_per_core"], 2
+    )
 
 
 def test_the_benchmark_on_a_media_worker_reports_its_cpu_placement_and_frames(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["bench", "sfu", "--workers", "1", "--rooms", "1", "--sites", "2", "--seconds", "2"]
-    assert main([*argv, "--json"]) == 0
+    assert main([*argv, "--mode", "packet", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"passthrough"}  # on workers the default is passthrough only
-    run = result["passthrough"]
+    assert set(result) == {"packet"}
+    run = result["packet"]
     assert (run["workers"], run["rooms"], run["sites"]) == (1, 1, 2)
     assert run["forwarded_video_streams"] == run["flowing_streams"] == 2
     # The one room was placed on the one worker, which forwarded its frames and used CPU.
