@@ -32,6 +32,7 @@ from hub.domain.national_format import (
 from hub.domain.petitions import DRAFT_FIELDS, PetitionDraft, PetitionStatus
 from hub.domain.reception import RECEPTION_FIELDS, ReceptionDraft
 from hub.domain.users import Action
+from hub.services import deadlines
 from hub.services.access import Actor
 from hub.services.petitions import next_case_code, personal_text, search_text
 from hub.storage.tables import (
@@ -263,10 +264,15 @@ async def _petition(session: AsyncSession, context: _Context, row: RawRow) -> st
         raise _RowRefused(fixed)
     record = draft.record()
     changed = [n for n in DRAFT_FIELDS if getattr(target, n) != record[n]]
+    if record.get("handling_deadline") is None and "handling_deadline" in changed:
+        # No deadline in the file is none given, not none running: the hub's rules keep theirs.
+        changed.remove("handling_deadline")
     if not changed and target.status == status:
         return "unchanged"
     for name in changed:
         setattr(target, name, record[name])
+    # As for an edit here: a deadline the file changes is kept as typed in.
+    await deadlines.on_edit(session, target, {n: record[n] for n in changed})
     stamp = now()
     if target.status != status:
         session.add(
@@ -358,6 +364,9 @@ async def _create_petition(
         created_at=stamp,
         updated_at=stamp,
     )
+    # The deadline's bookkeeping, as for a petition registered here: a deadline the file
+    # carries is kept as one typed in (another system counted it), none runs from the rules.
+    await deadlines.on_created(session, row, manual=row.handling_deadline is not None)
     session.add(row)
     await session.flush()
     session.add(

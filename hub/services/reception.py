@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.clock import local_iso, now
@@ -15,22 +13,8 @@ from hub.domain.reception import ReceptionDraft, local_national_code
 from hub.domain.users import Action
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
-from hub.storage.tables import OfficeRow, PetitionRow, ReceptionRow, SequenceRow
-
-
-async def _next_number(session: AsyncSession, name: str) -> int:
-    # One atomic upsert, as for petitions' case codes: two registrations at once never
-    # take the same number.
-    dialect = session.bind.dialect.name
-    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(SequenceRow).values(
-        name=name, value=1
-    )
-    result = await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[SequenceRow.name], set_={"value": SequenceRow.value + 1}
-        ).returning(SequenceRow.value)
-    )
-    return int(result.scalar_one())
+from hub.storage.sequences import next_value
+from hub.storage.tables import OfficeRow, PetitionRow, ReceptionRow
 
 
 async def create(session: AsyncSession, actor: Actor, draft: ReceptionDraft) -> ReceptionRow:
@@ -52,7 +36,7 @@ async def create(session: AsyncSession, actor: Actor, draft: ReceptionDraft) -> 
     record = draft.record()
     if record["national_code"] is None:
         year = draft.received_on.year
-        number = await _next_number(session, f"TCD:{office.code}-{year}")
+        number = await next_value(session, f"TCD:{office.code}-{year}")
         record["national_code"] = local_national_code(office.code, year, number)
     stamp = now()
     row = ReceptionRow(**record, created_by=actor.user_id, created_at=stamp, updated_at=stamp)

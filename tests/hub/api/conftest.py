@@ -7,17 +7,19 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import aiohttp
 import pytest
 
 from hub.config import Settings
 from hub.seed import seed_demo
 from hub.storage.migrate import upgrade
 from tests.fixtures_net import free_port, port_open, wait_until
+from tests.hub.client import Api, ThreadedHub
 
 STORM_FIGURES = pytest.StashKey[list[dict[str, Any]]]()
 
@@ -95,3 +97,23 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"baseline median {f['baseline_median_fps']} fps; sign-ins: one account "
             f"{f['one_account']}, a hundred unknown accounts {f['many_accounts']}"
         )
+
+
+@pytest.fixture(scope="module")
+def pg_hub(
+    module_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ThreadedHub]:
+    """A seeded hub whose database is PostgreSQL (one per test module)."""
+    data_dir: Path = tmp_path_factory.mktemp("pg-hub")
+    hub = ThreadedHub.start(data_dir, database_url=module_postgres_url)
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+@pytest.fixture
+async def pg_api(pg_hub: ThreadedHub) -> AsyncIterator[Api]:
+    """A client of the PostgreSQL-backed hub."""
+    async with aiohttp.ClientSession() as session:
+        yield Api(pg_hub.url, session, pg_hub.tokens)

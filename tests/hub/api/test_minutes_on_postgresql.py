@@ -3,35 +3,12 @@ signed off and read-only after, exported as a PDF, as on SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
-import aiohttp
 import pytest
 
 from tests.hub.api.test_minutes_routes import HOA, _ok, check_two_editors_at_once, hold_hearing
 from tests.hub.client import Api, ThreadedHub, assert_error
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def pg_hub(
-    module_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ThreadedHub]:
-    """A seeded hub whose database is PostgreSQL."""
-    data_dir: Path = tmp_path_factory.mktemp("pg-minutes")
-    hub = ThreadedHub.start(data_dir, database_url=module_postgres_url)
-    try:
-        yield hub
-    finally:
-        hub.close()
-
-
-@pytest.fixture
-async def pg_api(pg_hub: ThreadedHub) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(pg_hub.url, session, pg_hub.tokens)
 
 
 async def test_minutes_from_draft_to_sign_off(pg_api: Api, pg_hub: ThreadedHub) -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
-import aiohttp
 import pytest
 
 from hub.domain.petitions import fold
@@ -19,26 +15,6 @@ from tests.hub.client import (
 )
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def pg_hub(
-    module_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ThreadedHub]:
-    """A seeded hub whose database is PostgreSQL."""
-    data_dir: Path = tmp_path_factory.mktemp("pg-hub")
-    hub = ThreadedHub.start(data_dir, database_url=module_postgres_url)
-    try:
-        yield hub
-    finally:
-        hub.close()
-
-
-@pytest.fixture
-async def pg_api(pg_hub: ThreadedHub) -> AsyncIterator[Api]:
-    """A client of the PostgreSQL-backed hub."""
-    async with aiohttp.ClientSession() as session:
-        yield Api(pg_hub.url, session, pg_hub.tokens)
 
 
 async def test_the_records_round_trip_through_the_api(pg_api: Api, pg_hub: ThreadedHub) -> None:

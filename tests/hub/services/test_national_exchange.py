@@ -172,7 +172,17 @@ async def stored(db: Database) -> tuple[dict[str, dict[str, Any]], dict[str, dic
     async with db.transaction() as session:
         codes = {o.id: o.code for o in (await session.execute(select(OfficeRow))).scalars()}
         cases = {p.id: p.case_code for p in (await session.execute(select(PetitionRow))).scalars()}
-        own = ("id", "created_by", "created_at", "updated_at")
+        # The hub's own bookkeeping, not part of a national record: who and when, and how the
+        # deadline was set (an imported deadline is kept as typed in; hub.services.deadlines).
+        own = (
+            "id",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "deadline_rule",
+            "deadline_started_on",
+            "deadline_extensions",
+        )
         out_p = {}
         for p in (await session.execute(select(PetitionRow))).scalars():
             values = {
