@@ -336,6 +336,7 @@ async def _run_once(
             [
                 *("--agents", "--hub", base, "--hearing", str(hearing_id)),
                 *("--tokens-file", str(tokens_file)),
+                "--chair",  # one process with every site, the chair's seat first
             ],
         )
         try:

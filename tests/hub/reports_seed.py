@@ -17,10 +17,10 @@ from sqlalchemy import select
 from hub.domain.hearings import HearingDraft, HearingKind
 from hub.domain.petitions import PetitionDraft, PetitionType, Source
 from hub.domain.sessionlog import LogKind
-from hub.services import hearings, petitions, sessionlog
+from hub.services import deadlines, hearings, petitions, sessionlog
 from hub.services.access import Actor
 from hub.storage.db import Database
-from hub.storage.tables import AlertRow, HearingRow, PetitionHistoryRow
+from hub.storage.tables import AlertRow, HearingRow, PetitionHistoryRow, PetitionRow
 from tests.hub.client import VN
 
 PERIOD = "2026-Q3"
@@ -98,6 +98,12 @@ async def _petition(
             )
         ).scalar_one()
         latest.at = at(when, 10)
+    # The deadline each record's comment names, as if typed in: hub.services.deadlines would
+    # otherwise count one from its rules (an intake deadline for P4, a new one for P1 when it
+    # is accepted), and the figures below are worked out from the comments.
+    stored = await session.get(PetitionRow, row.id)
+    stored.handling_deadline = date.fromisoformat(deadline) if deadline else None
+    stored.deadline_rule = deadlines.MANUAL if deadline else deadlines.NO_RULE
     await session.flush()
     return int(row.id)
 

@@ -163,7 +163,7 @@ async def test_main_pages_run_under_the_csp_without_a_violation(
             found += await watch.violations(page)
             visited += 1
         await context.close()
-    assert visited == 20
+    assert visited == 23
     assert found == []
 
 
