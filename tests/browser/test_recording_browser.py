@@ -211,7 +211,9 @@ async def _record_and_check(
     assert [r["id"] for r in listed["items"]] == [recording["id"]]
     assert recording["status"] == "finished", recording
     duration = float(recording["duration_s"])
-    assert 8.0 < duration < 40.0, duration
+    # The test waits 7.5 s in all between start and stop, and a site's video starts on its
+    # first keyframe after the start: the file is a little shorter than the wait, never much.
+    assert 7.0 < duration < 40.0, duration
     assert [s["office_id"] for s in recording["sites"]] == sorted(
         [offices["TW"]["id"], offices["HY"]["id"], offices["BG"]["id"]]
     )
