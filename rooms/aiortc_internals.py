@@ -45,8 +45,7 @@ logger = logging.getLogger(__name__)
 AIORTC_VERSION = "1.16.0"
 AIOICE_VERSION = "0.13.0"
 PYLIBSRTP_VERSION = "1.0.0"
-# Video packets of a known SSRC take the short receive path (False: all of aiortc's, for
-# comparison in tests/rooms/test_packet_path.py).
+# Video packets of a known SSRC take the short receive path (False: all of aiortc's).
 FAST_VIDEO_RECEIVE = True
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 # A sequence-number window wider than any plausible reordering: beyond it a packet is stale.
@@ -389,7 +388,6 @@ class ForwardedPacket:
 # the rest. 0 turns the cap off (no REMB at all).
 REMB_CAP_BPS = 2_000_000
 _REMB_INTERVAL = 1.0
-_TIMESTAMP = struct.Struct("!I")
 
 
 class _FastVideoRoute:
@@ -431,7 +429,7 @@ class _FastVideoRoute:
             return False
         packet = ForwardedPacket(
             (data[2] << 8) | data[3],
-            _TIMESTAMP.unpack_from(data, 4)[0],
+            _WORD.unpack_from(data, 4)[0],
             second >> 7,
             self._payload_type,
             self._ssrc,

@@ -388,10 +388,6 @@ class PacketSubscription:
             packet.marker,
         )
 
-    def _hold(self) -> None:
-        self.waiting_keyframe = True
-        self.waiting_since = self.publication.clock.now()
-
 
 class Publication:
     """One published remote track on the hub: taps its receiver and fans packets (packet mode)
