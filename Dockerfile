@@ -29,8 +29,12 @@ COPY bench ./bench
 COPY --from=web-vendor /vendor/ ./web/static/vendor/
 # The minutes' PDF embeds Liberation Serif (Times New Roman's metric twin, every Vietnamese
 # letter) from Debian's fonts-liberation2 (hub/services/minutes_pdf.py).
+# gcc builds the packet forwarder's fan-out (rooms/fanout.c) before the package is installed,
+# so rooms/_fanout.so goes in with it; gcc leaves the image again in the same layer.
 RUN apt-get update -q \
- && apt-get install -y -q --no-install-recommends fonts-liberation2 \
+ && apt-get install -y -q --no-install-recommends fonts-liberation2 gcc libc6-dev \
+ && gcc -O2 -Wall -Wextra -Werror -fPIC -shared -o rooms/_fanout.so rooms/fanout.c \
+ && apt-get purge -y -q --auto-remove gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 # The locked set, each file checked against its hash, then the project alone.
 RUN pip install --require-hashes -r requirements.lock \

@@ -40,9 +40,10 @@ class Child:
     be read from /proc and the load generator does not share its event loop.
     """
 
-    def __init__(self, module: str, args: list[str]) -> None:
+    def __init__(self, module: str, args: list[str], env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, *args],
+            env={**os.environ, **env} if env else None,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -67,10 +67,12 @@ def add_bench_sfu_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument(
         "--mode",
-        choices=("both", "packet", "frame", "mediarelay", "all"),
+        choices=("both", "packet", "packet-python", "frame", "mediarelay", "fanout", "all"),
         default="both",
         help="which media modes to measure: both = packet and frame forwarding (default); "
-        "all = both and the MediaRelay baseline",
+        "packet uses the compiled fan-out (rooms/_fanout.so, make fanout), packet-python the "
+        "pure-Python fallback; fanout = packet and packet-python; all = every one of them and "
+        "the MediaRelay baseline",
     )
 
 
@@ -234,12 +236,15 @@ def _cpu(pids: dict[str, int]) -> dict[str, float]:
 
 
 def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
+    # packet: the compiled fan-out, required (a missing library fails the run, naming it);
+    # packet-python: the same hub with the pure-Python path.
+    fanout = {"packet": "compiled", "packet-python": "python"}.get(run.mode, "auto")
     hub = Child(
         "bench.sfu",
         [
             "--serve",
             "--media-mode",
-            run.mode,
+            "packet" if run.mode == "packet-python" else run.mode,
             "--workers",
             str(run.workers),
             "--data-dir",
@@ -247,6 +252,7 @@ def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
             "--secret-key-file",
             str(_write_secret(prepared)),
         ],
+        env={"TCD_FANOUT": fanout},
     )
     agents: list[Child] = []
     try:
@@ -322,6 +328,8 @@ def _measure_prepared(run: _Run, prepared: _Prepared) -> dict[str, Any]:
     streams = run.rooms * run.sites * (run.sites - 1)
     shares = _frame_shares(first, last)
     result: dict[str, Any] = {"sites": run.sites, "rooms": run.rooms}
+    if run.mode.startswith("packet"):
+        result["fanout"] = hub1.get("fanout")
     if run.workers:
         result["workers"] = run.workers
     result["forwarded_video_streams"] = streams
@@ -459,7 +467,8 @@ def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("bench sfu: --workers >= 0, --rooms >= 1 and --sites >= 2")
     modes = {
         "both": ("packet", "frame"),
-        "all": ("packet", "frame", "mediarelay"),
+        "fanout": ("packet", "packet-python"),
+        "all": ("packet", "packet-python", "frame", "mediarelay"),
     }.get(args.mode, (args.mode,))
     result: dict[str, Any] = {}
     for mode in modes:
@@ -468,8 +477,11 @@ def run_bench_sfu(args: argparse.Namespace) -> dict[str, Any]:
     packet = result.get("packet", {}).get("streams_per_core")
     frame = result.get("frame", {}).get("streams_per_core")
     relay = result.get("mediarelay", {}).get("streams_per_core")
+    python = result.get("packet-python", {}).get("streams_per_core")
     if packet and frame:
         result["packet_over_frame"] = round(packet / frame, 2)
+    if packet and python:
+        result["compiled_over_python"] = round(packet / python, 2)
     if relay and (packet or frame):
         result["ratio"] = round((packet or frame) / relay, 1)
     if args.json:
@@ -490,6 +502,13 @@ def _write_secret(prepared: _Prepared) -> Path:
     return path
 
 
+def _fanout() -> str:
+    """Which packet path this process forwards with."""
+    from rooms import fanout
+
+    return "python" if fanout.LIBRARY is None else "compiled"
+
+
 async def _serve(mode: str, workers: int, data_dir: Path, secret_key: str) -> None:
     """The hub under test: the real create_app on the prepared database, on 127.0.0.1, with
     `workers` local media workers (0: rooms in this process). Each line on stdin is answered
@@ -505,7 +524,7 @@ async def _serve(mode: str, workers: int, data_dir: Path, secret_key: str) -> No
     rooms = app[SIGNALING_KEY].rooms
     if not workers:
         assert isinstance(rooms, RoomManager), "--workers 0: rooms in the hub's own process"
-        await serve_app(app, lambda: {"rooms": rooms.stats().as_dict()})
+        await serve_app(app, lambda: {"rooms": rooms.stats().as_dict(), "fanout": _fanout()})
         return
     assert isinstance(rooms, WorkerBackend) and rooms.local is not None
     backend, local = rooms, rooms.local
@@ -523,7 +542,12 @@ async def _serve(mode: str, workers: int, data_dir: Path, secret_key: str) -> No
         for worker_id, process in sorted(local.processes.items()):
             stats = await backend.call(worker_id, "stats")
             figures[worker_id] = {"pid": process.pid, "stats": stats}
-        return {"workers": figures, "loads": {w: load.participants for w, load in loads.items()}}
+        # (workers inherit TCD_FANOUT from this process, so they forward as it would)
+        return {
+            "workers": figures,
+            "loads": {w: load.participants for w, load in loads.items()},
+            "fanout": _fanout(),
+        }
 
     await serve_app(app, answer, ready=ready)
 

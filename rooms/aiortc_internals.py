@@ -16,11 +16,13 @@ import errno
 import inspect
 import ipaddress
 import logging
+import os
 import random
 import re
 import socket
 import struct
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +40,8 @@ from aiortc.codecs import vpx as _vpx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from pylibsrtp import _binding as _srtp_binding
 
-from rooms.rtp_packets import vp8_rewrite_picture_id
+from rooms import fanout as _fanout
+from rooms.rtp_packets import vp8_picture_id, vp8_picture_id_offset, vp8_rewrite_picture_id
 
 logger = logging.getLogger(__name__)
 
@@ -536,8 +539,13 @@ class PacketPath:
     sender outlives the publications that feed it.
     """
 
-    def __init__(self, sender: RTCRtpSender, payload_type: int, clock_rate: int) -> None:
+    def __init__(
+        self, sender: RTCRtpSender, payload_type: int, clock_rate: int, vp8: bool = False
+    ) -> None:
         self._sender = sender
+        self.vp8 = vp8
+        self._sequence_delta = 0
+        self._timestamp_delta = 0
         self._counters: dict[str, Any] = sender.__dict__
         self.kind = sender.kind
         self.payload_type = payload_type
@@ -584,6 +592,47 @@ class PacketPath:
         self.dropped = 0
         self.retransmitted = 0
         self.closed = False
+
+    def sent_picture_id(self) -> int:
+        """The VP8 picture id of the newest packet sent (after rewriting), -1 if none."""
+        last = self.last_payload
+        offset = vp8_picture_id_offset(last) if self.vp8 and last else -1
+        if offset < 0:
+            return -1
+        return (vp8_picture_id(last, offset) + self.picture_id_delta) & 0x7FFF
+
+    def set_offsets(self, sequence_delta: int, timestamp_delta: int) -> None:
+        """What send_offset adds to publisher sequence numbers and timestamps (set at a cut)."""
+        self._sequence_delta = sequence_delta
+        self._timestamp_delta = timestamp_delta
+
+    def send_offset(
+        self, marker: int, sequence: int, timestamp: int, payload: bytes, ntp: int, level: int
+    ) -> bool:
+        """Send one publisher packet, its sequence number and timestamp moved by the offsets
+        and its VP8 picture id by picture_id_delta."""
+        return self.send(
+            marker,
+            (sequence + self._sequence_delta) & 0xFFFF,
+            (timestamp + self._timestamp_delta) & 0xFFFFFFFF,
+            payload,
+            ntp,
+            level,
+            vp8_picture_id_offset(payload) if self.vp8 and self.picture_id_delta else -1,
+        )
+
+    def routed(self) -> bool:
+        """Whether packets can go out now (finding the route again if it changed)."""
+        if self._pair is not None and self._connection._nominated.get(1) is self._pair:
+            return True
+        return not self.closed and self._route()
+
+    def sync(self) -> None:
+        """Counters are kept up to date as each packet goes (see CompiledPacketPath)."""
+
+    def close(self) -> None:
+        """Send no more."""
+        self.closed = True
 
     def _route(self) -> bool:
         """Find the nominated ICE pair's socket and the SRTP context; False when not connected."""
@@ -712,6 +761,271 @@ class PacketPath:
             return False
         self.retransmitted += 1
         return True
+
+
+def _sockaddr(address: tuple[str, int]) -> bytes:
+    """A struct sockaddr_in or sockaddr_in6 for sendto(2) in C (family in host order, as Linux
+    lays it out; port in network order)."""
+    host, port = address[0], address[1]
+    if ":" in host:
+        packed = socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+        return struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", port, 0) + packed + bytes(4)
+    packed = socket.inet_pton(socket.AF_INET, host)
+    return struct.pack("=H", socket.AF_INET) + struct.pack("!H", port) + packed + bytes(8)
+
+
+class CompiledPacketPath(PacketPath):
+    """PacketPath with its hot work in rooms/fanout.c: the header, the payload copy, SRTP and
+    sendto happen in C on a struct (`out`) that a publication's fan-out hands, with its other
+    subscribers' outputs, to one C call per incoming packet.
+
+    What aiortc reads (the sender's report counters, the transport's byte counters) is brought
+    up to date by sync(), which the publication calls a few times a second and which send()
+    calls itself. The socket is our own dup() of the ICE pair's: the C side may send on it
+    until the next sync notices the route changed, and a closed and reused descriptor number
+    can never receive our packets.
+    """
+
+    def __init__(
+        self, sender: RTCRtpSender, payload_type: int, clock_rate: int, library: Any, vp8: bool
+    ) -> None:
+        fanout = _fanout
+        self._ffi = fanout.ffi
+        self._library = library
+        out = fanout.ffi.new("tcd_out *")
+        out.fd = -1
+        out.last_sequence = -1
+        out.last_picture_id = -1
+        out.vp8 = 1 if vp8 else 0
+        self.out = out
+        self._one = fanout.ffi.new("tcd_out *[1]", [out])
+        self._fd_closer: weakref.finalize[Any, Any] | None = None
+        self._srtp_session: Any = None
+        self._synced = (0, 0, 0)
+        super().__init__(sender, payload_type, clock_rate, vp8)
+        out.payload_type = payload_type
+        out.header_size = self.header_size
+        out.abs_offset = self._abs_offset
+        out.level_offset = self._level_offset
+        fanout.ffi.memmove(out.buffer, self._header, self.header_size)
+
+    # Continuity and counters live in the C struct; PacketPath's own attributes map onto it.
+    @property
+    def last_sequence(self) -> int | None:
+        value = int(self.out.last_sequence)
+        return None if value < 0 else value
+
+    @last_sequence.setter
+    def last_sequence(self, value: int | None) -> None:
+        self.out.last_sequence = -1 if value is None else value
+
+    @property
+    def last_timestamp(self) -> int:
+        return int(self.out.last_timestamp)
+
+    @last_timestamp.setter
+    def last_timestamp(self, value: int) -> None:
+        self.out.last_timestamp = value
+
+    @property
+    def last_ntp(self) -> int:
+        return int(self.out.last_ntp)
+
+    @last_ntp.setter
+    def last_ntp(self, value: int) -> None:
+        self.out.last_ntp = value
+
+    @property
+    def picture_id_delta(self) -> int:
+        return int(self.out.picture_id_delta)
+
+    @picture_id_delta.setter
+    def picture_id_delta(self, value: int) -> None:
+        self.out.picture_id_delta = value
+
+    @property
+    def packets(self) -> int:
+        return int(self.out.packets)
+
+    @packets.setter
+    def packets(self, value: int) -> None:
+        self.out.packets = value
+
+    @property
+    def frames(self) -> int:
+        return int(self.out.frames)
+
+    @frames.setter
+    def frames(self, value: int) -> None:
+        self.out.frames = value
+
+    @property
+    def dropped(self) -> int:
+        return int(self.out.dropped)
+
+    @dropped.setter
+    def dropped(self, value: int) -> None:
+        self.out.dropped = value
+
+    def sent_picture_id(self) -> int:
+        return int(self.out.last_picture_id)
+
+    def set_offsets(self, sequence_delta: int, timestamp_delta: int) -> None:
+        super().set_offsets(sequence_delta, timestamp_delta)
+        self.out.seq_delta = sequence_delta
+        self.out.ts_delta = timestamp_delta
+
+    def _route(self) -> bool:
+        out = self.out
+        out.active = 0
+        if not super()._route():
+            return False
+        sock = self._sock
+        assert sock is not None and self._addr is not None
+        if self._fd_closer is not None:
+            self._fd_closer()
+        try:
+            fd = os.dup(sock.fileno())
+            address = _sockaddr(self._addr)
+        except (OSError, ValueError):
+            self._pair = None
+            return False
+        self._fd_closer = weakref.finalize(self, os.close, fd)
+        # Held so that the srtp_t the C side uses is not freed under it.
+        self._srtp_session = self._dtls._tx_srtp
+        out.srtp = self._ffi.cast("void *", int(_srtp_binding.ffi.cast("uintptr_t", self._srtp)))
+        out.fd = fd
+        out.addr_len = len(address)
+        self._ffi.memmove(out.addr, address, len(address))
+        out.error = 0
+        out.active = 1
+        return True
+
+    def routed(self) -> bool:
+        """Whether the C side may send: the route it holds is still the nominated pair."""
+        if self._pair is not None and self.out.active:
+            if self._connection._nominated.get(1) is self._pair:
+                transport = self._pair.protocol.transport
+                if transport is not None and not transport.is_closing():
+                    return True
+        self._pair = None
+        return not self.closed and self._route()
+
+    def sync(self) -> None:
+        """Bring aiortc's counters up to date with what the C side sent."""
+        out = self.out
+        packets, octets, sent = int(out.packets), int(out.octets), int(out.bytes)
+        last_packets, last_octets, last_bytes = self._synced
+        if packets == last_packets:
+            return
+        self._synced = (packets, octets, sent)
+        counters = self._counters
+        counters[_SR_PACKETS] += packets - last_packets
+        counters[_SR_OCTETS] += octets - last_octets
+        if out.sr_ntp:
+            counters[_SR_NTP] = int(out.sr_ntp)
+            counters[_SR_RTP] = int(out.sr_rtp)
+        transport = self._transport_counters
+        transport[_TX_BYTES] += sent - last_bytes
+        transport[_TX_PACKETS] += packets - last_packets
+
+    def send_offset(
+        self, marker: int, sequence: int, timestamp: int, payload: bytes, ntp: int, level: int
+    ) -> bool:
+        """Send one publisher packet with the offsets set by set_offsets (one output)."""
+        if not self.routed():
+            self.out.dropped += 1
+            return False
+        sent = self._library.tcd_fanout(
+            self._one,
+            1,
+            _fanout_protect(),
+            payload,
+            len(payload),
+            marker,
+            self.kind == "audio",
+            sequence,
+            timestamp,
+            ntp,
+            level,
+        )
+        self.sync()
+        return bool(sent)
+
+    def close(self) -> None:
+        """Stop sending: the C side skips this output, our socket descriptor is closed."""
+        self.closed = True
+        self.out.active = 0
+        if self._fd_closer is not None:
+            self._fd_closer()
+
+
+def fanout_send(
+    library: Any,
+    outs: Any,
+    count: int,
+    payload: bytes,
+    marker: int,
+    audio: bool,
+    sequence: int,
+    timestamp: int,
+    ntp: int,
+    level: int,
+) -> int:
+    """One publisher packet to `count` CompiledPacketPath outputs (a cffi `tcd_out *[]`)."""
+    return int(
+        library.tcd_fanout(
+            outs,
+            count,
+            _fanout_protect(),
+            payload,
+            len(payload),
+            marker,
+            audio,
+            sequence,
+            timestamp,
+            ntp,
+            level,
+        )
+    )
+
+
+def fanout_library() -> Any:
+    """The loaded rooms/_fanout.so, or None (pure-Python packet path)."""
+    return _fanout.LIBRARY
+
+
+def fanout_outputs(paths: Sequence[PacketPath]) -> Any:
+    """A cffi array of the paths' C outputs for fanout_send. It holds bare pointers: the caller
+    keeps the paths (which own the outputs) alive as long as it uses the array."""
+    outs = []
+    for path in paths:
+        if not isinstance(path, CompiledPacketPath):
+            raise TypeError("only compiled packet paths fan out in C")
+        outs.append(path.out)
+    return _fanout.ffi.new("tcd_out *[]", outs)
+
+
+_PROTECT: list[Any] = []
+
+
+def _fanout_protect() -> Any:
+    """libsrtp's srtp_protect (inside pylibsrtp's binding) as the C fan-out calls it."""
+    if not _PROTECT:
+        binding = _srtp_binding.ffi
+        function = binding.addressof(_srtp_binding.lib, "srtp_protect")
+        address = int(binding.cast("uintptr_t", function))
+        _PROTECT.append(_fanout.ffi.cast("tcd_protect_fn", address))
+    return _PROTECT[0]
+
+
+def make_packet_path(
+    sender: RTCRtpSender, payload_type: int, clock_rate: int, vp8: bool
+) -> PacketPath:
+    """The way out for one subscriber-side sender: compiled when rooms/_fanout.so is loaded."""
+    if _fanout.LIBRARY is not None:
+        return CompiledPacketPath(sender, payload_type, clock_rate, _fanout.LIBRARY, vp8)
+    return PacketPath(sender, payload_type, clock_rate, vp8)
 
 
 def _header_template(

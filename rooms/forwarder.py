@@ -25,9 +25,14 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from rooms.aiortc_internals import (
+    CompiledPacketPath,
     EncodedFrame,
     PacketPath,
     PacketTap,
+    fanout_library,
+    fanout_outputs,
+    fanout_send,
+    make_packet_path,
     ntp_now,
     on_nack,
     packet_codec,
@@ -246,12 +251,14 @@ class PacketSubscription:
         self.track = track
         self.waiting_keyframe = publication.kind == "video"
         self.waiting_since = publication.clock.now()
-        self.frames = 0
+        self._frames = 0
+        self._frames_base = 0
+        # Sent by the publication's compiled fan-out (rooms/fanout.c) rather than forward().
+        self.fanned_out = False
         self._sender = sender
         self._payload_type = payload_type
         self._sequence_delta = 0
         self._timestamp_delta = 0
-        self._picture_ids = False
         # The first outgoing sequence number of the current cut: older ones were never sent
         # by this subscription, so NACKs for them cannot be mapped back.
         self._first_out: int | None = None
@@ -271,7 +278,8 @@ class PacketSubscription:
         codec = self.publication.codec
         clock_rate = codec.clockRate if codec is not None else 90000
         if path is None or path.payload_type != self._payload_type:
-            path = PacketPath(self._sender, self._payload_type, clock_rate)
+            vp8 = codec is not None and codec.name.lower() == "vp8"
+            path = make_packet_path(self._sender, self._payload_type, clock_rate, vp8)
             self.track.path = path
         self.path = path
         on_nack(self._sender, self._nack)
@@ -288,33 +296,47 @@ class PacketSubscription:
             self.waiting_since = self.publication.clock.now()
             self.publication.request_keyframe("subscriber sender started")
 
-    def forward(self, packet: Any, ntp: int, level: int, key: bool) -> None:
-        """Send one publisher packet on, rewritten; hot path (once per packet per subscriber)."""
+    @property
+    def frames(self) -> int:
+        """Frames (audio: packets) this subscription sent on."""
+        if self.fanned_out and self.path is not None:
+            return self.path.frames - self._frames_base
+        return self._frames
+
+    def forward(self, packet: Any, ntp: int, level: int, key: bool) -> bool:
+        """Send one publisher packet on, rewritten; the hot path outside the publication's
+        compiled fan-out (once per packet per subscriber). True when this subscription can join
+        the fan-out from the next packet on: it is cut and its path is compiled."""
         path = self.path
         if path is None:
-            return
+            return False
         if self.waiting_keyframe:
             if not key:
                 now = self.publication.clock.now()
                 if now - self.waiting_since > KEYFRAME_RETRY_AFTER:
                     self.waiting_since = now
                     self.publication.request_keyframe("subscriber still waiting")
-                return
+                return False
             self._cut(path, packet, ntp)
         marker = packet.marker
-        if (
-            path.send(
-                marker,
-                (packet.sequence_number + self._sequence_delta) & 0xFFFF,
-                (packet.timestamp + self._timestamp_delta) & 0xFFFFFFFF,
-                packet.payload,
-                ntp,
-                level,
-                vp8_picture_id_offset(packet.payload) if self._picture_ids else -1,
-            )
-            and marker
-        ):
-            self.frames += 1
+        sent = path.send_offset(
+            marker, packet.sequence_number, packet.timestamp, packet.payload, ntp, level
+        )
+        if sent and (marker or path.kind == "audio"):
+            self._frames += 1
+        return isinstance(path, CompiledPacketPath)
+
+    def join_fanout(self) -> None:
+        """From now on the publication's compiled fan-out sends for this subscription."""
+        assert self.path is not None
+        self.fanned_out = True
+        self._frames_base = self.path.frames - self._frames
+
+    def leave_fanout(self) -> None:
+        """Back to forward() (waiting for a keyframe again, or leaving)."""
+        if self.fanned_out and self.path is not None:
+            self._frames = self.path.frames - self._frames_base
+        self.fanned_out = False
 
     def _cut(self, path: PacketPath, packet: Any, ntp: int) -> None:
         """Start (or restart) this stream on `packet`, seamlessly after what the sender sent."""
@@ -330,22 +352,15 @@ class PacketSubscription:
             self._timestamp_delta = (path.last_timestamp + elapsed - packet.timestamp) & 0xFFFFFFFF
         self._sequence_delta = (first - packet.sequence_number) & 0xFFFF
         self._first_out = first
-        self._picture_ids = False
-        codec = publication.codec
-        if codec is not None and codec.name.lower() == "vp8":
+        path.set_offsets(self._sequence_delta, self._timestamp_delta)
+        if path.vp8 and path.last_source is not publication:
             offset = vp8_picture_id_offset(packet.payload)
-            if offset >= 0 and path.last_source is not publication:
-                last = path.last_payload
-                last_offset = vp8_picture_id_offset(last) if last else -1
-                if last_offset >= 0:
-                    # Another source on this sender: its picture ids continue the last ones.
-                    sent = (vp8_picture_id(last, last_offset) + path.picture_id_delta) & 0x7FFF
-                    path.picture_id_delta = (
-                        sent + 1 - vp8_picture_id(packet.payload, offset)
-                    ) & 0x7FFF
-                else:
-                    path.picture_id_delta = 0
-            self._picture_ids = offset >= 0 and path.picture_id_delta != 0
+            if offset >= 0:
+                sent = path.sent_picture_id()
+                # Another source on this sender: its picture ids continue the last ones.
+                path.picture_id_delta = (
+                    (sent + 1 - vp8_picture_id(packet.payload, offset)) & 0x7FFF if sent >= 0 else 0
+                )
         path.last_source = publication
         logger.debug(
             "sub %s %s from %s: cut at seq %d",
@@ -414,6 +429,14 @@ class Publication:
         self.codec: RTCRtpCodecParameters | None = None
         self.subscriptions: list[Subscription] = []
         self.packet_subscriptions: list[PacketSubscription] = []
+        # Packet mode with rooms/_fanout.so: the subscriptions whose packets one C call sends
+        # (cut and routed), the array of their outputs, and those forward() still serves
+        # (waiting for a keyframe, or the pure-Python path).
+        self._fanout_library: Any = fanout_library()
+        self._fanned: list[PacketSubscription] = []
+        self._fanned_outs: Any = None
+        self._fanned_count = 0
+        self._unfanned: list[PacketSubscription] = []
         self.history = PacketHistory()
         self.packets = 0
         self.nacks_unanswered = 0
@@ -482,7 +505,24 @@ class Publication:
                 level = (0x80 if extension[0] else 0) | (extension[1] & 0x7F)
                 if self._on_audio_level is not None:
                     self._on_audio_level(self, -int(extension[1]))
-        subscriptions = self.packet_subscriptions
+        ntp = ntp_now()
+        fanned = self._fanned_count
+        if fanned:
+            fanout_send(
+                self._fanout_library,
+                self._fanned_outs,
+                fanned,
+                packet.payload,
+                packet.marker,
+                not video,
+                packet.sequence_number,
+                packet.timestamp,
+                ntp,
+                level,
+            )
+            if self.packets & 15 == 0:
+                self._tend_fanout()
+        subscriptions = self._unfanned
         if not subscriptions:
             return
         key = not video  # every audio packet can start (or restart) a subscriber's stream
@@ -494,9 +534,32 @@ class Publication:
                 if subscription.waiting_keyframe:
                     key = keyframe_start(self._codec_name, packet.payload)
                     break
-        ntp = ntp_now()
+        joined = False
         for subscription in subscriptions:
-            subscription.forward(packet, ntp, level, key)
+            if subscription.forward(packet, ntp, level, key) and self._fanout_library is not None:
+                subscription.join_fanout()
+                joined = True
+        if joined:
+            self._regroup()
+
+    def _regroup(self) -> None:
+        """Rebuild the fan-out's array of C outputs and the list forward() still serves."""
+        fanned = [s for s in self.packet_subscriptions if s.fanned_out and s.path is not None]
+        self._unfanned = [s for s in self.packet_subscriptions if not s.fanned_out]
+        self._fanned = fanned
+        self._fanned_count = len(fanned)
+        self._fanned_outs = (
+            fanout_outputs([s.path for s in fanned if s.path is not None]) if fanned else None
+        )
+
+    def _tend_fanout(self) -> None:
+        """A few times a second: each fanned-out path checks its route (the ICE pair may have
+        changed, the transport closed) and tells aiortc what it sent (sender reports)."""
+        for subscription in self._fanned:
+            path = subscription.path
+            if path is not None:
+                path.routed()
+                path.sync()
 
     def on_frame(self, frame: EncodedFrame) -> None:
         """Tap sink: runs on the event loop for every reassembled frame."""
@@ -528,6 +591,9 @@ class Publication:
             *self.subscriptions,
             *self.packet_subscriptions,
         ]
+        for packets in self.packet_subscriptions:
+            packets.leave_fanout()
+        self._regroup()
         if not held and everyone:
             # The subscribers missed frames: restart them on a keyframe (audio restarts at
             # once, its stream cut seamlessly after what was last sent).
@@ -552,6 +618,7 @@ class Publication:
         for a keyframe."""
         subscription = PacketSubscription(self, track, sender, payload_type)
         self.packet_subscriptions.append(subscription)
+        self._regroup()
         if self.kind == "video":
             self.request_keyframe("new subscriber")
         return subscription
@@ -560,7 +627,11 @@ class Publication:
         """Stop forwarding into a subscription's track."""
         if isinstance(subscription, PacketSubscription):
             if subscription in self.packet_subscriptions:
+                subscription.leave_fanout()
+                if subscription.path is not None:
+                    subscription.path.sync()
                 self.packet_subscriptions.remove(subscription)
+                self._regroup()
             return
         if subscription in self.subscriptions:
             self.subscriptions.remove(subscription)
@@ -605,7 +676,10 @@ class Publication:
             self._deferred = None
         for subscription in list(self.subscriptions):
             self.unsubscribe(subscription)
+        for packets in self.packet_subscriptions:
+            packets.leave_fanout()
         self.packet_subscriptions.clear()
+        self._regroup()
         self._frame_sinks.clear()
         if self._packet_tap is not None:
             self._packet_tap.close()

@@ -38,6 +38,9 @@ class ForwardingStats:
     packets_sent: int = 0
     packets_retransmitted: int = 0
     packets_dropped: int = 0
+    # Packet mode: sent by the publication's compiled fan-out (rooms/fanout.c) rather than the
+    # pure-Python path.
+    fanned_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ def room_stats(room: Room) -> RoomStats:
             packets_sent=slot.track.path.packets if slot.track.path else 0,
             packets_retransmitted=slot.track.path.retransmitted if slot.track.path else 0,
             packets_dropped=slot.track.path.dropped if slot.track.path else 0,
+            fanned_out=bool(getattr(slot.subscription, "fanned_out", False)),
         )
         for p in participants
         for slot in p.slots

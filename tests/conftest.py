@@ -22,6 +22,7 @@ from tests.fixtures_postgres import (
     drop_database,
     start_postgres,
 )
+from tests.fixtures_teardown import bounded
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -214,7 +215,7 @@ async def hub_server(tmp_path: Path) -> AsyncIterator[HubFactory]:
         yield start
     finally:
         for runner in reversed(runners):
-            await runner.cleanup()
+            await bounded(runner.cleanup(), 60, "the hub's shutdown")
 
 
 # --- reporting -----------------------------------------------------------------------------------

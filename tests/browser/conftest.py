@@ -26,6 +26,7 @@ from tests.browser.sites import (
     SitePage,
 )
 from tests.fixtures_hub import HubServer
+from tests.fixtures_teardown import bounded
 
 JOIN_TIMINGS = pytest.StashKey[list[JoinTiming]]()
 LAUNCH_SECONDS = pytest.StashKey[list[float]]()
@@ -53,7 +54,7 @@ async def chromium(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
         try:
             yield browser
         finally:
-            await browser.close()
+            await bounded(browser.close(), 30, "closing Chromium")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from hub.domain.errors import Conflict, NotFound, Unauthorized
 from hub.domain.sessionlog import SITE_PRESENCE_KINDS, restoration
 from hub.services.live import HearingAccess, LiveGateway, Principal
 from signaling.server import setup_signaling
+from tests.fixtures_teardown import bounded
 
 
 class FakeGateway(LiveGateway):
@@ -166,7 +167,7 @@ async def hub(gateway: FakeGateway, settings: Settings) -> AsyncIterator[Hub]:
     try:
         yield Hub(f"http://127.0.0.1:{port}", gateway, app, settings)
     finally:
-        await runner.cleanup()
+        await bounded(runner.cleanup(), 60, "the hub's shutdown")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any as Hub
 
+import pytest
+
+from rooms import fanout
 from signaling.server import SIGNALING_KEY
 from signaling.site_agent import EncodedClip, SiteAgent, encode_clip
 
@@ -28,7 +31,18 @@ async def wait_for(predicate: Callable[[], bool], within: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub) -> None:
+@pytest.fixture(params=["compiled", "python"])
+def fanout_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Packet forwarding through the compiled fan-out (rooms/_fanout.so, which `make test`
+    builds) and through the pure-Python fallback."""
+    if request.param == "compiled":
+        monkeypatch.setattr(fanout, "LIBRARY", fanout.load())
+    else:
+        monkeypatch.setattr(fanout, "LIBRARY", None)
+    return str(request.param)
+
+
+async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub, fanout_path: str) -> None:
     agents = [SiteAgent(hub.url, f"site{i}", 1, clip=clip()) for i in (1, 2, 3)]
     try:
         for agent in agents:
@@ -47,6 +61,9 @@ async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub) -> None:
             return True
 
         await wait_for(lambda: everyone_receives(30), within=15)
+        forwarding = [f for r in hub.app[SIGNALING_KEY].rooms.stats().rooms for f in r.forwarding]
+        assert len(forwarding) == 3 * 2 * 2  # each site's audio and video to the two others
+        assert all(f.fanned_out == (fanout_path == "compiled") for f in forwarding), forwarding
         kinds = hub.gateway.kinds()
         assert kinds.count("participant_joined") == 3
         assert kinds.count("participant_admitted") == 2

@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from tests.fixtures_hub import HubFactory, HubServer
+from tests.fixtures_teardown import bounded
 from tests.ui.browser import (
     CHROMIUM_ARGS,
     CHROMIUM_EXECUTABLE,
@@ -39,7 +40,7 @@ async def browser() -> AsyncIterator[Browser]:
         try:
             yield chromium
         finally:
-            await chromium.close()
+            await bounded(chromium.close(), 30, "closing Chromium")
 
 
 @pytest.fixture
@@ -78,4 +79,4 @@ async def open_context(
         yield open_
     finally:
         for context in contexts:
-            await context.close()
+            await bounded(context.close(), 30, "closing a browser context")

@@ -1,0 +1,103 @@
+"""The compiled fan-out (rooms/fanout.c): loads rooms/_fanout.so with cffi in ABI mode.
+
+`make` builds the library with Debian's gcc (`make fanout`; `make run` and `make test` depend
+on it). Without it, or with TCD_FANOUT=python, LIBRARY is None and the packet forwarder uses the
+pure-Python PacketPath: same packets on the wire, about twice the CPU per subscriber. The
+struct below must match fanout.c field for field; load() compares the sizes and refuses a
+library that disagrees (a stale build), rather than write past the end of a struct.
+
+Nothing here knows aiortc: rooms/aiortc_internals.py fills the outputs from aiortc's objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import cffi  # type: ignore[import-untyped]
+
+logger = logging.getLogger(__name__)
+
+LIBRARY_PATH = Path(__file__).with_name("_fanout.so")
+BUFFER_SIZE = 1600
+
+CDEF = f"""
+typedef int (*tcd_protect_fn)(void *ctx, void *rtp, int *len);
+typedef struct tcd_out {{
+    void *srtp;
+    int fd;
+    int addr_len;
+    unsigned char addr[128];
+    int header_size;
+    int abs_offset;
+    int level_offset;
+    int active;
+    int vp8;
+    uint8_t payload_type;
+    uint16_t seq_delta;
+    uint32_t ts_delta;
+    uint16_t picture_id_delta;
+    int64_t last_sequence;
+    uint32_t last_timestamp;
+    uint64_t last_ntp;
+    int32_t last_picture_id;
+    uint64_t packets;
+    uint64_t frames;
+    uint64_t dropped;
+    uint64_t octets;
+    uint64_t bytes;
+    uint64_t sr_ntp;
+    uint32_t sr_rtp;
+    int error;
+    unsigned char buffer[{BUFFER_SIZE}];
+}} tcd_out;
+int tcd_fanout(tcd_out **outs, int n, tcd_protect_fn protect, const char *payload, int len,
+               int marker, int audio, unsigned int sequence, unsigned int timestamp,
+               unsigned long long ntp, int level);
+int tcd_out_size(void);
+"""
+
+ffi = cffi.FFI()
+ffi.cdef(CDEF)
+
+
+class FanoutUnavailable(RuntimeError):
+    """The compiled fan-out cannot be used (not built, stale, or turned off)."""
+
+
+def load(path: Path = LIBRARY_PATH) -> Any:
+    """Open the library; raises FanoutUnavailable with the reason."""
+    if not path.exists():
+        raise FanoutUnavailable(f"{path} is not built (make fanout)")
+    try:
+        library = ffi.dlopen(str(path))
+    except OSError as error:
+        raise FanoutUnavailable(f"{path} does not load: {error}") from error
+    size = int(library.tcd_out_size())
+    if size != ffi.sizeof("tcd_out"):
+        raise FanoutUnavailable(
+            f"{path} was built from another fanout.c (struct of {size} bytes, "
+            f"{ffi.sizeof('tcd_out')} expected): make fanout"
+        )
+    return library
+
+
+def _library() -> Any:
+    choice = os.environ.get("TCD_FANOUT", "auto").strip().lower()
+    if choice == "python":
+        return None
+    if choice not in ("auto", "compiled"):
+        raise ValueError(f"TCD_FANOUT must be auto, compiled or python, not {choice!r}")
+    try:
+        return load()
+    except FanoutUnavailable as error:
+        if choice == "compiled":
+            raise
+        logger.warning("packet forwarding in pure Python: %s", error)
+        return None
+
+
+# The loaded library, or None: the pure-Python path (read once, at import).
+LIBRARY: Any = _library()
