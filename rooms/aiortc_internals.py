@@ -31,8 +31,10 @@ import aioice
 import aioice.ice as _aioice_ice
 import aioice.turn as _aioice_turn
 import aiortc
+import pylibsrtp
 from aioice.candidate import candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import clock as _aiortc_clock
 from aiortc import rtcdtlstransport as _rtcdtlstransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import sdp as aiortc_sdp
@@ -485,7 +487,70 @@ def _fast_routes(dtls: Any) -> dict[int, Callable[[bytes], bool]]:
 
     dtls._handle_rtp_data = dispatch
     dtls._tcd_routes = table
+    if FAST_VIDEO_RECEIVE:
+        _receive_below_dtls(dtls, table, original)
     return table
+
+
+_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+
+
+def _receive_below_dtls(
+    dtls: Any, table: dict[int, Callable[[bytes], bool]], handle_rtp: Any
+) -> None:
+    """Video of a routed SSRC taken as the datagram arrives, ahead of aioice's queue and
+    aiortc's DTLS loop: decrypted with the transport's own SRTP session and handed to its route
+    in the same call, with no queue, future or coroutine step per packet. Everything else (STUN,
+    DTLS, RTCP, RTX, SSRCs not routed) goes the usual way; so does a packet its route declines,
+    already decrypted, to aiortc's RTP handling."""
+    connection = dtls.transport._connection
+    queue_datagram = connection.data_received
+    counters: dict[str, Any] = dtls.__dict__
+    tasks: set[asyncio.Task[None]] = set()
+
+    def data_received(data: bytes, component: int) -> None:
+        if len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 209:
+            route = table.get(int.from_bytes(data[8:12], "big"))
+            srtp = dtls._rx_srtp
+            if route is not None and srtp is not None:
+                counters[_RX_BYTES] += len(data)
+                counters[_RX_PACKETS] += 1
+                try:
+                    plain = srtp.unprotect(data)
+                except pylibsrtp.Error:
+                    return  # as aiortc's loop drops it (a replay, a forgery)
+                if not route(plain):
+                    task = asyncio.get_running_loop().create_task(
+                        handle_rtp(plain, _aiortc_clock.current_ms())
+                    )
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                return
+        queue_datagram(data, component)
+
+    connection.data_received = data_received
+
+    # RTP and RTCP need not be tried as STUN first (aioice parses every datagram as STUN and
+    # takes the ValueError for "not STUN"): a first byte of 128-191 is never STUN's (0-3).
+    for protocol in connection._protocols:
+        if type(protocol) is not _aioice_ice.StunProtocol:
+            continue  # (a TURN relay's protocol keeps its own way)
+        stun_received = protocol.datagram_received
+
+        def datagram_received(
+            data: bytes,
+            addr: tuple[Any, ...],
+            _protocol: Any = protocol,
+            _stun: Any = stun_received,
+        ) -> None:
+            if data and 127 < data[0] < 192:
+                _protocol.receiver.data_received(data, _protocol.local_candidate.component)
+            else:
+                _stun(data, addr)
+
+        target: Any = protocol
+        target.datagram_received = datagram_received
 
 
 def tap_receiver_packets(
@@ -1479,6 +1544,28 @@ def _check_packet_path() -> None:
     _require(
         set(re.findall(r"packet\.(\w+)", nack_add)) <= {"sequence_number"},
         "NACK generator reads only sequence numbers",
+    )
+    _require(
+        "self._queue.put_nowait((data, component))" in _source(aioice.Connection.data_received),
+        "aioice Connection.data_received queues each datagram",
+    )
+    _require(
+        "self.receiver.data_received(data, self.local_candidate.component)"
+        in _source(_aioice_ice.StunProtocol.datagram_received),
+        "aioice StunProtocol hands non-STUN datagrams to Connection.data_received",
+    )
+    _require(
+        "self._protocols" in _source(aioice.Connection.__init__),
+        "aioice Connection._protocols",
+    )
+    _require(
+        "self.__rx_bytes = 0" in dtls_init and "self.__rx_packets = 0" in dtls_init,
+        "RTCDtlsTransport's received counters",
+    )
+    _require(
+        "data = self._rx_srtp.unprotect(data)" in recv_next
+        and "data = await self.transport._recv()" in recv_next,
+        "RTCDtlsTransport decrypts RTP from its ICE transport with _rx_srtp",
     )
     dtls_srtp = _source(_rtcdtlstransport.RTCDtlsTransport._setup_srtp)
     _require("self._tx_srtp = Session(tx_policy)" in dtls_srtp, "RTCDtlsTransport._tx_srtp")

@@ -98,8 +98,11 @@ async def close_transport(sio: socketio.AsyncServer, sid: str) -> None:
         await socket.queue.put(None)
     else:
         # Long-polling has no connection to drop: the close packet it is, which browsers
-        # take as a transport close too.
-        await sio.eio.disconnect(eio_sid)
+        # take as a transport close too. Queued, not waited for: Engine.IO's own disconnect
+        # waits until the client polls it away, which a page already gone never does (a hub
+        # stopping then hung for good).
+        await socket.close(wait=False, reason=sio.eio.reason.SERVER_DISCONNECT)
+        sio.eio.sockets.pop(eio_sid, None)
 
 
 def _require(condition: bool, what: str) -> None:
@@ -152,6 +155,13 @@ def check_internals() -> None:
         callable(getattr(socketio.AsyncManager, "eio_sid_from_sid", None))
         and "socket.close(" in _source(engineio.AsyncServer.disconnect),
         "AsyncManager.eio_sid_from_sid / AsyncServer.eio.disconnect (closing one transport)",
+    )
+    close = engineio.async_socket.AsyncSocket.close
+    _require(
+        {"wait", "reason"} <= set(inspect.signature(close).parameters)
+        and "if wait:" in _source(close)
+        and hasattr(engineio.AsyncServer.reason, "SERVER_DISCONNECT"),
+        "AsyncSocket.close(wait=False, reason=...) (closing a long-polling client unwaited)",
     )
     websocket = _source(engineio.async_socket.AsyncSocket._websocket_handler)
     _require(

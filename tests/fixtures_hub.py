@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+import threading
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -39,7 +46,9 @@ async def start_hub(
     from hub.storage.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if prepare_db:
+    if prepare_db and not settings.database_url:
+        await _copy_prepared_sqlite(settings)
+    elif prepare_db:
         await upgrade(settings)
         await seed_demo(settings, password="demo")
     app = create_app(settings)
@@ -53,3 +62,37 @@ async def start_hub(
         await runner.cleanup()
         raise
     return HubServer(url=f"http://127.0.0.1:{port}", port=port, settings=settings, app=app), runner
+
+
+# Migrated and seeded SQLite databases, one per Vietnamese calendar day (the demo records are
+# dated from "today" there), copied for each hub instead of migrating and seeding again: the
+# seed hashes every demo account's password, about a second per hub, and hundreds of tests
+# start one. A copy is the same file a fresh seed would write, minus its creation times.
+_TEMPLATES: dict[str, Path] = {}
+_TEMPLATES_LOCK = threading.Lock()
+_DATABASE_FILE = "tcd-hub.sqlite3"
+
+
+async def _copy_prepared_sqlite(settings: Settings) -> None:
+    from hub.seed import seed_demo
+    from hub.storage.migrate import upgrade
+
+    day = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    with _TEMPLATES_LOCK:
+        template = _TEMPLATES.get(day)
+    if template is None:
+        folder = Path(tempfile.mkdtemp(prefix="tcd-hub-test-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        prepared = settings.with_overrides(data_dir=folder)
+        await upgrade(prepared)
+        await seed_demo(prepared, password="demo")
+        template = folder / _DATABASE_FILE
+        with _TEMPLATES_LOCK:
+            _TEMPLATES.setdefault(day, template)
+    target = settings.data_dir / _DATABASE_FILE
+    if target.exists():
+        # A database already there (a second hub on the first one's data): migrate it as is.
+        await upgrade(settings)
+        await seed_demo(settings, password="demo")
+        return
+    shutil.copyfile(template, target)

@@ -330,7 +330,7 @@ async def test_a_subscriber_on_a_lossy_link_gets_its_frames_back_by_nack(
     try:
         network.loss(5)
         with site_agent_in(
-            network, hub.url, f"site{SITE_OFFICE}", 1, seconds=30, log=log, extra=["--stats-json"]
+            network, hub.url, f"site{SITE_OFFICE}", 1, seconds=22, log=log, extra=["--stats-json"]
         ) as site:
             await admitted_and_playing(chair)
             started = time.monotonic()
@@ -358,7 +358,7 @@ async def test_a_subscriber_on_a_lossy_link_gets_its_frames_back_by_nack(
             f"\n5 % loss: {frames}/{expected} frames ({share:.3f}), longest gap {gap:.2f} s, "
             f"{retransmitted} packets resent"
         )
-        assert expected > 15 * FPS, expected  # at least 15 s of the chair's video reached it
+        assert expected > 12 * FPS, expected  # at least 12 s of the chair's video reached it
         assert share >= 0.97, (frames, expected)
         assert gap <= 1.0, gap
         assert retransmitted > 0, to_site  # recovered by the hub's retransmissions
