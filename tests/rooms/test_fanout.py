@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import struct
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
