@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import inspect
 import ipaddress
 import logging
@@ -686,18 +687,16 @@ class PacketPath:
             vp8_picture_id_offset(payload) if self.vp8 and self.picture_id_delta else -1,
         )
 
-    def routed(self) -> bool:
-        """Whether packets can go out now (finding the route again if it changed)."""
+    def _nominated_route(self) -> bool:
+        """Whether packets can go out now (finding the route again if the ICE pair changed)."""
         if self._pair is not None and self._connection._nominated.get(1) is self._pair:
             return True
         return not self.closed and self._route()
 
+    routed = _nominated_route
+
     def sync(self) -> None:
         """Counters are kept up to date as each packet goes (see CompiledPacketPath)."""
-
-    def close(self) -> None:
-        """Send no more."""
-        self.closed = True
 
     def _route(self) -> bool:
         """Find the nominated ICE pair's socket and the SRTP context; False when not connected."""
@@ -732,10 +731,9 @@ class PacketPath:
 
         `level` is the RFC 6464 byte for audio (ignored for video); `picture_id_offset`, when
         not -1, is where in `payload` the VP8 picture id sits, rewritten by picture_id_delta."""
-        if self._pair is None or self._connection._nominated.get(1) is not self._pair:
-            if self.closed or not self._route():
-                self.dropped += 1
-                return False
+        if not self._nominated_route():
+            self.dropped += 1
+            return False
         view = self._view
         _HEAD.pack_into(
             view,
@@ -794,9 +792,8 @@ class PacketPath:
         """Retransmit the packet this sender sent as `sequence`: over RTX when negotiated
         (RFC 4588: own SSRC and sequence, the original sequence number first in the payload),
         else again as it was."""
-        if self._pair is None or self._connection._nominated.get(1) is not self._pair:
-            if self.closed or not self._route():
-                return False
+        if not self._nominated_route():
+            return False
         if self.rtx_payload_type is None:
             header = bytearray(self._header)
             _HEAD.pack_into(
@@ -839,31 +836,43 @@ def _sockaddr(address: tuple[str, int]) -> bytes:
     return struct.pack("=H", socket.AF_INET) + struct.pack("!H", port) + packed + bytes(8)
 
 
+class _OutField:
+    """A PacketPath attribute that CompiledPacketPath keeps in its C struct (`out`), under the
+    same name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, path: Any, owner: type | None = None) -> Any:
+        return int(getattr(path.out, self._name))
+
+    def __set__(self, path: Any, value: int) -> None:
+        setattr(path.out, self._name, value)
+
+
 class CompiledPacketPath(PacketPath):
     """PacketPath with its hot work in rooms/fanout.c: the header, the payload copy, SRTP and
     sendto happen in C on a struct (`out`) that a publication's fan-out hands, with its other
     subscribers' outputs, to one C call per incoming packet.
 
     What aiortc reads (the sender's report counters, the transport's byte counters) is brought
-    up to date by sync(), which the publication calls a few times a second and which send()
-    calls itself. The socket is our own dup() of the ICE pair's: the C side may send on it
-    until the next sync notices the route changed, and a closed and reused descriptor number
-    can never receive our packets.
+    up to date by sync(), which the publication calls a few times a second and send_offset()
+    after each packet. The socket is our own dup() of the ICE pair's: the C side may send on it
+    until the publication's next route check notices the pair changed, and a closed and reused
+    descriptor number can never receive our packets.
     """
 
     def __init__(
         self, sender: RTCRtpSender, payload_type: int, clock_rate: int, library: Any, vp8: bool
     ) -> None:
-        fanout = _fanout
-        self._ffi = fanout.ffi
         self._library = library
-        out = fanout.ffi.new("tcd_out *")
+        out = _fanout.ffi.new("tcd_out *")
         out.fd = -1
         out.last_sequence = -1
         out.last_picture_id = -1
         out.vp8 = 1 if vp8 else 0
         self.out = out
-        self._one = fanout.ffi.new("tcd_out *[1]", [out])
+        self._one = _fanout.ffi.new("tcd_out *[1]", [out])
         self._fd_closer: weakref.finalize[Any, Any] | None = None
         self._srtp_session: Any = None
         self._synced = (0, 0, 0)
@@ -872,7 +881,7 @@ class CompiledPacketPath(PacketPath):
         out.header_size = self.header_size
         out.abs_offset = self._abs_offset
         out.level_offset = self._level_offset
-        fanout.ffi.memmove(out.buffer, self._header, self.header_size)
+        _fanout.ffi.memmove(out.buffer, self._header, self.header_size)
 
     # Continuity and counters live in the C struct; PacketPath's own attributes map onto it.
     @property
@@ -884,53 +893,12 @@ class CompiledPacketPath(PacketPath):
     def last_sequence(self, value: int | None) -> None:
         self.out.last_sequence = -1 if value is None else value
 
-    @property
-    def last_timestamp(self) -> int:
-        return int(self.out.last_timestamp)
-
-    @last_timestamp.setter
-    def last_timestamp(self, value: int) -> None:
-        self.out.last_timestamp = value
-
-    @property
-    def last_ntp(self) -> int:
-        return int(self.out.last_ntp)
-
-    @last_ntp.setter
-    def last_ntp(self, value: int) -> None:
-        self.out.last_ntp = value
-
-    @property
-    def picture_id_delta(self) -> int:
-        return int(self.out.picture_id_delta)
-
-    @picture_id_delta.setter
-    def picture_id_delta(self, value: int) -> None:
-        self.out.picture_id_delta = value
-
-    @property
-    def packets(self) -> int:
-        return int(self.out.packets)
-
-    @packets.setter
-    def packets(self, value: int) -> None:
-        self.out.packets = value
-
-    @property
-    def frames(self) -> int:
-        return int(self.out.frames)
-
-    @frames.setter
-    def frames(self, value: int) -> None:
-        self.out.frames = value
-
-    @property
-    def dropped(self) -> int:
-        return int(self.out.dropped)
-
-    @dropped.setter
-    def dropped(self, value: int) -> None:
-        self.out.dropped = value
+    last_timestamp = _OutField()
+    last_ntp = _OutField()
+    picture_id_delta = _OutField()
+    packets = _OutField()
+    frames = _OutField()
+    dropped = _OutField()
 
     def sent_picture_id(self) -> int:
         return int(self.out.last_picture_id)
@@ -958,10 +926,10 @@ class CompiledPacketPath(PacketPath):
         self._fd_closer = weakref.finalize(self, os.close, fd)
         # Held so that the srtp_t the C side uses is not freed under it.
         self._srtp_session = self._dtls._tx_srtp
-        out.srtp = self._ffi.cast("void *", int(_srtp_binding.ffi.cast("uintptr_t", self._srtp)))
+        out.srtp = _fanout.ffi.cast("void *", int(_srtp_binding.ffi.cast("uintptr_t", self._srtp)))
         out.fd = fd
         out.addr_len = len(address)
-        self._ffi.memmove(out.addr, address, len(address))
+        _fanout.ffi.memmove(out.addr, address, len(address))
         out.error = 0
         out.active = 1
         return True
@@ -1001,28 +969,12 @@ class CompiledPacketPath(PacketPath):
         if not self.routed():
             self.out.dropped += 1
             return False
-        sent = self._library.tcd_fanout(
-            self._one,
-            1,
-            _fanout_protect(),
-            payload,
-            len(payload),
-            marker,
-            self.kind == "audio",
-            sequence,
-            timestamp,
-            ntp,
-            level,
+        audio = self.kind == "audio"
+        sent = fanout_send(
+            self._library, self._one, 1, payload, marker, audio, sequence, timestamp, ntp, level
         )
         self.sync()
         return bool(sent)
-
-    def close(self) -> None:
-        """Stop sending: the C side skips this output, our socket descriptor is closed."""
-        self.closed = True
-        self.out.active = 0
-        if self._fd_closer is not None:
-            self._fd_closer()
 
 
 def fanout_send(
@@ -1071,17 +1023,12 @@ def fanout_outputs(paths: Sequence[PacketPath]) -> Any:
     return _fanout.ffi.new("tcd_out *[]", outs)
 
 
-_PROTECT: list[Any] = []
-
-
+@functools.cache
 def _fanout_protect() -> Any:
     """libsrtp's srtp_protect (inside pylibsrtp's binding) as the C fan-out calls it."""
-    if not _PROTECT:
-        binding = _srtp_binding.ffi
-        function = binding.addressof(_srtp_binding.lib, "srtp_protect")
-        address = int(binding.cast("uintptr_t", function))
-        _PROTECT.append(_fanout.ffi.cast("tcd_protect_fn", address))
-    return _PROTECT[0]
+    binding = _srtp_binding.ffi
+    function = binding.addressof(_srtp_binding.lib, "srtp_protect")
+    return _fanout.ffi.cast("tcd_protect_fn", int(binding.cast("uintptr_t", function)))
 
 
 def make_packet_path(

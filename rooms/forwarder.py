@@ -544,13 +544,11 @@ class Publication:
 
     def _regroup(self) -> None:
         """Rebuild the fan-out's array of C outputs and the list forward() still serves."""
-        fanned = [s for s in self.packet_subscriptions if s.fanned_out and s.path is not None]
+        self._fanned = [s for s in self.packet_subscriptions if s.fanned_out]
         self._unfanned = [s for s in self.packet_subscriptions if not s.fanned_out]
-        self._fanned = fanned
-        self._fanned_count = len(fanned)
-        self._fanned_outs = (
-            fanout_outputs([s.path for s in fanned if s.path is not None]) if fanned else None
-        )
+        paths = [s.path for s in self._fanned if s.path is not None]
+        self._fanned_count = len(paths)
+        self._fanned_outs = fanout_outputs(paths) if paths else None
 
     def _tend_fanout(self) -> None:
         """A few times a second: each fanned-out path checks its route (the ICE pair may have

@@ -46,9 +46,11 @@ async def start_hub(
     from hub.storage.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if prepare_db and not settings.database_url:
-        await _copy_prepared_sqlite(settings)
+    database_file = settings.data_dir / _DATABASE_FILE
+    if prepare_db and not settings.database_url and not database_file.exists():
+        shutil.copyfile(await _prepared_sqlite(settings), database_file)
     elif prepare_db:
+        # PostgreSQL, or a database already there (a second hub on the first one's data).
         await upgrade(settings)
         await seed_demo(settings, password="demo")
     app = create_app(settings)
@@ -73,7 +75,8 @@ _TEMPLATES_LOCK = threading.Lock()
 _DATABASE_FILE = "tcd-hub.sqlite3"
 
 
-async def _copy_prepared_sqlite(settings: Settings) -> None:
+async def _prepared_sqlite(settings: Settings) -> Path:
+    """Today's migrated and seeded SQLite file (made on first use)."""
     from hub.seed import seed_demo
     from hub.storage.migrate import upgrade
 
@@ -86,13 +89,6 @@ async def _copy_prepared_sqlite(settings: Settings) -> None:
         prepared = settings.with_overrides(data_dir=folder)
         await upgrade(prepared)
         await seed_demo(prepared, password="demo")
-        template = folder / _DATABASE_FILE
         with _TEMPLATES_LOCK:
-            _TEMPLATES.setdefault(day, template)
-    target = settings.data_dir / _DATABASE_FILE
-    if target.exists():
-        # A database already there (a second hub on the first one's data): migrate it as is.
-        await upgrade(settings)
-        await seed_demo(settings, password="demo")
-        return
-    shutil.copyfile(template, target)
+            template = _TEMPLATES.setdefault(day, folder / _DATABASE_FILE)
+    return template
