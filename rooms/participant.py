@@ -26,6 +26,7 @@ from aiortc.sdp import candidate_from_sdp
 from rooms import sdp_guard
 from rooms.aiortc_internals import (
     UdpPortsExhausted,
+    bundle_sender_reports,
     negotiated_codecs,
     negotiated_header_extensions,
     on_keyframe_request,
@@ -509,6 +510,8 @@ class Participant:
         transceiver = self.pc.addTransceiver(track, direction="sendonly")
         slot = Slot(transceiver, publication.kind, codec_key(codec), track)
         on_keyframe_request(transceiver.sender, lambda: self._slot_keyframe_request(slot))
+        # One compound sender report per subscriber transport, not one per stream.
+        bundle_sender_reports(transceiver.sender)
         self.slots.append(slot)
         return slot
 
