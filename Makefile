@@ -28,7 +28,7 @@ BENCH_SFU_ARGS ?= --json
 # zbarimg reads the QR code of a guest's printed card back (tests/browser/test_guest_browser.py).
 SYSTEM_DEPS := redis-server:redis-server chromium:chromium turnserver:coturn initdb:postgresql \
   nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
-  ip:iproute2 tc:iproute2 nft:nftables setpriv:util-linux \
+  ip:iproute2 tc:iproute2 nft:nftables ethtool:ethtool setpriv:util-linux \
   /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
   pdftotext:poppler-utils pdftoppm:poppler-utils zbarimg:zbar-tools
 

@@ -375,7 +375,15 @@ class ForwardedPacket:
     """A video packet as the fast receive path reads it: the fields of aiortc's RtpPacket that
     the forwarder and aiortc's receiver statistics use, nothing parsed beyond them."""
 
-    __slots__ = ("marker", "payload", "payload_type", "sequence_number", "ssrc", "timestamp")
+    __slots__ = (
+        "batch",
+        "marker",
+        "payload",
+        "payload_type",
+        "sequence_number",
+        "ssrc",
+        "timestamp",
+    )
 
     def __init__(
         self,
@@ -385,6 +393,7 @@ class ForwardedPacket:
         payload_type: int,
         ssrc: int,
         payload: bytes,
+        batch: SendBatch | None = None,
     ) -> None:
         self.sequence_number = sequence_number
         self.timestamp = timestamp
@@ -392,6 +401,8 @@ class ForwardedPacket:
         self.payload_type = payload_type
         self.ssrc = ssrc
         self.payload = payload
+        # Where the compiled fan-out queues what it sends for this packet (None: send at once).
+        self.batch = batch
 
 
 # The REMB the fast path sends each publisher, once a second, in place of aiortc's per-packet
@@ -420,7 +431,7 @@ class _FastVideoRoute:
         self._tasks: set[asyncio.Task[None]] = set()
         self.packets = 0
 
-    def handle(self, data: bytes) -> bool:
+    def handle(self, data: bytes, batch: SendBatch | None = None) -> bool:
         """Take one decrypted RTP datagram; False hands it back to aiortc's path."""
         tap = self._tap
         if tap._frames is not None or tap.closed:
@@ -445,6 +456,7 @@ class _FastVideoRoute:
             self._payload_type,
             self._ssrc,
             data[start:end],
+            batch,
         )
         self._stats.add(packet)
         nacks = self._nacks
@@ -475,13 +487,13 @@ class _FastVideoRoute:
         task.add_done_callback(self._tasks.discard)
 
 
-def _fast_routes(dtls: Any) -> dict[int, Callable[[bytes], bool]]:
+def _fast_routes(dtls: Any) -> dict[int, Callable[..., bool]]:
     """The SSRC -> route table of a DTLS transport, dispatching in front of aiortc's
     _handle_rtp_data (installed on first use)."""
-    routes: dict[int, Callable[[bytes], bool]] | None = getattr(dtls, "_tcd_routes", None)
+    routes: dict[int, Callable[..., bool]] | None = getattr(dtls, "_tcd_routes", None)
     if routes is not None:
         return routes
-    table: dict[int, Callable[[bytes], bool]] = {}
+    table: dict[int, Callable[..., bool]] = {}
     original = dtls._handle_rtp_data
 
     async def dispatch(data: bytes, arrival_time_ms: int) -> None:
@@ -502,9 +514,7 @@ _RX_BYTES = "_RTCDtlsTransport__rx_bytes"
 _RX_PACKETS = "_RTCDtlsTransport__rx_packets"
 
 
-def _receive_below_dtls(
-    dtls: Any, table: dict[int, Callable[[bytes], bool]], handle_rtp: Any
-) -> None:
+def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle_rtp: Any) -> None:
     """Video of a routed SSRC taken as the datagram arrives, ahead of aioice's queue and
     aiortc's DTLS loop: decrypted with the transport's own SRTP session and handed to its route
     in the same call, with no queue, future or coroutine step per packet. Everything else (STUN,
@@ -515,7 +525,7 @@ def _receive_below_dtls(
     counters: dict[str, Any] = dtls.__dict__
     tasks: set[asyncio.Task[None]] = set()
 
-    def data_received(data: bytes, component: int) -> None:
+    def data_received(data: bytes, component: int, batch: SendBatch | None = None) -> None:
         if len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 209:
             route = table.get(int.from_bytes(data[8:12], "big"))
             srtp = dtls._rx_srtp
@@ -526,7 +536,7 @@ def _receive_below_dtls(
                     plain = srtp.unprotect(data)
                 except pylibsrtp.Error:
                     return  # as aiortc's loop drops it (a replay, a forgery)
-                if not route(plain):
+                if not route(plain, batch):
                     task = asyncio.get_running_loop().create_task(
                         handle_rtp(plain, _aiortc_clock.current_ms())
                     )
@@ -547,6 +557,9 @@ def _receive_below_dtls(
         queue_datagram(data, component)
 
     rtcp = _RtcpReceiver(dtls, tasks)
+    # The publisher's packets read in one go queue their copies here, flushed when the socket
+    # has nothing more waiting (None without the compiled fan-out: each copy goes at once).
+    batch = SendBatch() if _fanout.LIBRARY is not None else None
 
     connection.data_received = data_received
 
@@ -563,13 +576,58 @@ def _receive_below_dtls(
             _protocol: Any = protocol,
             _stun: Any = stun_received,
         ) -> None:
-            if data and 127 < data[0] < 192:
-                _protocol.receiver.data_received(data, _protocol.local_candidate.component)
-            else:
+            if not (data and 127 < data[0] < 192):
                 _stun(data, addr)
+                return
+            component = _protocol.local_candidate.component
+            _protocol.receiver.data_received(data, component, batch)
+            if batch is None:
+                return
+            # What else is already waiting on the socket (the rest of the frame, most often) is
+            # read now rather than one event-loop turn each; then the copies go out together.
+            transport: Any = _protocol.transport
+            try:
+                if transport is not None:
+                    sock, size = transport._sock, transport.max_size
+                    for _ in range(_DRAIN_DATAGRAMS):
+                        try:
+                            data, addr = sock.recvfrom(size)
+                        except (BlockingIOError, InterruptedError):
+                            break
+                        except OSError as error:
+                            _protocol.error_received(error)  # as asyncio's own read reports it
+                            break
+                        if data and 127 < data[0] < 192:
+                            _protocol.receiver.data_received(data, component, batch)
+                        else:
+                            _stun(data, addr)
+            finally:
+                batch.flush()
 
         target: Any = protocol
         target.datagram_received = datagram_received
+
+
+# Datagrams read from a publisher's socket at most in one go (then the event loop runs again).
+_DRAIN_DATAGRAMS = 32
+
+
+class SendBatch:
+    """The compiled fan-out's queue for one read of a publisher's socket (rooms/fanout.c: each
+    subscriber's copies of what was read go out in one sendmmsg). Holds what keeps the outputs
+    it was handed alive until it flushes, so that none it points to is freed before."""
+
+    __slots__ = ("c", "held")
+
+    def __init__(self) -> None:
+        self.c: Any = _fanout.ffi.new("tcd_batch *")
+        self.held: list[object] = []
+
+    def flush(self) -> None:
+        """Send everything queued."""
+        if self.c.count:
+            _fanout.LIBRARY.tcd_flush(self.c)
+        self.held.clear()
 
 
 _RTCP_SR, _RTCP_RR, _RTCP_SDES, _RTCP_PSFB = 200, 201, 202, 206
@@ -1047,6 +1105,7 @@ class CompiledPacketPath(PacketPath):
         sock = self._sock
         assert sock is not None and self._addr is not None
         if self._fd_closer is not None:
+            self._library.tcd_discard(out)  # nothing queued may go to a closed (reused) fd
             self._fd_closer()
         try:
             fd = os.dup(sock.fileno())
@@ -1119,12 +1178,19 @@ def fanout_send(
     timestamp: int,
     ntp: int,
     level: int,
+    batch: SendBatch | None = None,
+    owner: object = None,
 ) -> int:
-    """One publisher packet to `count` CompiledPacketPath outputs (a cffi `tcd_out *[]`)."""
+    """One publisher packet to `count` CompiledPacketPath outputs (a cffi `tcd_out *[]`), sent
+    at once or queued in `batch`, which then holds `owner` (what keeps the paths owning those
+    outputs alive) until it flushes."""
+    if batch is not None:
+        batch.held.append(owner)
     return int(
         library.tcd_fanout(
             outs,
             count,
+            batch.c if batch is not None else _fanout.ffi.NULL,
             _fanout_protect(),
             payload,
             len(payload),

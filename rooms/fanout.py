@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 LIBRARY_PATH = Path(__file__).with_name("_fanout.so")
 BUFFER_SIZE = 1600
+QUEUE = 8  # TCD_QUEUE
+BATCH_OUTS = 256  # TCD_BATCH_OUTS
 
 CDEF = f"""
 typedef int (*tcd_protect_fn)(void *ctx, void *rtp, int *len);
@@ -51,12 +53,23 @@ typedef struct tcd_out {{
     uint64_t sr_ntp;
     uint32_t sr_rtp;
     int error;
+    int queued;
+    int queue_length[{QUEUE}];
+    int queue_payload[{QUEUE}];
     unsigned char buffer[{BUFFER_SIZE}];
+    unsigned char queue[{QUEUE}][{BUFFER_SIZE}];
 }} tcd_out;
-int tcd_fanout(tcd_out **outs, int n, tcd_protect_fn protect, const char *payload, int len,
-               int marker, int audio, unsigned int sequence, unsigned int timestamp,
-               unsigned long long ntp, int level);
+typedef struct tcd_batch {{
+    int count;
+    tcd_out *outs[{BATCH_OUTS}];
+}} tcd_batch;
+int tcd_fanout(tcd_out **outs, int n, tcd_batch *batch, tcd_protect_fn protect,
+               const char *payload, int len, int marker, int audio, unsigned int sequence,
+               unsigned int timestamp, unsigned long long ntp, int level);
+void tcd_flush(tcd_batch *batch);
+void tcd_discard(tcd_out *o);
 int tcd_out_size(void);
+int tcd_batch_size(void);
 """
 
 ffi = cffi.FFI()
@@ -75,12 +88,16 @@ def load(path: Path = LIBRARY_PATH) -> Any:
         library = ffi.dlopen(str(path))
     except OSError as error:
         raise FanoutUnavailable(f"{path} does not load: {error}") from error
-    size = int(library.tcd_out_size())
-    if size != ffi.sizeof("tcd_out"):
-        raise FanoutUnavailable(
-            f"{path} was built from another fanout.c (struct of {size} bytes, "
-            f"{ffi.sizeof('tcd_out')} expected): make fanout"
-        )
+    try:
+        sizes = {"tcd_out": library.tcd_out_size(), "tcd_batch": library.tcd_batch_size()}
+    except AttributeError as error:
+        raise FanoutUnavailable(f"{path} was built from another fanout.c: make fanout") from error
+    for name, size in sizes.items():
+        if int(size) != ffi.sizeof(name):
+            raise FanoutUnavailable(
+                f"{path} was built from another fanout.c ({name} of {size} bytes, "
+                f"{ffi.sizeof(name)} expected): make fanout"
+            )
     return library
 
 

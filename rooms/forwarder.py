@@ -27,6 +27,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from rooms.aiortc_internals import (
     CompiledPacketPath,
     EncodedFrame,
+    ForwardedPacket,
     PacketPath,
     PacketTap,
     fanout_library,
@@ -519,6 +520,9 @@ class Publication:
                 packet.timestamp,
                 ntp,
                 level,
+                # Read off the publisher's socket with others: queued, sent together.
+                packet.batch if type(packet) is ForwardedPacket else None,
+                self._fanned,
             )
             if self.packets & 15 == 0:
                 self._tend_fanout()

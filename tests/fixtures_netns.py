@@ -5,7 +5,7 @@ missing from these kernels and a drop in an output hook only fails `sendto` with
 (tc tbf). Processes started with `SiteNetwork.command()` run inside it and reach the hub on
 `host_ip`, the machine's end of the pair; the hub announces that address in its ICE candidates.
 
-Needs root and iproute2 and nftables (`make test` installs them): elsewhere the tests skip,
+Needs root, iproute2, nftables and ethtool (`make test` installs them): elsewhere the tests skip,
 except under CI, where they fail.
 """
 
@@ -128,7 +128,12 @@ class SiteNetwork:
 def _missing() -> str | None:
     if os.geteuid() != 0:
         return "network namespaces need root"
-    for tool, package in (("ip", "iproute2"), ("nft", "nftables"), ("tc", "iproute2")):
+    for tool, package in (
+        ("ip", "iproute2"),
+        ("nft", "nftables"),
+        ("tc", "iproute2"),
+        ("ethtool", "ethtool"),
+    ):
         if shutil.which(tool) is None:
             return f"{tool} is missing (`make test` installs {package} as root)"
     return None
@@ -156,6 +161,22 @@ def site_network() -> Iterator[SiteNetwork]:
         _run(*inside, "link", "set", network.site_if, "up")
         _run(*inside, "link", "set", "lo", "up")
         _run(*inside, "route", "add", "default", "via", host_ip)
+        # A physical link carries single datagrams; a veth would carry the hub's UDP GSO
+        # messages (rooms/fanout.c) whole, so that one drop took all of a frame's packets.
+        # Off, the kernel cuts them before the veth, as it does before a NIC without UDP
+        # segmentation offload.
+        _run("ethtool", "-K", network.host_if, "tx-udp-segmentation", "off")
+        _run(
+            "ip",
+            "netns",
+            "exec",
+            network.name,
+            "ethtool",
+            "-K",
+            network.site_if,
+            "tx-udp-segmentation",
+            "off",
+        )
         yield network
     finally:
         network._clear_loss()

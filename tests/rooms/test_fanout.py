@@ -16,7 +16,7 @@ import pytest
 from pylibsrtp import Policy, Session
 
 from rooms import fanout
-from rooms.aiortc_internals import _header_template, _sockaddr, fanout_send, ntp_now
+from rooms.aiortc_internals import SendBatch, _header_template, _sockaddr, fanout_send, ntp_now
 
 KEY = bytes(range(30))  # SRTP master key (16) and salt (14)
 
@@ -88,6 +88,7 @@ def sender() -> Iterator[socket.socket]:
 def test_the_library_matches_the_declared_struct() -> None:
     library = _library()
     assert library.tcd_out_size() == fanout.ffi.sizeof("tcd_out")
+    assert library.tcd_batch_size() == fanout.ffi.sizeof("tcd_batch")
 
 
 def test_one_call_sends_a_packet_rewritten_for_each_subscriber(sender: socket.socket) -> None:
@@ -180,6 +181,79 @@ def test_an_inactive_or_unreachable_output_drops_and_the_rest_still_go(
         # Too big for the buffer: dropped, never written past it.
         assert fanout_send(library, outs, 3, b"x" * 1600, 0, False, 2, 2, ntp_now(), 0) == 0
         assert subscribers[2].out.dropped == 1
+    finally:
+        for subscriber in subscribers:
+            subscriber.close()
+
+
+def _frame(sizes: list[int]) -> list[bytes]:
+    """A frame's payloads: VP8 descriptors without picture ids, each packet's bytes its index."""
+    return [
+        bytes([0x10 if i == 0 else 0x00]) + bytes([i]) * (size - 1) for i, size in enumerate(sizes)
+    ]
+
+
+def test_a_batch_sends_each_subscribers_packets_together_and_in_order(
+    sender: socket.socket,
+) -> None:
+    library = _library()
+    subscribers = [
+        Subscriber(0x6000 + i, "0", level=False, vp8=True, sender=sender) for i in range(3)
+    ]
+    # Equal sizes then a shorter last (one GSO message), then a size change (another), then
+    # more than one output's queue holds (8): it flushes on its own and goes on queueing.
+    sizes = [1100, 1100, 1100, 700, 900, 900, 1000, 1000, 1000, 1000, 300]
+    frame = _frame(sizes)
+    batch = SendBatch()
+    owner = object()
+    try:
+        outs = fanout.ffi.new("tcd_out *[]", [s.out for s in subscribers])
+        ntp = ntp_now()
+        for index, payload in enumerate(frame):
+            marker = int(index == len(frame) - 1)
+            queued = fanout_send(
+                library, outs, 3, payload, marker, False, 500 + index, 9000, ntp, 0x7F, batch, owner
+            )
+            assert queued == 3
+        assert batch.held == [owner] * len(frame)  # the paths stay alive until the flush
+        assert subscribers[0].out.queued == len(frame) - 8
+        batch.flush()
+        assert batch.held == [] and batch.c.count == 0
+        for subscriber in subscribers:
+            got = [subscriber.receive() for _ in frame]
+            assert [struct.unpack_from("!H", d, 2)[0] for d in got] == [
+                500 + i for i in range(len(frame))
+            ]
+            assert [d[subscriber.header_size :] for d in got] == frame
+            assert [d[1] >> 7 for d in got] == [0] * (len(frame) - 1) + [1]
+            out = subscriber.out
+            assert out.packets == len(frame) and out.frames == 1 and out.dropped == 0
+            assert out.octets == sum(sizes) and out.queued == 0
+            assert out.bytes == sum(len(d) + 10 for d in got)
+    finally:
+        for subscriber in subscribers:
+            subscriber.close()
+
+
+def test_a_discarded_or_stopped_output_sends_nothing_it_queued(sender: socket.socket) -> None:
+    library = _library()
+    subscribers = [
+        Subscriber(0x7000 + i, "0", level=False, vp8=False, sender=sender) for i in range(3)
+    ]
+    batch = SendBatch()
+    try:
+        outs = fanout.ffi.new("tcd_out *[]", [s.out for s in subscribers])
+        for index, payload in enumerate(_frame([800, 800, 500])):
+            fanout_send(library, outs, 3, payload, 0, False, index, 0, ntp_now(), 0, batch, None)
+        library.tcd_discard(subscribers[0].out)  # its socket is about to be closed
+        subscribers[1].out.active = 0  # its route went away before the flush
+        batch.flush()
+        assert len(subscribers[2].receive()) > 0
+        for subscriber in subscribers[:2]:
+            assert subscriber.out.dropped == 3 and subscriber.out.packets == 0
+            subscriber.sock.settimeout(0.2)
+            with pytest.raises(TimeoutError):
+                subscriber.sock.recv(2048)
     finally:
         for subscriber in subscribers:
             subscriber.close()
