@@ -460,8 +460,15 @@ class _FastVideoRoute:
         )
         self._stats.add(packet)
         nacks = self._nacks
-        if nacks is not None and nacks.add(packet):
-            self._spawn(self._receiver._send_rtcp_nack(self._ssrc, sorted(nacks.missing)))
+        if nacks is not None:
+            sequence = packet.sequence_number
+            previous = nacks.max_seq
+            if not nacks.missing and previous is not None and sequence == (previous + 1) & 0xFFFF:
+                # The next packet in order with nothing missing: all NackGenerator.add would do
+                # (its truncate walks the missing set on every packet).
+                nacks.max_seq = sequence
+            elif nacks.add(packet):
+                self._spawn(self._receiver._send_rtcp_nack(self._ssrc, sorted(nacks.missing)))
         self.packets += 1
         if REMB_CAP_BPS and self.packets & 63 == 0:
             now = time.monotonic()
@@ -1813,6 +1820,11 @@ def _check_packet_path() -> None:
         "receiver statistics read only sequence numbers and timestamps",
     )
     nack_add = _source(_rtcrtpreceiver.NackGenerator.add)
+    _require(
+        "self.max_seq = packet.sequence_number" in nack_add
+        and "self.missing: set[int] = set()" in _source(_rtcrtpreceiver.NackGenerator.__init__),
+        "NackGenerator keeps max_seq and the missing set",
+    )
     _require(
         set(re.findall(r"packet\.(\w+)", nack_add)) <= {"sequence_number"},
         "NACK generator reads only sequence numbers",

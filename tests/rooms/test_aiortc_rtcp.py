@@ -1,5 +1,6 @@
-"""The hub's own RTCP handling in packet mode: receiver reports read as aiortc reads them, the
-rest of a compound handed to aiortc, and one compound of sender reports per transport."""
+"""The hub's own RTCP handling in packet mode (receiver reports read as aiortc reads them, the
+rest of a compound handed to aiortc, one compound of sender reports per transport) and the
+fast receive path's gap tracking, which must agree with aiortc's NACK generator."""
 
 from __future__ import annotations
 
@@ -234,3 +235,48 @@ async def test_a_bundled_sender_reports_with_its_transport_and_says_bye_alone() 
     assert bundle.senders == [] and bundle._task is None
     (bye,) = (RtcpPacket.parse(d) for d in transport.sent)
     assert isinstance(bye[0], RtcpByePacket) and bye[0].sources == [sender._ssrc]
+
+
+async def test_the_fast_receive_path_tracks_gaps_as_aiortcs_nack_generator() -> None:
+    from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
+
+    from rooms.aiortc_internals import _FastVideoRoute
+
+    nacked: list[list[int]] = []
+
+    class Receiver:
+        def __init__(self) -> None:
+            self._RTCRtpReceiver__remote_streams = {7: StreamStatistics(90000)}
+            self._RTCRtpReceiver__nack_generator = NackGenerator()
+
+        async def _send_rtcp_nack(self, ssrc: int, lost: list[int]) -> None:
+            nacked.append(lost)
+
+    class Tap:
+        _frames = None
+        closed = False
+
+        def __init__(self) -> None:
+            self._receiver = Receiver()
+            self.sunk: list[int] = []
+
+        def _sink(self, packet: Any) -> None:
+            self.sunk.append(packet.sequence_number)
+
+    tap = Tap()
+    route = _FastVideoRoute(tap, 7, 96)  # type: ignore[arg-type]
+    reference = NackGenerator()
+    sequences = [65530, 65531, 65533, 65534, 65532, 65535, 0, 3, 1, 2, 4, 5, 9, 10, 6, 7, 8, 11]
+    expected_nacks = []
+    for sequence in sequences:
+        data = struct.pack("!BBHII", 0x80, 96, sequence, 1000, 7) + b"\x10\x00payload"
+        assert route.handle(data)
+        packet = type("P", (), {"sequence_number": sequence})()
+        if reference.add(packet):  # type: ignore[arg-type]
+            expected_nacks.append(sorted(reference.missing))
+        generator = tap._receiver._RTCRtpReceiver__nack_generator
+        assert (generator.max_seq, generator.missing) == (reference.max_seq, reference.missing)
+    await asyncio.sleep(0)
+    await asyncio.gather(*route._tasks)
+    assert nacked == expected_nacks and len(nacked) == 3
+    assert tap.sunk == sequences
