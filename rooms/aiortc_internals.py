@@ -567,6 +567,8 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
     # The publisher's packets read in one go queue their copies here, flushed when the socket
     # has nothing more waiting (None without the compiled fan-out: each copy goes at once).
     batch = SendBatch() if _fanout.LIBRARY is not None else None
+    drain_buffer = bytearray(65536)  # the largest UDP datagram
+    drain_view = memoryview(drain_buffer)
 
     connection.data_received = data_received
 
@@ -595,10 +597,13 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
             transport: Any = _protocol.transport
             try:
                 if transport is not None:
-                    sock, size = transport._sock, transport.max_size
+                    sock = transport._sock
                     for _ in range(_DRAIN_DATAGRAMS):
                         try:
-                            data, addr = sock.recvfrom(size)
+                            # Into one buffer the size of the largest datagram, then copied out
+                            # at its own size (recvfrom(n) allocates n bytes each time).
+                            size, addr = sock.recvfrom_into(drain_buffer)
+                            data = bytes(drain_view[:size])
                         except (BlockingIOError, InterruptedError):
                             break
                         except OSError as error:
@@ -1884,37 +1889,44 @@ def _check_rtcp(recv_next: str) -> None:
         "self.senders[" in _source(_rtcdtlstransport.RtpRouter.register_sender),
         "RtpRouter.senders maps SSRCs to senders",
     )
-    handle = _source(RTCRtpSender._handle_rtcp_packet)
-    for needle in (
-        "if self.__lsr == report.lsr and report.dlsr:",
-        "rtt = time.time() - self.__lsr_time - (report.dlsr / 65536)",
-        "self.__rtt = RTT_ALPHA * self.__rtt + (1 - RTT_ALPHA) * rtt",
-        "packetsReceived=self.__packet_count - report.packets_lost",
-        "ssrc=packet.ssrc",
-        # REMB steers an encoder and nothing else.
-        "self.__encoder.target_bitrate = bitrate",
-    ):
-        _require(needle in handle, f"RTCRtpSender's receiver-report handling: {needle}")
     _require(isinstance(_rtcrtpsender.RTT_ALPHA, float), "aiortc's RTT_ALPHA")
-    sender_init = _source(RTCRtpSender.__init__)
-    for name in ("__lsr", "__lsr_time", "__rtt", "__stats", "__kind", "__cname", "__encoder"):
-        _require(f"self.{name}" in sender_init, f"RTCRtpSender.{name}")
-    send = _source(RTCRtpSender.send)
-    _require(
-        "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())" in send
-        and "self.__cname = parameters.rtcp.cname" in send,
-        "RTCRtpSender.send starts self._run_rtcp() and keeps the CNAME",
-    )
-    run_rtcp = _source(RTCRtpSender._run_rtcp)
-    for needle in (
-        "self.__rtcp_started.set()",
-        "self.__rtcp_exited.set()",
-        "self.__lsr = ((self.__ntp_timestamp) >> 16) & 0xFFFFFFFF",
-        "self.__lsr_time = time.time()",
-        "octet_count=self.__octet_count & 0xFFFFFFFF",
-    ):
-        _require(needle in run_rtcp, f"RTCRtpSender._run_rtcp: {needle}")
-    _require(
-        "self.__rtcp_exited.wait()" in _source(RTCRtpSender.stop),
-        "RTCRtpSender.stop waits for its RTCP loop to exit",
-    )
+    expected = {
+        # Receiver reports on a sender's stream, and REMB steering an encoder and nothing else.
+        RTCRtpSender._handle_rtcp_packet: (
+            "if self.__lsr == report.lsr and report.dlsr:",
+            "rtt = time.time() - self.__lsr_time - (report.dlsr / 65536)",
+            "self.__rtt = RTT_ALPHA * self.__rtt + (1 - RTT_ALPHA) * rtt",
+            "packetsReceived=self.__packet_count - report.packets_lost",
+            "ssrc=packet.ssrc",
+            "self.__encoder.target_bitrate = bitrate",
+        ),
+        RTCRtpSender.__init__: tuple(
+            f"self.{name}"
+            for name in (
+                "__lsr",
+                "__lsr_time",
+                "__rtt",
+                "__stats",
+                "__kind",
+                "__cname",
+                "__encoder",
+            )
+        ),
+        RTCRtpSender.send: (
+            "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())",
+            "self.__cname = parameters.rtcp.cname",
+        ),
+        RTCRtpSender._run_rtcp: (
+            "self.__rtcp_started.set()",
+            "self.__rtcp_exited.set()",
+            "self.__lsr = ((self.__ntp_timestamp) >> 16) & 0xFFFFFFFF",
+            "self.__lsr_time = time.time()",
+            "octet_count=self.__octet_count & 0xFFFFFFFF",
+        ),
+        # stop() waits for the RTCP loop to say it exited.
+        RTCRtpSender.stop: ("self.__rtcp_exited.wait()",),
+    }
+    for function, needles in expected.items():
+        source = _source(function)
+        for needle in needles:
+            _require(needle in source, f"{function.__qualname__}: {needle}")
