@@ -142,10 +142,20 @@ static void flush_out(tcd_out *o)
         if (sent <= 0) {
             if (sent < 0 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT) &&
                 gso_usable && messages[done].msg_hdr.msg_iovlen > 1) {
-                /* A kernel or device without UDP GSO: from now on one datagram per message. */
+                /* A kernel or device without UDP GSO: from now on one datagram per message,
+                 * starting with what is left of this queue. */
+                int refused = errno;
+                int rest = first[done];
+                for (int k = rest; k < n; k++) {
+                    memmove(o->queue[k - rest], o->queue[k], (size_t)o->queue_length[k]);
+                    o->queue_length[k - rest] = o->queue_length[k];
+                    o->queue_payload[k - rest] = o->queue_payload[k];
+                }
                 gso_usable = 0;
-                o->queued = n;
+                o->queued = n - rest;
                 flush_out(o);
+                if (!o->active && o->error == refused)
+                    gso_usable = 1; /* refused alone as well: the output's fault, not GSO's */
                 return;
             }
             /* As for one packet: a full buffer drops what is left, anything else stops the

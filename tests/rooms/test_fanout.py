@@ -259,6 +259,34 @@ def test_a_discarded_or_stopped_output_sends_nothing_it_queued(sender: socket.so
             subscriber.close()
 
 
+def test_a_batch_to_an_address_the_kernel_refuses_drops_once_and_the_rest_still_go(
+    sender: socket.socket,
+) -> None:
+    library = _library()
+    subscribers = [
+        Subscriber(0x7100 + i, "0", level=False, vp8=False, sender=sender) for i in range(2)
+    ]
+    subscribers[0].out.addr_len = 3  # sendmmsg refuses it (EINVAL), GSO message or not
+    batch = SendBatch()
+    frame = _frame([900, 900, 900, 400])
+    try:
+        outs = fanout.ffi.new("tcd_out *[]", [s.out for s in subscribers])
+        for round_ in range(2):
+            for index, payload in enumerate(frame):
+                sequence = 10 * round_ + index
+                fanout_send(library, outs, 2, payload, 0, False, sequence, 0, ntp_now(), 0, batch)
+            batch.flush()
+            start = subscribers[1].header_size
+            assert [subscribers[1].receive()[start:] for _ in frame] == frame
+            subscribers[0].out.active = 1  # as a re-route would
+        bad, good = subscribers[0].out, subscribers[1].out
+        assert bad.packets == 0 and bad.dropped == 2 * len(frame) and bad.error != 0
+        assert good.packets == 2 * len(frame) and good.dropped == 0
+    finally:
+        for subscriber in subscribers:
+            subscriber.close()
+
+
 def test_a_library_built_from_another_struct_is_refused(tmp_path: Any) -> None:
     source = tmp_path / "old.c"
     source.write_text("int tcd_out_size(void) { return 8; }\nint tcd_fanout(void) { return 0; }\n")
