@@ -1333,15 +1333,21 @@ class _TransportReports:
             self._task.cancel()
             self._task = None
 
+    @staticmethod
+    def interval() -> float:
+        """Seconds to the next reports: as aiortc, varied over [0.5, 1.5] times one second."""
+        return 0.5 + random.random()
+
     async def _run(self) -> None:
         while True:
-            # As aiortc: the interval varied over [0.5, 1.5] times one second.
-            await asyncio.sleep(0.5 + random.random())
+            await asyncio.sleep(self.interval())
             for compound in self.compounds():
                 try:
                     await self._dtls._send_rtp(compound)
                 except ConnectionError:
-                    return  # the transport closed; its senders stop with it
+                    # Not connected yet, or closed: as aiortc's own loop, try again next time
+                    # (the senders' stop() ends this loop).
+                    break
 
     def compounds(self) -> list[bytes]:
         """The reports to send now; marks each sender's LSR as aiortc's loop does (for the

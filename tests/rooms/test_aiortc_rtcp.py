@@ -280,3 +280,29 @@ async def test_the_fast_receive_path_tracks_gaps_as_aiortcs_nack_generator() -> 
     await asyncio.gather(*route._tasks)
     assert nacked == expected_nacks and len(nacked) == 3
     assert tap.sunk == sequences
+
+
+async def test_reports_go_on_after_the_transport_was_not_yet_connected() -> None:
+    class Connecting(_Transport):
+        attempts = 0
+
+        async def _send_rtp(self, data: bytes) -> None:
+            self.attempts += 1
+            if self.attempts <= 2:  # DTLS is not up for the first reports
+                raise ConnectionError("Cannot send encrypted RTP, not connected")
+            self.sent.append(data)
+
+    transport = Connecting()
+    reports = _TransportReports(transport)
+    reports.interval = lambda: 0.01  # type: ignore[method-assign]
+    sender = _sender(transport)
+    reports.add(sender)
+    try:
+        for _ in range(200):
+            if len(transport.sent) >= 2:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        reports.discard(sender)
+    assert transport.attempts >= 4 and len(transport.sent) >= 2
+    assert all(isinstance(RtcpPacket.parse(d)[0], RtcpSrPacket) for d in transport.sent)
