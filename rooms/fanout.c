@@ -192,14 +192,14 @@ void tcd_discard(tcd_out *o)
     o->queued = 0;
 }
 
+/* Count the datagram built in o->queue[o->queued] as queued. */
 static void queue_one(tcd_out *o, tcd_batch *batch, int length, int payload)
 {
     if (o->queued == 0) {
         if (batch->count == TCD_BATCH_OUTS)
-            tcd_flush(batch);
+            tcd_flush(batch); /* o has nothing queued: its slot is left as it is */
         batch->outs[batch->count++] = o;
     }
-    memcpy(o->queue[o->queued], o->buffer, (size_t)length);
     o->queue_length[o->queued] = length;
     o->queue_payload[o->queued] = payload;
     o->queued++;
@@ -242,7 +242,13 @@ static int send_one(tcd_out *o, tcd_batch *batch, tcd_protect_fn protect,
         o->dropped++;
         return 0;
     }
+    /* Queued: built straight in the output's next queue slot (the full-queue flush below
+     * keeps one free), from the header template kept in buffer. */
     unsigned char *b = o->buffer;
+    if (batch != NULL) {
+        b = o->queue[o->queued];
+        memcpy(b, o->buffer, (size_t)start);
+    }
     uint16_t seq = (uint16_t)(sequence + o->seq_delta);
     uint32_t ts = timestamp + o->ts_delta;
     b[1] = (unsigned char)(marker ? (0x80 | o->payload_type) : o->payload_type);

@@ -165,18 +165,8 @@ def site_network() -> Iterator[SiteNetwork]:
         # messages (rooms/fanout.c) whole, so that one drop took all of a frame's packets.
         # Off, the kernel cuts them before the veth, as it does before a NIC without UDP
         # segmentation offload.
-        _run("ethtool", "-K", network.host_if, "tx-udp-segmentation", "off")
-        _run(
-            "ip",
-            "netns",
-            "exec",
-            network.name,
-            "ethtool",
-            "-K",
-            network.site_if,
-            "tx-udp-segmentation",
-            "off",
-        )
+        for device, prefix in ((network.host_if, []), (network.site_if, network.command([]))):
+            _run(*prefix, "ethtool", "-K", device, "tx-udp-segmentation", "off")
         yield network
     finally:
         network._clear_loss()
