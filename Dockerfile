@@ -33,7 +33,7 @@ COPY --from=web-vendor /vendor/ ./web/static/vendor/
 # so rooms/_fanout.so goes in with it; gcc leaves the image again in the same layer.
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends fonts-liberation2 gcc libc6-dev \
- && gcc -O2 -Wall -Wextra -Werror -fPIC -shared -o rooms/_fanout.so rooms/fanout.c \
+ && gcc -O2 -Wall -Wextra -Werror -fPIC -shared -o rooms/_fanout.so rooms/fanout.c rooms/intake.c \
  && apt-get purge -y -q --auto-remove gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 # The locked set, each file checked against its hash, then the project alone.

@@ -144,8 +144,8 @@ system-deps:
 
 # --- the two commands ---------------------------------------------------------------------------
 
-$(FANOUT): rooms/fanout.c
-	$(CC) $(FANOUT_CFLAGS) -o $@ $<
+$(FANOUT): rooms/fanout.c rooms/intake.c rooms/fanout.h
+	$(CC) $(FANOUT_CFLAGS) -o $@ rooms/fanout.c rooms/intake.c
 
 fanout: $(FANOUT)
 

@@ -373,7 +373,13 @@ def _forwarding(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         "max_queue_depth": after["max_queue_depth"],
         **{
             name: after.get(name, 0) - before.get(name, 0)
-            for name in ("packets_retransmitted", "packets_dropped", "nacks_unanswered")
+            for name in (
+                "packets_retransmitted",
+                "packets_dropped",
+                "nacks_unanswered",
+                "packets_received",
+                "packets_compiled",
+            )
         },
     }
 

@@ -324,8 +324,17 @@ class PacketTap:
     Frames are rebuilt only while a frame sink is set (a recording): the packet path needs none.
     """
 
-    def __init__(self, receiver: RTCRtpReceiver, kind: str, sink: PacketSink, stall: float) -> None:
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        kind: str,
+        sink: PacketSink,
+        stall: float,
+        intake: CompiledIntake | None = None,
+    ) -> None:
         self._receiver = receiver
+        # Where C takes this video's packets off the socket (rooms/intake.c), once routed.
+        self.intake = intake if kind == "video" else None
         self._kind = kind
         self._sink = sink
         self._stall = stall
@@ -365,6 +374,8 @@ class PacketTap:
     def close(self) -> None:
         """Stop routing: the receiver's packets go aiortc's way (and then nowhere) again."""
         self.closed = True
+        if self.intake is not None and self.intake.routed:
+            self.intake.unroute(self._receiver)
         routes = getattr(self._receiver.transport, "_tcd_routes", None)
         if routes is not None:
             for ssrc in self._routed:
@@ -425,6 +436,14 @@ class _FastVideoRoute:
         self._receiver = receiver
         self._ssrc = ssrc
         self._payload_type = payload_type
+        self._intake = tap.intake
+        if self._intake is not None:
+            self._intake.route(receiver, ssrc, payload_type)
+            if not self._intake.routed:
+                self._intake = None
+        self._dtls_counters: dict[str, Any] = (
+            receiver.transport.__dict__ if self._intake is not None else {}
+        )
         self._stats = receiver._RTCRtpReceiver__remote_streams[ssrc]  # type: ignore[attr-defined]
         self._nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
         self._remb_at = 0.0
@@ -470,12 +489,17 @@ class _FastVideoRoute:
             elif nacks.add(packet):
                 self._spawn(self._receiver._send_rtcp_nack(self._ssrc, sorted(nacks.missing)))
         self.packets += 1
-        if REMB_CAP_BPS and self.packets & 63 == 0:
+        intake = self._intake
+        # With C taking the packets in between, this runs for one in RX_EVERY of them.
+        if REMB_CAP_BPS and (intake is not None or self.packets & 63 == 0):
             now = time.monotonic()
             if now - self._remb_at >= _REMB_INTERVAL:
                 self._remb_at = now
                 self._spawn(self._send_remb())
         tap._sink(packet)
+        if intake is not None:
+            intake.sync_transport(self._dtls_counters)
+            intake.rearm()
         return True
 
     async def _send_remb(self) -> None:
@@ -532,6 +556,16 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
     counters: dict[str, Any] = dtls.__dict__
     tasks: set[asyncio.Task[None]] = set()
 
+    def plain_received(plain: bytes, batch: SendBatch | None, route: Any = None) -> None:
+        if route is None:
+            route = table.get(int.from_bytes(plain[8:12], "big"))
+        if route is None or not route(plain, batch):
+            task = asyncio.get_running_loop().create_task(
+                handle_rtp(plain, _aiortc_clock.current_ms())
+            )
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
     def data_received(data: bytes, component: int, batch: SendBatch | None = None) -> None:
         if len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 209:
             route = table.get(int.from_bytes(data[8:12], "big"))
@@ -543,12 +577,7 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
                     plain = srtp.unprotect(data)
                 except pylibsrtp.Error:
                     return  # as aiortc's loop drops it (a replay, a forgery)
-                if not route(plain, batch):
-                    task = asyncio.get_running_loop().create_task(
-                        handle_rtp(plain, _aiortc_clock.current_ms())
-                    )
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+                plain_received(plain, batch, route)
                 return
         elif len(data) > 8 and 127 < data[0] < 192 and 191 < data[1] < 209 and FAST_RTCP:
             srtp = dtls._rx_srtp
@@ -569,6 +598,59 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
     batch = SendBatch() if _fanout.LIBRARY is not None else None
     drain_buffer = bytearray(65536)  # the largest UDP datagram
     drain_view = memoryview(drain_buffer)
+    # The compiled intake's read buffer, the length it returns and the sender's address.
+    ffi = _fanout.ffi
+    c_buffer = ffi.new("unsigned char[]", 65536) if batch is not None else None
+    c_view = ffi.buffer(c_buffer) if c_buffer is not None else None
+    c_length = ffi.new("int *")
+    c_addr = ffi.new("unsigned char[]", 128)
+    c_addr_length = ffi.new("int *")
+
+    def drain_compiled(
+        protocol: Any, stun: Any, sock: Any, data: bytes, addr: Any, intakes: Any
+    ) -> None:
+        """Hand the datagram and what else is waiting to rooms/intake.c, which takes the
+        publishers' plain video packets itself; Python sees the rest, one at a time."""
+        assert batch is not None and c_view is not None
+        library = _fanout.LIBRARY
+        component = protocol.local_candidate.component
+        size = len(data)
+        c_view[0:size] = data
+        first = size
+        fd = sock.fileno()
+        for _ in range(_DRAIN_DATAGRAMS):
+            c_addr_length[0] = 128
+            answer = library.tcd_drain(
+                fd,
+                intakes,
+                len(intakes),
+                batch.c,
+                _fanout_protect(),
+                _intake_unprotect(),
+                c_buffer,
+                65536,
+                first,
+                c_length,
+                c_addr,
+                c_addr_length,
+                _DRAIN_DATAGRAMS,
+            )
+            first = 0
+            if answer == 0 or answer == _fanout.MORE:
+                return
+            if answer < 0:
+                protocol.error_received(OSError(-answer, os.strerror(-answer)))
+                return
+            chunk = c_view[0 : c_length[0]]
+            if answer == _fanout.PLAIN:
+                plain_received(chunk, batch)
+                continue
+            if c_addr_length[0]:
+                addr = _sockaddr_tuple(ffi.buffer(c_addr, c_addr_length[0])[:])
+            if chunk and 127 < chunk[0] < 192:
+                protocol.receiver.data_received(chunk, component, batch)
+            else:
+                stun(chunk, addr)
 
     connection.data_received = data_received
 
@@ -588,13 +670,20 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
             if not (data and 127 < data[0] < 192):
                 _stun(data, addr)
                 return
+            transport: Any = _protocol.transport
+            intakes = getattr(dtls, "_tcd_intake_array", None)
+            if intakes is not None and batch is not None and transport is not None:
+                try:
+                    drain_compiled(_protocol, _stun, transport._sock, data, addr, intakes)
+                finally:
+                    batch.flush()
+                return
             component = _protocol.local_candidate.component
             _protocol.receiver.data_received(data, component, batch)
             if batch is None:
                 return
             # What else is already waiting on the socket (the rest of the frame, most often) is
             # read now rather than one event-loop turn each; then the copies go out together.
-            transport: Any = _protocol.transport
             try:
                 if transport is not None:
                     sock = transport._sock
@@ -640,6 +729,254 @@ class SendBatch:
         if self.c.count:
             _fanout.LIBRARY.tcd_flush(self.c)
         self.held.clear()
+
+
+# Video publications' packets taken off the socket in C (rooms/intake.c) while every
+# subscriber is fanned out there too (False, or TCD_INTAKE=python: Python's fast path reads
+# each packet).
+COMPILED_INTAKE = os.environ.get("TCD_INTAKE", "compiled").strip().lower() != "python"
+
+
+class CompiledIntake:
+    """One video publication's tcd_rx (rooms/intake.c): its packets read, unprotected, counted,
+    kept for NACKs and fanned out in C while `enabled`; its history (for both paths); the
+    receive statistics and NACK state aiortc's receiver reads, through the classes below.
+
+    Python owns what the struct points to: the fan-out array (kept in `_outs`) and the SRTP
+    session (in `_srtp_session`)."""
+
+    def __init__(self, library: Any) -> None:
+        self._library = library
+        self.c: Any = _fanout.ffi.new("tcd_rx *")
+        library.tcd_rx_reset(self.c)
+        self.c.clock_rate = 90000
+        self._outs: Any = None
+        self._srtp_session: Any = None
+        self._large: dict[int, ForwardedPacket] = {}  # payloads larger than a C slot
+        self._synced = (0, 0)  # rx_bytes, rx_packets already added to the transport's counters
+        self.routed = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.c.enabled)
+
+    def enable(self, enabled: bool) -> None:
+        """Let C take packets (or stop it); takes effect with the next datagram."""
+        self.c.enabled = 1 if enabled and self.routed else 0
+        self.c.countdown = _fanout.RX_EVERY - 1
+
+    def rearm(self) -> None:
+        """Python has seen a packet: C may take the next RX_EVERY - 1."""
+        self.c.countdown = _fanout.RX_EVERY - 1
+
+    def set_fanout(self, outs: Any, count: int) -> None:
+        """The outputs C fans each packet out to (a fanout_outputs() array, or None)."""
+        self.c.outs = outs if outs is not None else _fanout.ffi.NULL
+        self.c.n = count if outs is not None else 0
+        self._outs = outs
+
+    # What C took, which the publication adds to its own counts.
+    @property
+    def packets(self) -> int:
+        return int(self.c.packets)
+
+    @property
+    def frames(self) -> int:
+        return int(self.c.frames)
+
+    @property
+    def last_at(self) -> float:
+        return float(self.c.last_at)
+
+    # The publication's packet history (PacketHistory's interface), held in C.
+    def add(self, packet: Any) -> bool:
+        """Keep `packet`; False when its sequence number is already held (a duplicate)."""
+        payload = packet.payload
+        kept = self._library.tcd_history_put(
+            self.c,
+            packet.sequence_number,
+            packet.timestamp,
+            packet.marker,
+            payload,
+            len(payload),
+        )
+        index = packet.sequence_number & (_fanout.HISTORY - 1)
+        if kept == 2:
+            self._large[index] = packet
+        elif kept == 1 and self._large:
+            self._large.pop(index, None)
+        return bool(kept)
+
+    def get(self, sequence_number: int) -> ForwardedPacket | None:
+        """The packet with this publisher sequence number, if still held (else None)."""
+        index = sequence_number & (_fanout.HISTORY - 1)
+        slot = self.c.history[index]
+        if slot.sequence != sequence_number:
+            return None
+        if slot.length < 0:
+            return self._large.get(index)
+        return ForwardedPacket(
+            sequence_number,
+            int(slot.timestamp),
+            int(slot.marker),
+            int(self.c.payload_type),
+            int(self.c.ssrc),
+            _fanout.ffi.buffer(slot.payload, slot.length)[:],
+        )
+
+    def route(self, receiver: RTCRtpReceiver, ssrc: int, payload_type: int) -> None:
+        """Bind to the publisher's SSRC on its transport: aiortc's receive statistics and NACK
+        generator for it move into the struct; C may take its packets once enabled."""
+        dtls: Any = receiver.transport
+        srtp = dtls._rx_srtp
+        if srtp is None or self.routed:
+            return
+        c = self.c
+        c.ssrc = ssrc
+        c.payload_type = payload_type
+        streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        old = streams.get(ssrc)
+        if old is not None:
+            c.clock_rate = old._clockrate
+            streams[ssrc] = _CompiledStreamStatistics(self, old)
+        nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        if nacks is not None:
+            receiver._RTCRtpReceiver__nack_generator = _CompiledNackGenerator(  # type: ignore[attr-defined]
+                self, nacks
+            )
+        else:
+            # No NACK generator: C's "next in sequence" test runs on its own number.
+            c.nack_max = -1
+        self._srtp_session = srtp  # keeps the srtp_t alive while C holds it
+        c.srtp = _fanout.ffi.cast("void *", int(_srtp_binding.ffi.cast("uintptr_t", srtp._srtp[0])))
+        self.routed = True
+        self._nacks_tracked = nacks is not None
+        intakes: list[CompiledIntake] = dtls.__dict__.setdefault("_tcd_intakes", [])
+        intakes.append(self)
+        dtls._tcd_intake_array = _fanout.ffi.new("tcd_rx *[]", [i.c for i in intakes])
+
+    def unroute(self, receiver: RTCRtpReceiver) -> None:
+        """Stop taking packets (the publication closes)."""
+        self.c.enabled = 0
+        self.c.srtp = _fanout.ffi.NULL
+        dtls: Any = receiver.transport
+        intakes: list[CompiledIntake] = dtls.__dict__.get("_tcd_intakes", [])
+        if self in intakes:
+            intakes.remove(self)
+            dtls._tcd_intake_array = (
+                _fanout.ffi.new("tcd_rx *[]", [i.c for i in intakes]) if intakes else None
+            )
+        self.routed = False
+
+    def sync_transport(self, counters: dict[str, Any]) -> None:
+        """Add what C received to the transport's byte and packet counters (its statistics)."""
+        received = int(self.c.rx_bytes), int(self.c.rx_packets)
+        last_bytes, last_packets = self._synced
+        if received[1] != last_packets:
+            counters[_RX_BYTES] += received[0] - last_bytes
+            counters[_RX_PACKETS] += received[1] - last_packets
+            self._synced = received
+
+
+def _optional(value: int) -> int | None:
+    return None if value < 0 else int(value)
+
+
+class _IntakeField:
+    """A StreamStatistics / NackGenerator attribute kept in the intake's C struct (-1: None)."""
+
+    def __init__(self, field: str, optional: bool = True) -> None:
+        self._field = field
+        self._optional = optional
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        value = int(getattr(obj._intake.c, self._field))
+        return _optional(value) if self._optional else value
+
+    def __set__(self, obj: Any, value: int | None) -> None:
+        setattr(obj._intake.c, self._field, -1 if value is None else value)
+
+
+class _CompiledStreamStatistics(_rtcrtpreceiver.StreamStatistics):
+    """aiortc's receive statistics for one SSRC, kept in the intake's C struct so that the
+    packets C takes and those aiortc or Python read count alike (aiortc builds its receiver
+    reports from these fields)."""
+
+    base_seq = _IntakeField("base_seq")
+    max_seq = _IntakeField("max_seq")
+    cycles = _IntakeField("cycles", optional=False)
+    packets_received = _IntakeField("packets_received", optional=False)
+    _jitter_q4 = _IntakeField("jitter_q4", optional=False)
+    _last_arrival = _IntakeField("last_arrival")
+    _last_timestamp = _IntakeField("last_timestamp")
+
+    def __init__(self, intake: CompiledIntake, old: Any) -> None:
+        self._intake = intake
+        self._clockrate = old._clockrate
+        self._expected_prior = old._expected_prior
+        self._received_prior = old._received_prior
+        for name in _STATS_FIELDS:
+            setattr(self, name, getattr(old, name))
+
+    def add(self, packet: Any) -> None:
+        self._intake._library.tcd_stats_add(
+            self._intake.c, packet.sequence_number, packet.timestamp
+        )
+
+
+_STATS_FIELDS = (
+    "base_seq",
+    "max_seq",
+    "cycles",
+    "packets_received",
+    "_jitter_q4",
+    "_last_arrival",
+    "_last_timestamp",
+)
+
+
+class _CompiledNackGenerator(_rtcrtpreceiver.NackGenerator):
+    """aiortc's NACK generator with its highest sequence number in the intake's struct (which C
+    advances for the packets it takes) and the size of its missing set told to C (which takes
+    nothing while a packet is missing)."""
+
+    max_seq = _IntakeField("nack_max")
+
+    def __init__(self, intake: CompiledIntake, old: Any) -> None:
+        self._intake = intake
+        self.max_seq = old.max_seq
+        self.missing = old.missing
+        intake.c.missing = len(self.missing)
+
+    def add(self, packet: Any) -> bool:
+        missed = bool(super().add(packet))
+        self._intake.c.missing = len(self.missing)
+        return missed
+
+
+def compiled_intake() -> CompiledIntake | None:
+    """A CompiledIntake for a video publication, or None (no compiled library, or turned off)."""
+    if _fanout.LIBRARY is None or not COMPILED_INTAKE:
+        return None
+    return CompiledIntake(_fanout.LIBRARY)
+
+
+@functools.cache
+def _intake_unprotect() -> Any:
+    """libsrtp's srtp_unprotect (inside pylibsrtp's binding) as rooms/intake.c calls it."""
+    binding = _srtp_binding.ffi
+    function = binding.addressof(_srtp_binding.lib, "srtp_unprotect")
+    return _fanout.ffi.cast("tcd_unprotect_fn", int(binding.cast("uintptr_t", function)))
+
+
+def _sockaddr_tuple(raw: bytes) -> tuple[Any, ...]:
+    """A struct sockaddr_in/in6 as asyncio reports a datagram's sender."""
+    family = int.from_bytes(raw[0:2], "little")
+    port = int.from_bytes(raw[2:4], "big")
+    if family == socket.AF_INET6:
+        host = socket.inet_ntop(socket.AF_INET6, raw[8:24])
+        return host, port, int.from_bytes(raw[4:8], "big"), int.from_bytes(raw[24:28], "little")
+    return socket.inet_ntop(socket.AF_INET, raw[4:8]), port
 
 
 _RTCP_SR, _RTCP_RR, _RTCP_SDES, _RTCP_PSFB = 200, 201, 202, 206
@@ -756,13 +1093,18 @@ def _record_report(sender: Any, reporter: int, block: tuple[int, ...]) -> None:
 
 
 def tap_receiver_packets(
-    receiver: RTCRtpReceiver, kind: str, sink: PacketSink, *, stall_timeout: float = 0.4
+    receiver: RTCRtpReceiver,
+    kind: str,
+    sink: PacketSink,
+    *,
+    stall_timeout: float = 0.4,
+    intake: CompiledIntake | None = None,
 ) -> PacketTap:
     """Route a receiver's RTP packets to `sink` instead of its jitter buffer and decoder (call it
     where tap_receiver would be called). Each packet is aiortc's RtpPacket: sequence_number,
     timestamp, marker, payload_type, ssrc, payload (still with its payload descriptor),
     extensions.audio_level."""
-    tap = PacketTap(receiver, kind, sink, stall_timeout)
+    tap = PacketTap(receiver, kind, sink, stall_timeout, intake)
     receiver._RTCRtpReceiver__jitter_buffer = tap  # type: ignore[attr-defined]
     return tap
 
@@ -1829,6 +2171,20 @@ def _check_packet_path() -> None:
     _require(
         set(re.findall(r"packet\.(\w+)", stats_add)) <= {"sequence_number", "timestamp"},
         "receiver statistics read only sequence numbers and timestamps",
+    )
+    # CompiledIntake keeps these fields in C (_CompiledStreamStatistics): the same names, the
+    # same arrival clock, the same jitter update as aiortc's.
+    stats_init = _source(_rtcrtpreceiver.StreamStatistics.__init__)
+    _require(
+        set(re.findall(r"self\.(\w+)(?::[^=]*)? =", stats_init))
+        == {*_STATS_FIELDS, "_clockrate", "_expected_prior", "_received_prior"},
+        "StreamStatistics keeps the fields CompiledIntake mirrors",
+    )
+    _require(
+        "arrival = int(time.time() * self._clockrate)" in stats_add
+        and "self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)" in stats_add
+        and "self.cycles += 1 << 16" in stats_add,
+        "StreamStatistics.add counts as rooms/intake.c tcd_stats_add does",
     )
     nack_add = _source(_rtcrtpreceiver.NackGenerator.add)
     _require(

@@ -1,4 +1,5 @@
-"""The compiled fan-out (rooms/fanout.c): loads rooms/_fanout.so with cffi in ABI mode.
+"""The compiled packet path (rooms/fanout.c, rooms/intake.c): loads rooms/_fanout.so with cffi
+in ABI mode.
 
 `make` builds the library with Debian's gcc (`make fanout`; `make run` and `make test` depend
 on it). Without it, or with TCD_FANOUT=python, LIBRARY is None and the packet forwarder uses the
@@ -24,6 +25,12 @@ LIBRARY_PATH = Path(__file__).with_name("_fanout.so")
 BUFFER_SIZE = 1600
 QUEUE = 8  # TCD_QUEUE
 BATCH_OUTS = 256  # TCD_BATCH_OUTS
+# rooms/intake.c
+HISTORY = 1024  # TCD_HISTORY (rooms/rtp_packets.py HISTORY_SIZE)
+SLOT = 1400  # TCD_SLOT
+RX_EVERY = 16  # TCD_RX_EVERY
+# tcd_drain's answers
+RAW, TAKEN, PLAIN, MORE = 1, 2, 3, 4
 
 CDEF = f"""
 typedef int (*tcd_protect_fn)(void *ctx, void *rtp, int *len);
@@ -70,6 +77,48 @@ void tcd_flush(tcd_batch *batch);
 void tcd_discard(tcd_out *o);
 int tcd_out_size(void);
 int tcd_batch_size(void);
+typedef int (*tcd_unprotect_fn)(void *ctx, void *srtp_hdr, int *len);
+typedef struct tcd_slot {{
+    int32_t sequence;
+    int32_t length;
+    uint32_t timestamp;
+    int32_t marker;
+    unsigned char payload[{SLOT}];
+}} tcd_slot;
+typedef struct tcd_rx {{
+    void *srtp;
+    uint32_t ssrc;
+    int payload_type;
+    int enabled;
+    int clock_rate;
+    tcd_out **outs;
+    int n;
+    int64_t base_seq;
+    int64_t max_seq;
+    int64_t cycles;
+    int64_t packets_received;
+    int64_t jitter_q4;
+    int64_t last_arrival;
+    int64_t last_timestamp;
+    int64_t nack_max;
+    int missing;
+    int countdown;
+    uint64_t packets;
+    uint64_t frames;
+    double last_at;
+    uint64_t rx_bytes;
+    uint64_t rx_packets;
+    uint64_t srtp_errors;
+    tcd_slot history[{HISTORY}];
+}} tcd_rx;
+void tcd_stats_add(tcd_rx *rx, unsigned int sequence, unsigned int timestamp);
+int tcd_history_put(tcd_rx *rx, unsigned int sequence, unsigned int timestamp, int marker,
+                    const char *payload, int len);
+void tcd_rx_reset(tcd_rx *rx);
+int tcd_drain(int fd, tcd_rx **routes, int n, tcd_batch *batch, tcd_protect_fn protect,
+              tcd_unprotect_fn unprotect, unsigned char *buf, int size, int first, int *len,
+              unsigned char *addr, int *addr_len, int max);
+int tcd_rx_size(void);
 """
 
 ffi = cffi.FFI()
@@ -89,7 +138,11 @@ def load(path: Path = LIBRARY_PATH) -> Any:
     except OSError as error:
         raise FanoutUnavailable(f"{path} does not load: {error}") from error
     try:
-        sizes = {"tcd_out": library.tcd_out_size(), "tcd_batch": library.tcd_batch_size()}
+        sizes = {
+            "tcd_out": library.tcd_out_size(),
+            "tcd_batch": library.tcd_batch_size(),
+            "tcd_rx": library.tcd_rx_size(),
+        }
     except AttributeError as error:
         raise FanoutUnavailable(f"{path} was built from another fanout.c: make fanout") from error
     for name, size in sizes.items():

@@ -25,11 +25,13 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from rooms.aiortc_internals import (
+    CompiledIntake,
     CompiledPacketPath,
     EncodedFrame,
     ForwardedPacket,
     PacketPath,
     PacketTap,
+    compiled_intake,
     fanout_library,
     fanout_outputs,
     fanout_send,
@@ -438,11 +440,19 @@ class Publication:
         self._fanned_outs: Any = None
         self._fanned_count = 0
         self._unfanned: list[PacketSubscription] = []
-        self.history = PacketHistory()
-        self.packets = 0
+        # Packet mode, video, rooms/_fanout.so: the publisher's plain packets are read and
+        # fanned out in C (rooms/intake.c) while every subscription is in the fan-out; the
+        # history is kept there for both paths.
+        self._intake: CompiledIntake | None = (
+            compiled_intake() if packets and kind == "video" and clock is LOOP_CLOCK else None
+        )
+        self.history: PacketHistory | CompiledIntake = (
+            self._intake if self._intake is not None else PacketHistory()
+        )
+        self._packets = 0
         self.nacks_unanswered = 0
-        self.frames = 0
-        self.last_frame_at: float | None = None
+        self._frames = 0
+        self._last_frame_at: float | None = None
         self.keyframe_requests_sent = 0
         # Held back from every subscriber (the host muted the site, or it is in the waiting
         # room); frames are still received and counted.
@@ -461,14 +471,63 @@ class Publication:
         self._last_timestamp: int | None = None
         if packets:
             self._packet_tap = tap_receiver_packets(
-                receiver, kind, self.on_packet, stall_timeout=stall_timeout
+                receiver, kind, self.on_packet, stall_timeout=stall_timeout, intake=self._intake
             )
         elif tap:
             tap_receiver(receiver, kind, self.on_frame, stall_timeout=stall_timeout)
 
+    # Counted here for the packets Python handles, in the intake for those C took.
+    @property
+    def packets(self) -> int:
+        """RTP packets received (video: not counting duplicates)."""
+        intake = self._intake
+        return self._packets + (intake.packets if intake is not None else 0)
+
+    @property
+    def packets_compiled(self) -> int:
+        """Of `packets`, those C took without Python (rooms/intake.c)."""
+        return self._intake.packets if self._intake is not None else 0
+
+    @property
+    def frames(self) -> int:
+        """Frames received (audio: packets)."""
+        intake = self._intake
+        return self._frames + (intake.frames if intake is not None else 0)
+
+    @frames.setter
+    def frames(self, value: int) -> None:
+        intake = self._intake
+        self._frames = value - (intake.frames if intake is not None else 0)
+
+    @property
+    def last_frame_at(self) -> float | None:
+        """Loop-clock time of the last packet (or frame) received, None before the first."""
+        intake = self._intake
+        if (
+            intake is not None
+            and intake.last_at
+            and (self._last_frame_at is None or intake.last_at > self._last_frame_at)
+        ):
+            return intake.last_at
+        return self._last_frame_at
+
+    @last_frame_at.setter
+    def last_frame_at(self, value: float | None) -> None:
+        self._last_frame_at = value
+
+    def _update_intake(self) -> None:
+        """Let C take the publisher's packets only when it can do all Python would: every
+        subscription fanned out, nothing held, no frames rebuilt (a recording)."""
+        intake = self._intake
+        if intake is not None:
+            intake.enable(
+                not self._closed and not self.held and not self._unfanned and not self._frame_sinks
+            )
+
     def add_frame_sink(self, sink: Callable[[EncodedFrame], None]) -> None:
         """Also hand every reassembled encoded frame to `sink` (a recorder), in either mode."""
         self._frame_sinks.append(sink)
+        self._update_intake()
         if self._packet_tap is not None and len(self._frame_sinks) == 1:
             self._packet_tap.feed_frames(self._frames_to_sinks)
 
@@ -478,6 +537,7 @@ class Publication:
             self._frame_sinks.remove(sink)
         if self._packet_tap is not None and not self._frame_sinks:
             self._packet_tap.feed_frames(None)
+        self._update_intake()
 
     def _frames_to_sinks(self, frame: EncodedFrame) -> None:
         for sink in list(self._frame_sinks):
@@ -490,11 +550,11 @@ class Publication:
         video = self.kind == "video"
         if video and not self.history.add(packet):
             return  # a duplicate (a retransmission that raced the original)
-        self.packets += 1
+        self._packets += 1
         self._ssrc = packet.ssrc
-        self.last_frame_at = self.clock.now()
+        self._last_frame_at = self.clock.now()
         if not video or packet.marker:
-            self.frames += 1
+            self._frames += 1
         if self.frames == 1 and self._on_first_frame is not None and (not video or packet.marker):
             self._on_first_frame(self)
         if self.held:
@@ -524,7 +584,8 @@ class Publication:
                 packet.batch if type(packet) is ForwardedPacket else None,
                 self._fanned,
             )
-            if self.packets & 15 == 0:
+            # (With the intake taking the packets in between, Python sees one in RX_EVERY.)
+            if self._packets & 15 == 0 or (self._intake is not None and self._intake.enabled):
                 self._tend_fanout()
         subscriptions = self._unfanned
         if not subscriptions:
@@ -553,6 +614,9 @@ class Publication:
         paths = [s.path for s in self._fanned if s.path is not None]
         self._fanned_count = len(paths)
         self._fanned_outs = fanout_outputs(paths) if paths else None
+        if self._intake is not None:
+            self._intake.set_fanout(self._fanned_outs, self._fanned_count)
+            self._update_intake()
 
     def _tend_fanout(self) -> None:
         """A few times a second: each fanned-out path checks its route (the ICE pair may have
@@ -568,7 +632,7 @@ class Publication:
         if self._closed:
             return
         self._ssrc = frame.ssrc
-        self.frames += 1
+        self._frames += 1
         # The room's ear on the site (Room._link_loop): when it last sent anything at all.
         self.last_frame_at = self.clock.now()
         if self.frames == 1 and self._on_first_frame is not None:
@@ -673,6 +737,7 @@ class Publication:
     async def close(self) -> None:
         """Stop forwarding and cancel pending keyframe requests."""
         self._closed = True
+        self._update_intake()
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None

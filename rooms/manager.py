@@ -55,6 +55,8 @@ class PublicationStats:
     subscribers: int
     packets_received: int = 0  # packet mode
     nacks_unanswered: int = 0  # subscribers' NACKs for packets no longer (or never) held
+    # Of packets_received: taken off the socket and fanned out in C (rooms/intake.c).
+    packets_compiled: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,16 @@ class ManagerStats:
         return sum(p.nacks_unanswered for r in self.rooms for p in r.publications)
 
     @property
+    def packets_received(self) -> int:
+        """RTP packets received from publishers (packet mode)."""
+        return sum(p.packets_received for r in self.rooms for p in r.publications)
+
+    @property
+    def packets_compiled(self) -> int:
+        """Of those, taken and fanned out in C without Python (rooms/intake.c)."""
+        return sum(p.packets_compiled for r in self.rooms for p in r.publications)
+
+    @property
     def max_queue_depth(self) -> int:
         """The deepest subscriber queue right now."""
         return max((f.queue_depth for r in self.rooms for f in r.forwarding), default=0)
@@ -126,6 +138,8 @@ class ManagerStats:
             "packets_retransmitted": self.packets_retransmitted,
             "packets_dropped": self.packets_dropped,
             "nacks_unanswered": self.nacks_unanswered,
+            "packets_received": self.packets_received,
+            "packets_compiled": self.packets_compiled,
             "max_queue_depth": self.max_queue_depth,
             "by_room": [_plain(dataclasses.asdict(r)) for r in self.rooms],
         }
@@ -153,6 +167,7 @@ def room_stats(room: Room) -> RoomStats:
             subscribers=len(publication.subscriptions) + len(publication.packet_subscriptions),
             packets_received=publication.packets,
             nacks_unanswered=publication.nacks_unanswered,
+            packets_compiled=publication.packets_compiled,
         )
         for p in participants
         for kind, publication in p.publications.items()

@@ -255,6 +255,7 @@ async def test_the_fast_receive_path_tracks_gaps_as_aiortcs_nack_generator() -> 
     class Tap:
         _frames = None
         closed = False
+        intake = None  # Python's fast path alone (tests/rooms/test_intake.py: the C one)
 
         def __init__(self) -> None:
             self._receiver = Receiver()
