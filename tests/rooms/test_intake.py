@@ -11,7 +11,6 @@ import socket
 import struct
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
@@ -34,7 +33,9 @@ SSRC = 0x1234ABCD
 
 
 class Packet:
-    def __init__(self, sequence: int, timestamp: int, marker: int = 0, payload: bytes = b"") -> None:
+    def __init__(
+        self, sequence: int, timestamp: int, marker: int = 0, payload: bytes = b""
+    ) -> None:
         self.sequence_number = sequence
         self.timestamp = timestamp
         self.marker = marker
