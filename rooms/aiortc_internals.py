@@ -613,6 +613,7 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
         publishers' plain video packets itself; Python sees the rest, one at a time."""
         assert batch is not None and c_view is not None
         library = _fanout.LIBRARY
+        protect, unprotect = _fanout_protect(), _intake_unprotect()
         component = protocol.local_candidate.component
         size = len(data)
         c_view[0:size] = data
@@ -625,8 +626,8 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
                 intakes,
                 len(intakes),
                 batch.c,
-                _fanout_protect(),
-                _intake_unprotect(),
+                protect,
+                unprotect,
                 c_buffer,
                 65536,
                 first,
@@ -754,6 +755,7 @@ class CompiledIntake:
         self._srtp_session: Any = None
         self._large: dict[int, ForwardedPacket] = {}  # payloads larger than a C slot
         self._synced = (0, 0)  # rx_bytes, rx_packets already added to the transport's counters
+        self._wanted = False  # what the publication last asked enable() for
         self.routed = False
 
     @property
@@ -761,7 +763,9 @@ class CompiledIntake:
         return bool(self.c.enabled)
 
     def enable(self, enabled: bool) -> None:
-        """Let C take packets (or stop it); takes effect with the next datagram."""
+        """Let C take packets (or stop it); takes effect with the next datagram (or once
+        routed, when asked before)."""
+        self._wanted = enabled
         self.c.enabled = 1 if enabled and self.routed else 0
         self.c.countdown = _fanout.RX_EVERY - 1
 
@@ -850,7 +854,7 @@ class CompiledIntake:
         self._srtp_session = srtp  # keeps the srtp_t alive while C holds it
         c.srtp = _fanout.ffi.cast("void *", int(_srtp_binding.ffi.cast("uintptr_t", srtp._srtp[0])))
         self.routed = True
-        self._nacks_tracked = nacks is not None
+        self.enable(self._wanted)
         intakes: list[CompiledIntake] = dtls.__dict__.setdefault("_tcd_intakes", [])
         intakes.append(self)
         dtls._tcd_intake_array = _fanout.ffi.new("tcd_rx *[]", [i.c for i in intakes])
@@ -878,10 +882,6 @@ class CompiledIntake:
             self._synced = received
 
 
-def _optional(value: int) -> int | None:
-    return None if value < 0 else int(value)
-
-
 class _IntakeField:
     """A StreamStatistics / NackGenerator attribute kept in the intake's C struct (-1: None)."""
 
@@ -891,7 +891,7 @@ class _IntakeField:
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         value = int(getattr(obj._intake.c, self._field))
-        return _optional(value) if self._optional else value
+        return None if self._optional and value < 0 else value
 
     def __set__(self, obj: Any, value: int | None) -> None:
         setattr(obj._intake.c, self._field, -1 if value is None else value)
