@@ -12,6 +12,7 @@ silently decoding, stalling or sending media elsewhere.
 from __future__ import annotations
 
 import asyncio
+import asyncio.selector_events as _asyncio_selector_events
 import errno
 import functools
 import inspect
@@ -607,18 +608,19 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
     c_addr_length = ffi.new("int *")
 
     def drain_compiled(
-        protocol: Any, stun: Any, sock: Any, data: bytes, addr: Any, intakes: Any
+        protocol: Any, stun: Any, fd: int, data: bytes | None, addr: Any, intakes: Any
     ) -> None:
-        """Hand the datagram and what else is waiting to rooms/intake.c, which takes the
-        publishers' plain video packets itself; Python sees the rest, one at a time."""
+        """Hand the datagram (None: C reads the first one too) and what else is waiting to
+        rooms/intake.c, which takes the publishers' plain video packets itself; Python sees
+        the rest, one at a time."""
         assert batch is not None and c_view is not None
         library = _fanout.LIBRARY
         protect, unprotect = _fanout_protect(), _intake_unprotect()
         component = protocol.local_candidate.component
-        size = len(data)
-        c_view[0:size] = data
-        first = size
-        fd = sock.fileno()
+        first = 0
+        if data is not None:
+            first = len(data)
+            c_view[0:first] = data
         for _ in range(_DRAIN_DATAGRAMS):
             c_addr_length[0] = 128
             answer = library.tcd_drain(
@@ -655,6 +657,35 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
 
     connection.data_received = data_received
 
+    def read_in_c(protocol: Any, stun: Any) -> None:
+        """While the transport has compiled intakes, the socket's readiness goes straight to
+        rooms/intake.c, which reads the first datagram too: no recvfrom into a fresh bytes
+        object, no protocol call, no copy into C's buffer per wakeup. asyncio's own reader
+        runs when there is none (and reads the datagram into datagram_received above)."""
+        transport: Any = protocol.transport
+        sends = batch
+        if sends is None or type(transport) is not _SELECTOR_DATAGRAM_TRANSPORT:
+            return  # (another loop's transport: asyncio's reader stays)
+        if transport.is_closing():
+            return
+        asyncio_read = transport._read_ready
+        fd: int = transport._sock_fd
+
+        def read_ready() -> None:
+            if transport._conn_lost:
+                return
+            intakes = getattr(dtls, "_tcd_intake_array", None)
+            if intakes is None:
+                asyncio_read()
+                return
+            try:
+                drain_compiled(protocol, stun, fd, None, None, intakes)
+            finally:
+                sends.flush()
+
+        # Replaces the transport's reader on the selector; its close() removes ours.
+        transport._loop._add_reader(fd, read_ready)
+
     # RTP and RTCP need not be tried as STUN first (aioice parses every datagram as STUN and
     # takes the ValueError for "not STUN"): a first byte of 128-191 is never STUN's (0-3).
     for protocol in connection._protocols:
@@ -675,7 +706,7 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
             intakes = getattr(dtls, "_tcd_intake_array", None)
             if intakes is not None and batch is not None and transport is not None:
                 try:
-                    drain_compiled(_protocol, _stun, transport._sock, data, addr, intakes)
+                    drain_compiled(_protocol, _stun, transport._sock_fd, data, addr, intakes)
                 finally:
                     batch.flush()
                 return
@@ -708,7 +739,12 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
 
         target: Any = protocol
         target.datagram_received = datagram_received
+        if batch is not None and COMPILED_INTAKE:
+            read_in_c(protocol, stun_received)
 
+
+# The transport asyncio's selector loops make for a datagram endpoint (aioice's sockets).
+_SELECTOR_DATAGRAM_TRANSPORT: Any = vars(_asyncio_selector_events)["_SelectorDatagramTransport"]
 
 # Datagrams read from a publisher's socket at most in one go (then the event loop runs again).
 _DRAIN_DATAGRAMS = 32
@@ -2101,6 +2137,22 @@ def check_internals() -> None:
     _require(
         "self._protocols: list[StunProtocol] = []" in _source(aioice.Connection.__init__),
         "aioice _protocols",
+    )
+    # asyncio's, read by read_in_c (the selector loop's reader of a datagram transport).
+    datagram_read = _source(_SELECTOR_DATAGRAM_TRANSPORT._read_ready)
+    _require(
+        "if self._conn_lost:" in datagram_read
+        and "self._sock.recvfrom(self.max_size)" in datagram_read,
+        "asyncio datagram transport _read_ready",
+    )
+    datagram_init = _source(_SELECTOR_DATAGRAM_TRANSPORT.__init__)
+    _require(
+        "self._loop.call_soon(self._add_reader," in datagram_init
+        and "self._sock_fd, self._read_ready)" in datagram_init
+        and "self._loop._remove_reader(self._sock_fd)"
+        in _source(vars(_asyncio_selector_events)["_SelectorTransport"].close)
+        and hasattr(_asyncio_selector_events.BaseSelectorEventLoop, "_add_reader"),
+        "asyncio datagram transport reader registration",
     )
     _check_packet_path()
     from aiortc.codecs import HEADER_EXTENSIONS
