@@ -648,12 +648,13 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
             if answer == _fanout.PLAIN:
                 plain_received(chunk, batch)
                 continue
-            if c_addr_length[0]:
-                addr = _sockaddr_tuple(ffi.buffer(c_addr, c_addr_length[0])[:])
             if chunk and 127 < chunk[0] < 192:
                 protocol.receiver.data_received(chunk, component, batch)
-            else:
-                stun(chunk, addr)
+                continue
+            # (Only STUN needs the sender's address: RTP and RTCP go by the ICE pair.)
+            if c_addr_length[0]:
+                addr = _sockaddr_tuple(ffi.buffer(c_addr, c_addr_length[0])[:])
+            stun(chunk, addr)
 
     connection.data_received = data_received
 

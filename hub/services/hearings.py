@@ -65,6 +65,13 @@ async def delegation_guests(session: AsyncSession, hearing_id: int) -> set[int]:
     return set(rows.scalars())
 
 
+# Built once: an alias's column collection is costly to set up, and lawful_sites runs on every
+# revalidation pass (every few seconds, on the loop that may carry a single process's media).
+_VISIBLE_SITE = aliased(OfficeRow, name="visible_site")
+_VISIBLE_HOST = aliased(OfficeRow, name="visible_host")
+_LAWFUL_HOST = aliased(OfficeRow, name="lawful_host")
+
+
 def visible_clause(actor: Actor) -> Any:
     """Hearings an actor sees: hosted in its scope, or inviting a site in its scope (a site
     that lies under the host office, or the home office of the delegation the hearing was
@@ -73,7 +80,7 @@ def visible_clause(actor: Actor) -> Any:
     host_ok = exists().where(
         OfficeRow.id == HearingRow.host_office_id, in_subtree(OfficeRow.path, actor.office_path)
     )
-    site, host = aliased(OfficeRow), aliased(OfficeRow)
+    site, host = _VISIBLE_SITE, _VISIBLE_HOST
     site_ok = exists().where(
         HearingSiteRow.hearing_id == HearingRow.id,
         site.id == HearingSiteRow.office_id,
@@ -91,7 +98,7 @@ def visible_clause(actor: Actor) -> Any:
 async def lawful_sites(session: AsyncSession, hearing: HearingRow) -> dict[int, OfficeRow]:
     """A hearing's sites that lie under its host office (every site, for records written since
     sites were scoped), and the home office of the delegation it was opened from, by office id."""
-    host = aliased(OfficeRow)
+    host = _LAWFUL_HOST
     rows = await session.execute(
         select(OfficeRow)
         .join(HearingSiteRow, HearingSiteRow.office_id == OfficeRow.id)
