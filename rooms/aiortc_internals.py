@@ -491,7 +491,7 @@ class _FastVideoRoute:
                 self._spawn(self._receiver._send_rtcp_nack(self._ssrc, sorted(nacks.missing)))
         self.packets += 1
         intake = self._intake
-        # With C taking the packets in between, this runs for one in RX_EVERY of them.
+        # With C taking the packets in between, this runs every RX_INTERVAL seconds or so.
         if REMB_CAP_BPS and (intake is not None or self.packets & 63 == 0):
             now = time.monotonic()
             if now - self._remb_at >= _REMB_INTERVAL:
@@ -599,61 +599,63 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
     batch = SendBatch() if _fanout.LIBRARY is not None else None
     drain_buffer = bytearray(65536)  # the largest UDP datagram
     drain_view = memoryview(drain_buffer)
-    # The compiled intake's read buffer, the length it returns and the sender's address.
+    # The compiled intake's reads of this transport: its buffer, the functions it calls, and
+    # what it returns besides its answer (rooms/intake.c's tcd_drainer).
     ffi = _fanout.ffi
     c_buffer = ffi.new("unsigned char[]", 65536) if batch is not None else None
     c_view = ffi.buffer(c_buffer) if c_buffer is not None else None
-    c_length = ffi.new("int *")
-    c_addr = ffi.new("unsigned char[]", 128)
-    c_addr_length = ffi.new("int *")
+    drainer: Any = None
+    if batch is not None and c_buffer is not None:
+        drainer = ffi.new("tcd_drainer *")
+        drainer.batch = batch.c
+        drainer.protect = _fanout_protect()
+        drainer.unprotect = _intake_unprotect()
+        # RTCP unprotected in C too, where it is read as it arrives (else it goes as it came).
+        drainer.unprotect_rtcp = _intake_unprotect_rtcp() if FAST_RTCP else ffi.NULL
+        drainer.buf = c_buffer
+        drainer.size = 65536
+        drainer.max = _DRAIN_DATAGRAMS
+    routes_set: list[Any] = [None]  # the intake array the drainer points to (kept alive here)
 
     def drain_compiled(
         protocol: Any, stun: Any, fd: int, data: bytes | None, addr: Any, intakes: Any
     ) -> None:
         """Hand the datagram (None: C reads the first one too) and what else is waiting to
-        rooms/intake.c, which takes the publishers' plain video packets itself; Python sees
-        the rest, one at a time."""
+        rooms/intake.c, which takes the publishers' plain video packets itself and unprotects
+        RTCP; Python sees the rest, one at a time."""
         assert batch is not None and c_view is not None
-        library = _fanout.LIBRARY
-        protect, unprotect = _fanout_protect(), _intake_unprotect()
-        component = protocol.local_candidate.component
+        if routes_set[0] is not intakes:
+            routes_set[0] = intakes
+            drainer.routes = intakes
+            drainer.n = len(intakes)
+        drain = _fanout.LIBRARY.tcd_drain
         first = 0
         if data is not None:
             first = len(data)
             c_view[0:first] = data
         for _ in range(_DRAIN_DATAGRAMS):
-            c_addr_length[0] = 128
-            answer = library.tcd_drain(
-                fd,
-                intakes,
-                len(intakes),
-                batch.c,
-                protect,
-                unprotect,
-                c_buffer,
-                65536,
-                first,
-                c_length,
-                c_addr,
-                c_addr_length,
-                _DRAIN_DATAGRAMS,
-            )
+            answer = drain(fd, drainer, first)
             first = 0
             if answer == 0 or answer == _fanout.MORE:
-                return
+                return  # (C flushed what it queued)
             if answer < 0:
                 protocol.error_received(OSError(-answer, os.strerror(-answer)))
                 return
-            chunk = c_view[0 : c_length[0]]
+            chunk = c_view[0 : drainer.len]
+            if answer == _fanout.RTCP:
+                counters[_RX_BYTES] += drainer.received
+                counters[_RX_PACKETS] += 1
+                rtcp.handle(chunk)
+                continue
             if answer == _fanout.PLAIN:
                 plain_received(chunk, batch)
                 continue
             if chunk and 127 < chunk[0] < 192:
-                protocol.receiver.data_received(chunk, component, batch)
+                protocol.receiver.data_received(chunk, protocol.local_candidate.component, batch)
                 continue
             # (Only STUN needs the sender's address: RTP and RTCP go by the ICE pair.)
-            if c_addr_length[0]:
-                addr = _sockaddr_tuple(ffi.buffer(c_addr, c_addr_length[0])[:])
+            if drainer.addr_len:
+                addr = _sockaddr_tuple(ffi.buffer(drainer.addr, drainer.addr_len)[:])
             stun(chunk, addr)
 
     connection.data_received = data_received
@@ -804,11 +806,11 @@ class CompiledIntake:
         routed, when asked before)."""
         self._wanted = enabled
         self.c.enabled = 1 if enabled and self.routed else 0
-        self.c.countdown = _fanout.RX_EVERY - 1
+        self.rearm()
 
     def rearm(self) -> None:
-        """Python has seen a packet: C may take the next RX_EVERY - 1."""
-        self.c.countdown = _fanout.RX_EVERY - 1
+        """Python has seen a packet: C may take those of the next RX_INTERVAL seconds."""
+        self.c.python_due = time.monotonic() + _fanout.RX_INTERVAL
 
     def set_fanout(self, outs: Any, count: int) -> None:
         """The outputs C fans each packet out to (a fanout_outputs() array, or None)."""
@@ -996,6 +998,14 @@ def compiled_intake() -> CompiledIntake | None:
     if _fanout.LIBRARY is None or not COMPILED_INTAKE:
         return None
     return CompiledIntake(_fanout.LIBRARY)
+
+
+@functools.cache
+def _intake_unprotect_rtcp() -> Any:
+    """libsrtp's srtp_unprotect_rtcp, as rooms/intake.c calls it."""
+    binding = _srtp_binding.ffi
+    function = binding.addressof(_srtp_binding.lib, "srtp_unprotect_rtcp")
+    return _fanout.ffi.cast("tcd_unprotect_fn", int(binding.cast("uintptr_t", function)))
 
 
 @functools.cache
@@ -2176,7 +2186,8 @@ def _check_packet_path() -> None:
         f"pylibsrtp version is {pylibsrtp.__version__}, this module was written for "
         f"{PYLIBSRTP_VERSION}",
     )
-    _require(hasattr(_srtp_binding.lib, "srtp_protect"), "pylibsrtp binding srtp_protect")
+    for function in ("srtp_protect", "srtp_unprotect", "srtp_unprotect_rtcp"):
+        _require(hasattr(_srtp_binding.lib, function), f"pylibsrtp binding {function}")
     process = _source(pylibsrtp.Session._Session__process)  # type: ignore[attr-defined]
     _require("func(self._srtp[0], self._cdata, len_p)" in process, "pylibsrtp srtp_t in _srtp[0]")
     sender_init = _source(RTCRtpSender.__init__)

@@ -28,9 +28,9 @@ BATCH_OUTS = 256  # TCD_BATCH_OUTS
 # rooms/intake.c
 HISTORY = 1024  # TCD_HISTORY (rooms/rtp_packets.py HISTORY_SIZE)
 SLOT = 1400  # TCD_SLOT
-RX_EVERY = 16  # TCD_RX_EVERY
+RX_INTERVAL = 0.25  # TCD_RX_INTERVAL
 # tcd_drain's answers
-RAW, TAKEN, PLAIN, MORE = 1, 2, 3, 4
+RAW, TAKEN, PLAIN, MORE, RTCP = 1, 2, 3, 4, 5
 
 CDEF = f"""
 typedef int (*tcd_protect_fn)(void *ctx, void *rtp, int *len);
@@ -102,7 +102,7 @@ typedef struct tcd_rx {{
     int64_t last_timestamp;
     int64_t nack_max;
     int missing;
-    int countdown;
+    double python_due;
     uint64_t packets;
     uint64_t frames;
     double last_at;
@@ -115,10 +115,25 @@ void tcd_stats_add(tcd_rx *rx, unsigned int sequence, unsigned int timestamp);
 int tcd_history_put(tcd_rx *rx, unsigned int sequence, unsigned int timestamp, int marker,
                     const char *payload, int len);
 void tcd_rx_reset(tcd_rx *rx);
-int tcd_drain(int fd, tcd_rx **routes, int n, tcd_batch *batch, tcd_protect_fn protect,
-              tcd_unprotect_fn unprotect, unsigned char *buf, int size, int first, int *len,
-              unsigned char *addr, int *addr_len, int max);
+typedef struct tcd_drainer {{
+    tcd_rx **routes;
+    int n;
+    tcd_batch *batch;
+    tcd_protect_fn protect;
+    tcd_unprotect_fn unprotect;
+    tcd_unprotect_fn unprotect_rtcp;
+    unsigned char *buf;
+    int size;
+    int max;
+    int len;
+    int received;
+    int addr_len;
+    uint64_t srtcp_errors;
+    unsigned char addr[128];
+}} tcd_drainer;
+int tcd_drain(int fd, tcd_drainer *d, int first);
 int tcd_rx_size(void);
+int tcd_drainer_size(void);
 """
 
 ffi = cffi.FFI()
@@ -142,6 +157,7 @@ def load(path: Path = LIBRARY_PATH) -> Any:
             "tcd_out": library.tcd_out_size(),
             "tcd_batch": library.tcd_batch_size(),
             "tcd_rx": library.tcd_rx_size(),
+            "tcd_drainer": library.tcd_drainer_size(),
         }
     except AttributeError as error:
         raise FanoutUnavailable(f"{path} was built from another fanout.c: make fanout") from error

@@ -584,7 +584,7 @@ class Publication:
                 packet.batch if type(packet) is ForwardedPacket else None,
                 self._fanned,
             )
-            # (With the intake taking the packets in between, Python sees one in RX_EVERY.)
+            # (With the intake taking the packets in between, Python sees one every RX_INTERVAL.)
             if self._packets & 15 == 0 or (self._intake is not None and self._intake.enabled):
                 self._tend_fanout()
         subscriptions = self._unfanned

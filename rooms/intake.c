@@ -7,8 +7,10 @@
  * nothing is held, no frames are being rebuilt). C takes only the plain case: the next packet
  * in sequence with nothing missing. Everything else (a gap, a reordered or repeated packet,
  * RTX, RTCP, STUN, another SSRC) is handed back to Python as it was, which sends NACKs and
- * keeps aiortc's receiver in step; so is one packet in TCD_RX_EVERY, so that Python still
- * checks routes, reports what was sent and caps the publisher's bitrate a few times a second.
+ * keeps aiortc's receiver in step; so is a packet every TCD_RX_INTERVAL seconds, so that
+ * Python still checks routes, reports what was sent and caps the publisher's bitrate a few
+ * times a second, at any bitrate. RTCP is unprotected here too (with the transport's session)
+ * and handed to Python already plain.
  *
  * The receive statistics (what aiortc's receiver reports are built from) and the NACK
  * generator's highest sequence number live here for both paths: aiortc's objects read and
@@ -25,7 +27,7 @@
 
 #define TCD_HISTORY 1024 /* packets kept per publication (rooms/rtp_packets.py HISTORY_SIZE) */
 #define TCD_SLOT 1400    /* payload bytes a history slot holds (larger ones Python keeps) */
-#define TCD_RX_EVERY 16  /* one packet in this many goes through Python */
+#define TCD_RX_INTERVAL 0.25 /* seconds between the packets that go through Python */
 #define TCD_NTP_EPOCH 2208988800ULL
 
 typedef int (*tcd_unprotect_fn)(void *ctx, void *srtp_hdr, int *len);
@@ -58,8 +60,8 @@ typedef struct tcd_rx {
     /* aiortc's NackGenerator: its highest sequence number (-1: None), how many it misses. */
     int64_t nack_max;
     int missing;
-    /* Packets until the next one goes through Python. */
-    int countdown;
+    /* CLOCK_MONOTONIC seconds from which the next packet goes through Python. */
+    double python_due;
     /* Counted here for what C took; Python adds them to its own. */
     uint64_t packets;
     uint64_t frames;
@@ -71,7 +73,28 @@ typedef struct tcd_rx {
 } tcd_rx;
 
 /* A datagram returned to Python by tcd_drain. */
-enum { TCD_NOTHING = 0, TCD_RAW = 1, TCD_TAKEN = 2, TCD_PLAIN = 3, TCD_MORE = 4 };
+enum { TCD_NOTHING = 0, TCD_RAW = 1, TCD_TAKEN = 2, TCD_PLAIN = 3, TCD_MORE = 4, TCD_RTCP = 5 };
+
+/* One transport's reads (Python owns it, one per publisher transport): what tcd_drain needs
+ * that stays the same from call to call, and what it returns besides its answer. */
+typedef struct tcd_drainer {
+    /* Set by Python. */
+    tcd_rx **routes;       /* the transport's video publications (Python owns the array) */
+    int n;
+    tcd_batch *batch;
+    tcd_protect_fn protect;
+    tcd_unprotect_fn unprotect;
+    tcd_unprotect_fn unprotect_rtcp; /* NULL: RTCP goes back to Python as received */
+    unsigned char *buf;
+    int size;
+    int max;               /* datagrams read in one call at most */
+    /* Returned. */
+    int len;               /* the datagram left in buf */
+    int received;          /* TCD_RTCP: its length as it was received */
+    int addr_len;          /* the sender's address in addr; 0: the first datagram's */
+    uint64_t srtcp_errors; /* RTCP unprotect refused: dropped */
+    unsigned char addr[128];
+} tcd_drainer;
 
 static double seconds(clockid_t clock)
 {
@@ -152,8 +175,11 @@ static int take(tcd_rx *rx, unsigned char *data, int *plen, tcd_batch *batch,
      * that a packet handed back to Python can still be unprotected there. */
     uint32_t sequence = ((uint32_t)data[2] << 8) | data[3];
     if (!rx->enabled || rx->srtp == NULL || rx->missing || rx->nack_max < 0
-        || sequence != (((uint32_t)rx->nack_max + 1) & 0xFFFF) || rx->countdown <= 0
+        || sequence != (((uint32_t)rx->nack_max + 1) & 0xFFFF)
         || (data[1] & 0x7F) != rx->payload_type)
+        return TCD_RAW;
+    double now = seconds(CLOCK_MONOTONIC);
+    if (now >= rx->python_due)
         return TCD_RAW;
     rx->rx_bytes += (uint64_t)len;
     rx->rx_packets++;
@@ -181,11 +207,10 @@ static int take(tcd_rx *rx, unsigned char *data, int *plen, tcd_batch *batch,
     rx->nack_max = sequence;
     if (!tcd_history_put(rx, sequence, timestamp, marker, payload, payload_len))
         return TCD_TAKEN; /* a duplicate: forwarded once already */
-    rx->countdown--;
     rx->packets++;
     if (marker)
         rx->frames++;
-    rx->last_at = seconds(CLOCK_MONOTONIC);
+    rx->last_at = now;
     if (rx->n > 0)
         tcd_fanout(rx->outs, rx->n, batch, protect, payload, payload_len, marker, 0, sequence,
                    timestamp, ntp_now(), 0x7F);
@@ -205,38 +230,58 @@ static tcd_rx *route_of(tcd_rx **routes, int n, const unsigned char *data, int l
     return NULL;
 }
 
-/* Take what C can from a publisher's socket: first the datagram already in buf (first > 0:
- * its length), then up to max more read from fd. Stops at the first datagram Python must
- * see, left in buf with its length in *len (and the sender's address in addr for one read
- * here): TCD_RAW as received, TCD_PLAIN already unprotected. TCD_NOTHING: nothing more
- * waiting; TCD_MORE: max read; a negative errno: the read failed. */
-int tcd_drain(int fd, tcd_rx **routes, int n, tcd_batch *batch, tcd_protect_fn protect,
-              tcd_unprotect_fn unprotect, unsigned char *buf, int size, int first, int *len,
-              unsigned char *addr, int *addr_len, int max)
+/* An SRTCP datagram, by RFC 5761's payload-type ranges (as aiortc tells them apart). */
+static int is_rtcp(const unsigned char *data, int len)
+{
+    return len > 8 && data[0] > 127 && data[0] < 192 && data[1] > 191 && data[1] < 209;
+}
+
+/* Take what C can from a publisher's socket: first the datagram already in d->buf (first > 0:
+ * its length), then up to d->max more read from fd. Stops at the first datagram Python must
+ * see, left in d->buf with its length in d->len (and its sender's address in d->addr for one
+ * read here): TCD_RAW as received, TCD_PLAIN an RTP packet already unprotected, TCD_RTCP an
+ * RTCP compound already unprotected (d->received: its length before). TCD_NOTHING: nothing
+ * more waiting; TCD_MORE: d->max read; a negative errno: the read failed. The batch is
+ * flushed before these last three. */
+int tcd_drain(int fd, tcd_drainer *d, int first)
 {
     int length = first;
-    int room = *addr_len;
-    *addr_len = 0; /* 0 on return: what is in buf is the first datagram (Python has its address) */
+    unsigned char *buf = d->buf;
+    d->addr_len = 0;
     for (int i = 0;; i++) {
         if (length <= 0) {
-            if (i > max)
+            if (i > d->max) {
+                tcd_flush(d->batch);
                 return TCD_MORE;
-            socklen_t alen = (socklen_t)room;
-            ssize_t got = recvfrom(fd, buf, (size_t)size, MSG_DONTWAIT, (struct sockaddr *)addr,
-                                   &alen);
-            if (got < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                    return TCD_NOTHING;
-                return -errno;
             }
-            *addr_len = (int)alen;
+            socklen_t alen = (socklen_t)sizeof(d->addr);
+            ssize_t got = recvfrom(fd, buf, (size_t)d->size, MSG_DONTWAIT,
+                                   (struct sockaddr *)d->addr, &alen);
+            if (got < 0) {
+                int error = errno;
+                tcd_flush(d->batch);
+                if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR)
+                    return TCD_NOTHING;
+                return -error;
+            }
+            d->addr_len = (int)alen;
             length = (int)got;
         }
-        *len = length;
-        tcd_rx *rx = route_of(routes, n, buf, length);
-        if (rx == NULL)
-            return TCD_RAW;
-        int taken = take(rx, buf, len, batch, protect, unprotect);
+        d->len = length;
+        tcd_rx *rx = route_of(d->routes, d->n, buf, length);
+        if (rx == NULL) {
+            void *session = d->n > 0 ? d->routes[0]->srtp : NULL; /* the transport's */
+            if (d->unprotect_rtcp == NULL || session == NULL || !is_rtcp(buf, length))
+                return TCD_RAW;
+            d->received = length;
+            if (d->unprotect_rtcp(session, buf, &d->len) != 0) {
+                d->srtcp_errors++; /* dropped, as aiortc drops it */
+                length = 0;
+                continue;
+            }
+            return TCD_RTCP;
+        }
+        int taken = take(rx, buf, &d->len, d->batch, d->protect, d->unprotect);
         if (taken != TCD_TAKEN)
             return taken;
         length = 0;
@@ -246,4 +291,9 @@ int tcd_drain(int fd, tcd_rx **routes, int n, tcd_batch *batch, tcd_protect_fn p
 int tcd_rx_size(void)
 {
     return (int)sizeof(tcd_rx);
+}
+
+int tcd_drainer_size(void)
+{
+    return (int)sizeof(tcd_drainer);
 }

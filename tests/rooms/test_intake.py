@@ -1,8 +1,8 @@
 """The compiled intake (rooms/intake.c through rooms/aiortc_internals.CompiledIntake): a
 publisher's SRTP packets read off a real UDP socket, unprotected with a real libsrtp session,
 counted as aiortc counts them, kept for NACKs and fanned out to a subscriber's socket; and
-everything C must not take (a gap, RTCP, STUN, the one packet in RX_EVERY Python sees, a
-forgery) handed back as it came, or dropped as aiortc drops it."""
+RTCP unprotected; everything C must not take (a gap, STUN, the packet every RX_INTERVAL that
+Python sees, a forgery) handed back as it came, or dropped as aiortc drops it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from rooms.aiortc_internals import (
     _CompiledStreamStatistics,
     _fanout_protect,
     _intake_unprotect,
+    _intake_unprotect_rtcp,
     _sockaddr_tuple,
 )
 from tests.rooms.test_fanout import Subscriber, _srtp_pointer
@@ -73,35 +74,29 @@ class Hub:
         self.routes = fanout.ffi.new("tcd_rx *[]", [c])
         self.batch = SendBatch()
         self.buffer = fanout.ffi.new("unsigned char[]", 65536)
-        self.length = fanout.ffi.new("int *")
-        self.addr = fanout.ffi.new("unsigned char[]", 128)
-        self.addr_length = fanout.ffi.new("int *")
+        self.drainer = fanout.ffi.new("tcd_drainer *")
+        d = self.drainer
+        d.routes, d.n, d.batch = self.routes, 1, self.batch.c
+        d.protect, d.unprotect = _fanout_protect(), _intake_unprotect()
+        d.unprotect_rtcp = _intake_unprotect_rtcp()
+        d.buf, d.size, d.max = self.buffer, 65536, 32
 
     def publish(self, packet: bytes, *, protect: bool = True) -> None:
         data = bytes(self.publisher_srtp.protect(packet)) if protect else packet
         self.publisher.sendto(data, self.sock.getsockname())
 
+    def publish_rtcp(self, packet: bytes) -> bytes:
+        data = bytes(self.publisher_srtp.protect_rtcp(packet))
+        self.publisher.sendto(data, self.sock.getsockname())
+        return data
+
     def drain(self) -> tuple[int, bytes]:
-        """One tcd_drain call (then the batch is flushed): its answer and the datagram left."""
+        """One tcd_drain call (which flushes the batch): its answer and the datagram left."""
         time.sleep(0.05)  # what was sent on loopback is waiting
-        self.addr_length[0] = 128
-        answer = self.library.tcd_drain(
-            self.sock.fileno(),
-            self.routes,
-            1,
-            self.batch.c,
-            _fanout_protect(),
-            _intake_unprotect(),
-            self.buffer,
-            65536,
-            0,
-            self.length,
-            self.addr,
-            self.addr_length,
-            32,
-        )
-        self.batch.flush()
-        data = fanout.ffi.buffer(self.buffer, self.length[0])[:] if answer in (1, 3) else b""
+        answer = self.library.tcd_drain(self.sock.fileno(), self.drainer, 0)
+        assert self.batch.c.count == 0  # sent
+        left = (fanout.RAW, fanout.PLAIN, fanout.RTCP)
+        data = fanout.ffi.buffer(self.buffer, self.drainer.len)[:] if answer in left else b""
         return int(answer), data
 
     def close(self) -> None:
@@ -189,7 +184,7 @@ def test_packets_in_sequence_are_taken_counted_kept_and_fanned_out(hub: Hub) -> 
     assert answer == 0  # all taken, nothing left waiting
     c = hub.intake.c
     assert (c.packets, c.frames, c.packets_received, c.max_seq, c.nack_max) == (5, 1, 5, 104, 104)
-    assert c.rx_packets == 5 and c.countdown == fanout.RX_EVERY - 1 - 5
+    assert c.rx_packets == 5 and c.python_due > time.monotonic()  # still C's to take
     assert c.last_at == pytest.approx(time.monotonic(), abs=1)
     for i in range(5):
         kept = hub.intake.get(100 + i)
@@ -211,11 +206,11 @@ def test_what_c_must_not_take_comes_back_as_it_came(hub: Hub) -> None:
     assert bytes(hub.rx.unprotect(data)) == gap  # still protected: Python unprotects it
     assert hub.intake.c.packets == 0
 
-    rtcp = struct.pack("!BBHI", 0x81, 201, 1, SSRC)
-    hub.publish(rtcp, protect=False)
+    stun = bytes(20)  # a STUN header's first byte is 0-3
+    hub.publish(stun, protect=False)
     answer, data = hub.drain()
-    assert answer == 1 and data == rtcp
-    assert _sockaddr_tuple(fanout.ffi.buffer(hub.addr, hub.addr_length[0])[:]) == (
+    assert answer == 1 and data == stun
+    assert _sockaddr_tuple(fanout.ffi.buffer(hub.drainer.addr, hub.drainer.addr_len)[:]) == (
         hub.publisher.getsockname()
     )
 
@@ -229,16 +224,36 @@ def test_what_c_must_not_take_comes_back_as_it_came(hub: Hub) -> None:
     assert hub.drain()[0] == 1
 
 
-def test_one_packet_in_rx_every_goes_to_python(hub: Hub) -> None:
+def test_a_packet_every_rx_interval_goes_to_python(hub: Hub) -> None:
     _start(hub, 0)
-    for i in range(fanout.RX_EVERY):
+    for i in range(3):
         hub.publish(_rtp(1 + i, 3000 * i, b"\x10" + bytes(20)))
+    assert hub.drain()[0] == 0 and hub.intake.c.packets == 3  # all C's
+    hub.intake.c.python_due = time.monotonic()  # as RX_INTERVAL after Python's last packet
+    hub.publish(_rtp(4, 9000, b"\x10" + bytes(20)))
     answer, data = hub.drain()
     assert answer == 1
-    assert struct.unpack_from("!H", data, 2)[0] == fanout.RX_EVERY  # the last one
-    assert hub.intake.c.packets == fanout.RX_EVERY - 1
+    assert struct.unpack_from("!H", data, 2)[0] == 4  # Python's, still protected
+    assert hub.intake.c.packets == 3
     hub.intake.rearm()
-    assert hub.intake.c.countdown == fanout.RX_EVERY - 1
+    due = hub.intake.c.python_due - time.monotonic()
+    assert fanout.RX_INTERVAL - 0.05 < due <= fanout.RX_INTERVAL
+
+
+def test_rtcp_comes_back_unprotected_and_a_forged_one_is_dropped(hub: Hub) -> None:
+    _start(hub, 0)
+    report = struct.pack("!BBHI", 0x80, 201, 1, SSRC)  # a receiver report with no blocks
+    sent = hub.publish_rtcp(report)
+    answer, data = hub.drain()
+    assert (answer, data, hub.drainer.received) == (fanout.RTCP, report, len(sent))
+    forged = bytearray(hub.publisher_srtp.protect_rtcp(report))
+    forged[-1] ^= 0xFF  # the auth tag no longer matches
+    hub.publisher.sendto(bytes(forged), hub.sock.getsockname())
+    assert hub.drain()[0] == 0 and hub.drainer.srtcp_errors == 1  # dropped, as aiortc drops it
+    # Without the RTCP function (FAST_RTCP off), RTCP goes back as it came.
+    hub.drainer.unprotect_rtcp = fanout.ffi.NULL
+    sent = hub.publish_rtcp(report)
+    assert hub.drain() == (fanout.RAW, sent)
 
 
 def test_a_forgery_is_dropped_and_a_malformed_packet_comes_back_decrypted(hub: Hub) -> None:
@@ -261,4 +276,5 @@ def test_a_forgery_is_dropped_and_a_malformed_packet_comes_back_decrypted(hub: H
 def test_the_library_matches_the_declared_intake_struct() -> None:
     library = fanout.load()
     assert library.tcd_rx_size() == fanout.ffi.sizeof("tcd_rx")
+    assert library.tcd_drainer_size() == fanout.ffi.sizeof("tcd_drainer")
     assert fanout.ffi.sizeof("tcd_slot") > fanout.SLOT

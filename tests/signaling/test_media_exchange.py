@@ -79,7 +79,8 @@ async def test_three_sites_see_each_other_and_a_leaver_goes(hub: Hub, fanout_pat
         received, compiled = last[0] - first[0], last[1] - first[1]
         if fanout_path == "compiled":
             # Once every subscriber is fanned out, most video packets never reach Python (one
-            # in RX_EVERY does, for aiortc's receiver reports; so do those around a loss).
+            # every RX_INTERVAL does, for route checks and sender reports; so do those around
+            # a loss).
             assert compiled > 0.8 * received > 0, (compiled, received)
         else:
             assert compiled == 0 < received, (compiled, received)
