@@ -740,6 +740,15 @@ class OverdueReport(Out):
     as_of: DateTime
 
 
+class DueWeekReport(Out):
+    total: int = Field(
+        description="open as of as_of, the deadline from first_day to last_day (7 days)"
+    )
+    by_type: dict[PetitionType, int]
+    first_day: Day
+    last_day: Day
+
+
 class Report(Out):
     """An office's and its subtree's figures for a month, a quarter or a year."""
 
@@ -757,6 +766,7 @@ class Report(Out):
     crowd_delegations: CrowdReport
     petitions: PetitionReport
     overdue: OverdueReport
+    due_week: DueWeekReport
 
 
 # --- national database exchange (docs/export-format.md) ---------------------------------------

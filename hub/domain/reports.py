@@ -211,6 +211,7 @@ def tables(figures: Mapping[str, Any]) -> list[Table]:
     petitions = figures["petitions"]
     incidents = figures["connection_incidents"]
     overdue = figures["overdue"]
+    due_week = figures["due_week"]
     type_columns = [Column(t, f"ptype.{t}") for t in TYPES]
     return [
         Table(
@@ -262,8 +263,15 @@ def tables(figures: Mapping[str, Any]) -> list[Table]:
         Table(
             "overdue",
             "rp.t.overdue",
-            [Column("overdue", "rp.c.overdue")],
-            [Row(t, f"ptype.{t}", {"overdue": overdue["by_type"][t]}) for t in TYPES],
+            [Column("overdue", "rp.c.overdue"), Column("due_week", "rp.c.due_week")],
+            [
+                Row(
+                    t,
+                    f"ptype.{t}",
+                    {"overdue": overdue["by_type"][t], "due_week": due_week["by_type"][t]},
+                )
+                for t in TYPES
+            ],
         ),
         Table(
             "incidents",

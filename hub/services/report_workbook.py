@@ -136,6 +136,7 @@ def workbook(figures: Mapping[str, Any], lang: str = "vi") -> bytes:
         ("rp.s.delegations", "crowd", "B"),
         ("rp.s.received", "petitions_by_type", None),
         ("rp.s.overdue", "overdue", "B"),
+        ("rp.s.due_week", "overdue", "C"),
         ("rp.s.incidents", "incidents", "B"),
     ]
     for label, key, column in headline:

@@ -1,6 +1,7 @@
 """The periodic report's figures for an office and its subtree: hearings held, sites connected,
 connection incidents, citizens received, crowd delegations, petitions by type, subject field and
-outcome, overdue petitions. Every figure is one SQL aggregate; nothing walks records in Python.
+outcome, overdue petitions and those due within the week after. Every figure is one SQL
+aggregate; nothing walks records in Python.
 
 Definitions (where the forms leave the hub's records to interpret):
 - A hearing is *held* in the period when it started (or, never marked started but live or
@@ -19,12 +20,14 @@ Definitions (where the forms leave the hub's records to interpret):
   their status now.
 - *Overdue* as of the period's end (or now, for the current period): a handling deadline passed
   (the day after it has begun) without a final outcome (hub.domain.reports.FINAL_OUTCOMES)
-  reached before that moment, read from the petitions' history.
+  reached before that moment, read from the petitions' history. *Due within the week*: open
+  at that same moment with the deadline on its day or one of the six after (the register's
+  `?due=week` view, seen from the period's end).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,9 +45,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from hub.clock import LOCAL_TZ, local_iso
+from hub.domain.deadlines import Due, due_range
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.hearings import HearingKind, HearingStatus
 from hub.domain.petitions import PetitionStatus, Source
@@ -119,6 +123,7 @@ async def report(
         "crowd_delegations": await crowd_delegations(session, scope, held, period),
         "petitions": await _petitions(session, scope, period),
         "overdue": await overdue_petitions(session, scope, as_of),
+        "due_week": await due_within_week(session, scope, as_of),
     }
 
 
@@ -397,17 +402,43 @@ async def overdue_petitions(
 ) -> dict[str, Any]:
     """Petitions of the subtree whose handling deadline had passed at `as_of` (the day after
     it had begun) without a final outcome reached before then, by type. The one place that
-    says what overdue is (a table of deadlines by type and stage may replace the column).
+    says what overdue is (a table of deadlines by type and stage may replace the column)."""
+    low, high = due_range(Due.OVERDUE, as_of.astimezone(LOCAL_TZ).date())
+    by_type = await _open_with_deadline(session, scope, as_of, low, high)
+    return {"total": sum(by_type.values()), "by_type": by_type, "as_of": local_iso(as_of)}
+
+
+async def due_within_week(session: AsyncSession, scope: _Scope, as_of: datetime) -> dict[str, Any]:
+    """Petitions of the subtree open at `as_of` whose handling deadline falls on its day or one
+    of the six after, by type: what the register's `?due=week` view showed at that moment."""
+    low, high = due_range(Due.WEEK, as_of.astimezone(LOCAL_TZ).date())
+    assert low is not None and high is not None
+    by_type = await _open_with_deadline(session, scope, as_of, low, high)
+    return {
+        "total": sum(by_type.values()),
+        "by_type": by_type,
+        "first_day": low.isoformat(),
+        "last_day": high.isoformat(),
+    }
+
+
+async def _open_with_deadline(
+    session: AsyncSession, scope: _Scope, as_of: datetime, low: date | None, high: date | None
+) -> dict[str, int]:
+    """Petitions of the subtree with a handling deadline in [low, high] (None: open-ended) and
+    no final outcome reached before `as_of`, by type.
 
     A final outcome is for good (no transition leaves one), so a petition open now was open
     at `as_of`, and a final one was open then only if its final entry in the history came at
     or after `as_of`: two index scans (migration 0016), no walk of every petition's history."""
-    day = as_of.astimezone(LOCAL_TZ).date()
-    in_scope = [
+    in_scope: list[ColumnElement[bool]] = [
         PetitionRow.office_id.in_(scope.ids),
         PetitionRow.handling_deadline.is_not(None),
-        PetitionRow.handling_deadline < day,
     ]
+    if low is not None:
+        in_scope.append(PetitionRow.handling_deadline >= low)
+    if high is not None:
+        in_scope.append(PetitionRow.handling_deadline <= high)
     still_open = select(PetitionRow.type).where(PetitionRow.status.in_(_OPEN), *in_scope)
     # Read first from its own index, then probed: otherwise the planner may walk every final
     # petition past its deadline and look each one up in the history.
@@ -422,10 +453,10 @@ async def overdue_petitions(
         PetitionRow.id.in_(select(since.c.petition_id)),
         *in_scope,
     )
-    both: Any = union_all(still_open, closed_since).subquery("overdue")
+    both: Any = union_all(still_open, closed_since).subquery("open_then")
     rows = await session.execute(select(both.c.type, func.count()).group_by(both.c.type))
     by_type = dict.fromkeys(TYPES, 0)
     for type_, n in rows.all():
         if type_ in by_type:
             by_type[type_] = int(n)
-    return {"total": sum(by_type.values()), "by_type": by_type, "as_of": local_iso(as_of)}
+    return by_type

@@ -422,4 +422,18 @@ EXPECTED_TOP_Q3: dict[str, Any] = {
         },
         "as_of": "2026-10-01T00:00:00+07:00",
     },
+    "due_week": {
+        # Deadlines from 1 to 7 October, open at midnight after 30 September: none (P6's is
+        # 10 October; the rest had passed). The July report finds P1 (4 August).
+        "total": 0,
+        "by_type": {
+            "complaint": 0,
+            "denunciation": 0,
+            "recommendation": 0,
+            "feedback": 0,
+            "mixed": 0,
+        },
+        "first_day": "2026-10-01",
+        "last_day": "2026-10-07",
+    },
 }

@@ -61,6 +61,17 @@ async def test_a_month_and_a_year_count_their_own_days(db: Database, tree: Tree)
     # At midnight after 31 July only P5's deadline (15 July) had passed; P1's is 4 August.
     assert july["overdue"]["total"] == 1
     assert july["overdue"]["by_type"]["complaint"] == 1
+    # Due from 1 to 7 August and open at that midnight: P1 (4 August, accepted only); not
+    # P10 (10 August), nor P5 (already overdue).
+    assert (july["due_week"]["first_day"], july["due_week"]["last_day"]) == (
+        "2026-08-01",
+        "2026-08-07",
+    )
+    assert july["due_week"]["total"] == 1 and july["due_week"]["by_type"]["complaint"] == 1
+    # A petition that reached its outcome before the moment no longer counts: August's week
+    # (1 to 7 September) holds no deadline, and P2 (12 September) was resolved on 1 September.
+    august = await _report(db, tree.staff_hy, o.top, "2026-08")
+    assert august["due_week"]["total"] == 0
     year = await _report(db, tree.staff_hy, o.top, "2026")
     # The quarter's seven, P5 (June) and P6 (October).
     assert year["petitions"]["received"] == 9
