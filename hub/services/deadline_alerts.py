@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -30,25 +30,28 @@ log = logging.getLogger(__name__)
 _OPEN = [str(s) for s in OPEN_STATUSES]
 
 
-async def raise_due(session: AsyncSession, today: date) -> int:
+async def raise_due(
+    session: AsyncSession, today: date, petition_ids: Collection[int] | None = None
+) -> int:
     """Raise the alerts of the running deadlines that fall between today and the next working
-    day (deadlines.alert_window); how many were new. Idempotent."""
+    day (deadlines.alert_window); how many were new. Idempotent. `petition_ids`: only those
+    (a petition just registered or edited, whose deadline may already be that close: the
+    daily run would come too late for the day before)."""
     calendar = await deadlines.work_calendar(session)
     first, last = alert_window(today, calendar)
-    due = (
-        await session.execute(
-            select(
-                PetitionRow.id,
-                PetitionRow.office_id,
-                PetitionRow.handling_deadline,
-                PetitionRow.deadline_rule,
-            ).where(
-                PetitionRow.status.in_(_OPEN),
-                PetitionRow.handling_deadline >= first,
-                PetitionRow.handling_deadline <= last,
-            )
-        )
-    ).all()
+    query = select(
+        PetitionRow.id,
+        PetitionRow.office_id,
+        PetitionRow.handling_deadline,
+        PetitionRow.deadline_rule,
+    ).where(
+        PetitionRow.status.in_(_OPEN),
+        PetitionRow.handling_deadline >= first,
+        PetitionRow.handling_deadline <= last,
+    )
+    if petition_ids is not None:
+        query = query.where(PetitionRow.id.in_(list(petition_ids)))
+    due = (await session.execute(query)).all()
     if not due:
         return 0
     stamp = now()

@@ -31,7 +31,7 @@ from hub.domain.petitions import (
     fold,
 )
 from hub.domain.users import Action
-from hub.services import deadlines
+from hub.services import deadline_alerts, deadlines
 from hub.services.access import Actor
 from hub.services.scope import in_subtree
 from hub.storage import sequences
@@ -131,7 +131,16 @@ async def create(session: AsyncSession, actor: Actor, draft: PetitionDraft) -> P
         )
     )
     await session.flush()
+    await _alert_if_due(session, row)
     return row
+
+
+async def _alert_if_due(session: AsyncSession, row: PetitionRow) -> None:
+    """A deadline set or moved to the alert window (today to the next working day) is alerted
+    now, in the same transaction, rather than at the next daily run (which, for a deadline
+    tomorrow, would come on the day itself)."""
+    if row.handling_deadline is not None:
+        await deadline_alerts.raise_due(session, deadlines.today_local(), petition_ids=[row.id])
 
 
 def summary_view(row: PetitionRow | Row[Any], office_name: str | None = None) -> dict[str, Any]:
@@ -377,6 +386,7 @@ async def update(
     row.personal_text = personal_text(draft)
     row.updated_at = stamp
     await session.flush()
+    await _alert_if_due(session, row)
     return row
 
 
@@ -405,6 +415,7 @@ async def extend_deadline(
         )
     )
     await session.flush()
+    await _alert_if_due(session, row)
     return row
 
 
