@@ -668,7 +668,7 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
         transport: Any = protocol.transport
         sends = batch
         if sends is None or type(transport) is not _SELECTOR_DATAGRAM_TRANSPORT:
-            return  # (another loop's transport: asyncio's reader stays)
+            return  # (no compiled fan-out, or another loop's transport: asyncio's reader stays)
         if transport.is_closing():
             return
         asyncio_read = transport._read_ready
@@ -742,7 +742,7 @@ def _receive_below_dtls(dtls: Any, table: dict[int, Callable[..., bool]], handle
 
         target: Any = protocol
         target.datagram_received = datagram_received
-        if batch is not None and COMPILED_INTAKE:
+        if COMPILED_INTAKE:
             read_in_c(protocol, stun_received)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -30,28 +30,46 @@ log = logging.getLogger(__name__)
 _OPEN = [str(s) for s in OPEN_STATUSES]
 
 
-async def raise_due(
-    session: AsyncSession, today: date, petition_ids: Collection[int] | None = None
-) -> int:
+async def raise_due(session: AsyncSession, today: date) -> int:
     """Raise the alerts of the running deadlines that fall between today and the next working
-    day (deadlines.alert_window); how many were new. Idempotent. `petition_ids`: only those
-    (a petition just registered or edited, whose deadline may already be that close: the
-    daily run would come too late for the day before)."""
+    day (deadlines.alert_window); how many were new. Idempotent."""
     calendar = await deadlines.work_calendar(session)
     first, last = alert_window(today, calendar)
-    query = select(
-        PetitionRow.id,
-        PetitionRow.office_id,
-        PetitionRow.handling_deadline,
-        PetitionRow.deadline_rule,
-    ).where(
-        PetitionRow.status.in_(_OPEN),
-        PetitionRow.handling_deadline >= first,
-        PetitionRow.handling_deadline <= last,
-    )
-    if petition_ids is not None:
-        query = query.where(PetitionRow.id.in_(list(petition_ids)))
-    due = (await session.execute(query)).all()
+    due = (
+        await session.execute(
+            select(
+                PetitionRow.id,
+                PetitionRow.office_id,
+                PetitionRow.handling_deadline,
+                PetitionRow.deadline_rule,
+            ).where(
+                PetitionRow.status.in_(_OPEN),
+                PetitionRow.handling_deadline >= first,
+                PetitionRow.handling_deadline <= last,
+            )
+        )
+    ).all()
+    new = await _insert(session, due)
+    if new:
+        log.info("deadline alerts: %s raised for deadlines %s..%s", new, first, last)
+    return new
+
+
+async def raise_for(session: AsyncSession, row: PetitionRow, today: date) -> int:
+    """raise_due for one petition just registered or edited, read from the row in hand: a
+    deadline already in the window cannot wait for the next daily run (which, for a deadline
+    tomorrow, would come on the day itself). 1 if its alert is new."""
+    if row.status not in _OPEN or row.handling_deadline is None or row.handling_deadline < today:
+        return 0
+    first, last = alert_window(today, await deadlines.work_calendar(session))
+    if not first <= row.handling_deadline <= last:
+        return 0
+    return await _insert(session, [row])
+
+
+async def _insert(session: AsyncSession, due: Sequence[Any]) -> int:
+    """One alert per petition (id, office_id, handling_deadline, deadline_rule) and deadline;
+    how many were new."""
     if not due:
         return 0
     stamp = now()
@@ -76,8 +94,6 @@ async def raise_due(
     new = 0
     for value in values:
         new += len((await session.execute(statement, value)).all())
-    if new:
-        log.info("deadline alerts: %s raised for deadlines %s..%s", new, first, last)
     return new
 
 

@@ -137,10 +137,8 @@ async def create(session: AsyncSession, actor: Actor, draft: PetitionDraft) -> P
 
 async def _alert_if_due(session: AsyncSession, row: PetitionRow) -> None:
     """A deadline set or moved to the alert window (today to the next working day) is alerted
-    now, in the same transaction, rather than at the next daily run (which, for a deadline
-    tomorrow, would come on the day itself)."""
-    if row.handling_deadline is not None:
-        await deadline_alerts.raise_due(session, deadlines.today_local(), petition_ids=[row.id])
+    now, in the same transaction, rather than at the next daily run."""
+    await deadline_alerts.raise_for(session, row, deadlines.today_local())
 
 
 def summary_view(row: PetitionRow | Row[Any], office_name: str | None = None) -> dict[str, Any]:
